@@ -1,0 +1,271 @@
+// The one configuration model every part of wtproxy reads. It is plain immutable data:
+// YAML (src/config/yaml.ts) and HAProxy .cfg files (src/config/haproxy.ts) both end here.
+// Runtime state (health, counters, connections) never lives in it: see src/state.ts.
+
+/** A place in a configuration file; line and col are 1-based. */
+export interface Loc {
+  file: string;
+  line: number;
+  col: number;
+}
+
+export type Severity = "error" | "warning";
+
+/** One message about a configuration file, printed as `FILE:LINE:COL: severity: message`. */
+export interface Diagnostic extends Loc {
+  severity: Severity;
+  message: string;
+}
+
+/** Thrown by loadConfig when the configuration has at least one error; carries all of them. */
+export class ConfigError extends Error {
+  constructor(readonly diagnostics: Diagnostic[]) {
+    super(diagnostics.map(formatDiagnostic).join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  return `${d.file}:${d.line}:${d.col}: ${d.severity}: ${d.message}`;
+}
+
+/**
+ * A located source tree: what a parser (YAML or HAProxy .cfg) produces before the model is
+ * built. Both parsers produce trees of the same shape (the YAML schema of
+ * config.example.yaml), so one builder validates both and the .cfg -> YAML converter is a
+ * printer of this tree.
+ */
+export type SrcNode = SrcMap | SrcSeq | SrcScalar;
+export interface SrcMap {
+  kind: "map";
+  entries: SrcEntry[];
+  loc: Loc;
+  comment?: string;
+}
+export interface SrcEntry {
+  key: string;
+  keyLoc: Loc;
+  value: SrcNode;
+  /** Comment lines written just before this entry (kept by the .cfg -> YAML converter). */
+  comment?: string;
+}
+export interface SrcSeq {
+  kind: "seq";
+  items: SrcNode[];
+  loc: Loc;
+  comment?: string;
+}
+export interface SrcScalar {
+  kind: "scalar";
+  value: string | number | boolean | null;
+  loc: Loc;
+  comment?: string;
+}
+
+/** Durations are milliseconds; null means "not set" (infinite, with a warning where HAProxy warns). */
+export type Millis = number;
+
+/** host is as written ("127.0.0.1", "::1", "example.org"); wildcard for "*", "0.0.0.0", "::", "". */
+export interface Address {
+  host: string;
+  port: number;
+  wildcard: boolean;
+  /** "ipv4" | "ipv6" | "name" for host, "any4"/"any6" for wildcards. */
+  family: "ipv4" | "ipv6" | "name" | "any4" | "any6";
+}
+
+export type Facility =
+  | "kern"
+  | "user"
+  | "mail"
+  | "daemon"
+  | "auth"
+  | "syslog"
+  | "lpr"
+  | "news"
+  | "uucp"
+  | "cron"
+  | "auth2"
+  | "ftp"
+  | "ntp"
+  | "audit"
+  | "alert"
+  | "cron2"
+  | "local0"
+  | "local1"
+  | "local2"
+  | "local3"
+  | "local4"
+  | "local5"
+  | "local6"
+  | "local7";
+
+export type Level = "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug";
+
+export interface LogTarget {
+  /** udp: host:port (default port 514); unix: a datagram socket path such as /dev/log; stdout. */
+  kind: "udp" | "unix" | "stdout";
+  /** As written in the file (for messages). */
+  text: string;
+  host: string;
+  port: number;
+  path: string | null;
+  facility: Facility;
+  /** Maximum level sent (messages at this severity or more important); default debug. */
+  level: Level;
+  /** Most severe level sent (HAProxy's optional 4th field); default emerg. */
+  minLevel: Level;
+  /** rfc3164: HAProxy's `local` syslog header; json: one JSON object per line. */
+  format: "rfc3164" | "json";
+  loc: Loc;
+}
+
+export interface GlobalSection {
+  /** Process-wide cap on concurrent client connections. */
+  maxconn: number;
+  /** Global log targets (`log global` in a proxy refers to these). */
+  log: LogTarget[];
+  /** Syslog tag, HAProxy's `log-tag`; default "wtproxy". */
+  logTag: string;
+}
+
+export interface ForwardForOption {
+  /** CIDR: no header when the client address is inside it. */
+  except: string | null;
+  /** Header name, default "x-forwarded-for" (sent lower-cased like HAProxy 2.x). */
+  header: string;
+  ifNone: boolean;
+}
+
+export interface OriginalToOption {
+  /** CIDR: no header when the destination address is inside it. */
+  except: string | null;
+  /** Header name, default "x-original-to". */
+  header: string;
+}
+
+/** `option httpchk [METHOD] [URI] [VERSION]` + `http-check expect`. */
+export interface HttpCheck {
+  method: string;
+  uri: string;
+  version: string;
+  /** `http-check expect status 200` / `status 200-399` / `rstatus ^2`; null = 2xx and 3xx pass. */
+  expect: { kind: "status" | "rstatus" | "string" | "rstring"; value: string } | null;
+}
+
+export interface ProxyOptions {
+  httplog: boolean;
+  dontlognull: boolean;
+  httpServerClose: boolean;
+  httpPretendKeepalive: boolean;
+  httpKeepAlive: boolean;
+  httpclose: boolean;
+  forwardfor: ForwardForOption | null;
+  originalto: OriginalToOption | null;
+  redispatch: boolean;
+  httpchk: HttpCheck | null;
+}
+
+export interface Timeouts {
+  connect: Millis | null;
+  client: Millis | null;
+  server: Millis | null;
+  tunnel: Millis | null;
+  httpRequest: Millis | null;
+  httpKeepAlive: Millis | null;
+  check: Millis | null;
+  queue: Millis | null;
+}
+
+/** Settings a `defaults` section gives and a frontend or backend may override; already resolved. */
+export interface ProxySettings {
+  mode: "http";
+  options: ProxyOptions;
+  retries: number;
+  /** Frontend: max concurrent client connections (0 = global maxconn). */
+  maxconn: number;
+  timeouts: Timeouts;
+  /** Resolved log targets of this proxy (`log global` copies the global ones); [] = no log. */
+  log: LogTarget[];
+}
+
+export interface Bind extends Address {
+  text: string;
+  loc: Loc;
+}
+
+/** `acl NAME FETCH [flags] [operator] VALUE...`: text is everything after NAME. */
+export interface AclLine {
+  name: string;
+  text: string;
+  loc: Loc;
+}
+
+export interface UseBackendRule {
+  backend: string;
+  polarity: "if" | "unless";
+  /** Condition text as written, e.g. "srv1_up srv1" or "{ path_beg /api } || is_api". */
+  condition: string;
+  loc: Loc;
+}
+
+export interface FrontendConfig {
+  name: string;
+  binds: Bind[];
+  /** ACL lines in file order; the same name more than once ORs. */
+  acls: AclLine[];
+  useBackend: UseBackendRule[];
+  defaultBackend: string | null;
+  settings: ProxySettings;
+  loc: Loc;
+}
+
+export interface ServerConfig {
+  name: string;
+  address: Address;
+  addressText: string;
+  check: boolean;
+  track: { backend: string; server: string } | null;
+  weight: number;
+  backup: boolean;
+  inter: Millis;
+  fastinter: Millis;
+  downinter: Millis;
+  rise: number;
+  fall: number;
+  /** 0 = unlimited. */
+  maxconn: number;
+  /** Starts in MAINT (HAProxy's `disabled`). */
+  disabled: boolean;
+  /** Wt session-id prefix for `affinity` (e.g. "wt1"); null when not given. */
+  prefix: string | null;
+  loc: Loc;
+}
+
+export interface BackendConfig {
+  name: string;
+  balance: { algorithm: string; param: string | null };
+  servers: ServerConfig[];
+  /** Wt shorthand: route by the URL parameter's prefix to the server with that `prefix`. */
+  affinity: { urlParam: string } | null;
+  settings: ProxySettings;
+  loc: Loc;
+}
+
+export interface AdminConfig {
+  bind: Bind;
+  /** When set, every admin request must carry it (Authorization: Bearer TOKEN). */
+  token: string | null;
+  loc: Loc;
+}
+
+export interface Config {
+  file: string;
+  format: "yaml" | "cfg";
+  global: GlobalSection;
+  frontends: FrontendConfig[];
+  backends: BackendConfig[];
+  admin: AdminConfig | null;
+  /** Non-fatal messages found while loading (errors throw ConfigError instead). */
+  warnings: Diagnostic[];
+}

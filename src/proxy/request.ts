@@ -1,0 +1,36 @@
+// What the ACL and balance rooms see of one request. Built once per request by the
+// frontend from Deno.serve's Request (raw target sliced from req.url, never new URL()).
+
+export interface RequestInfo {
+  method: string;
+  /** The request-target exactly as received: "/app?wtd=wt1abc", or absolute-form, or "*". */
+  target: string;
+  /** Target up to "?" (for absolute-form: the path part after the authority). */
+  path: string;
+  /** Everything after the first "?" (without it), or null when there is none. */
+  query: string | null;
+  /** "HTTP/1.1", "HTTP/1.0" or "HTTP/2.0". */
+  version: string;
+  /** Lower-cased names, same-name lines combined (Deno.serve's form). */
+  headers: Headers;
+  srcIp: string;
+  srcPort: number;
+  /** The local address the client connected to (the listener's own address). */
+  dstIp: string;
+  dstPort: number;
+}
+
+/** Splits a raw target into path and query without any normalisation. */
+export function splitTarget(target: string): { path: string; query: string | null } {
+  let start = 0;
+  // absolute-form: scheme://authority/path?query
+  const scheme = target.indexOf("://");
+  if (scheme > 0 && scheme < 10 && target[0] !== "/") {
+    const slash = target.indexOf("/", scheme + 3);
+    const q = target.indexOf("?", scheme + 3);
+    start = slash === -1 ? (q === -1 ? target.length : q) : (q !== -1 && q < slash ? q : slash);
+  }
+  const q = target.indexOf("?", start);
+  if (q === -1) return { path: target.slice(start) || "/", query: null };
+  return { path: target.slice(start, q) || "/", query: target.slice(q + 1) };
+}
