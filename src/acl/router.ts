@@ -1,0 +1,13 @@
+// What the proxy calls to route a request: compiled use_backend rules of one frontend.
+import type { RequestInfo } from "../proxy/request.ts";
+
+export interface Router {
+  /** Backend name for `req` (first true use_backend rule, else default_backend), or null (503). */
+  route(req: RequestInfo): string | null;
+}
+
+/** What ACL fetches may ask of the running proxy at request time. */
+export interface RouteContext {
+  /** HAProxy's nbsrv(backend) for the current state. */
+  nbsrv(backend: string): number;
+}
