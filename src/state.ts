@@ -78,8 +78,11 @@ export interface StateEvent {
 export class ServerState {
   /** Own health: from checks, or mirrored from the tracked server. Unchecked servers stay UP. */
   health: Health = "UP";
-  /** HAProxy's health counter (0 .. rise+fall-1); UP when >= rise. */
-  healthCounter = 0;
+  /**
+   * HAProxy's health counter (0 .. rise+fall-1); UP when >= rise. Starts at rise: UP, but the
+   * first failed check brings it DOWN (HAProxy's "up, but will fall down at first failure").
+   */
+  healthCounter: number;
   admin: AdminState = "READY";
   /** Effective weight (the admin API may change it). */
   weight: number;
@@ -89,6 +92,12 @@ export class ServerState {
   readonly trackers: ServerState[] = [];
   lastChange = Date.now();
   lastCheck: { time: number; ok: boolean; durationMs: number; info: string } | null = null;
+  /** Failed active checks counted against the server (HAProxy's `chkfail`). */
+  failedChecks = 0;
+  /** UP -> DOWN transitions (HAProxy's `chkdown`). */
+  downTransitions = 0;
+  /** Milliseconds spent DOWN before the current DOWN period (HAProxy's `downtime`). */
+  downTimeMs = 0;
   readonly counters = new Counters();
 
   constructor(
@@ -97,6 +106,7 @@ export class ServerState {
     public config: ServerConfig,
   ) {
     this.weight = config.weight;
+    this.healthCounter = config.rise;
     if (config.disabled) this.admin = "MAINT";
   }
 
@@ -134,6 +144,16 @@ export class FrontendState {
   constructor(readonly name: string) {}
 }
 
+/** Keeps the health counter inside [0, rise+fall-1] and on the side of its health after a reload. */
+function clampHealthCounter(st: ServerState): void {
+  const { rise, fall } = st.config;
+  const max = rise + fall - 1;
+  let h = Math.max(0, Math.min(st.healthCounter, max));
+  if (st.health === "UP" && h < rise) h = rise;
+  if (st.health === "DOWN" && h >= rise) h = 0;
+  st.healthCounter = h;
+}
+
 type Listener = (e: StateEvent) => void;
 
 /** All runtime state, keyed by name; survives reloads (sync() adds/removes entries only). */
@@ -157,6 +177,7 @@ export class StateStore {
         const existing = this.servers.get(key);
         if (existing) {
           existing.config = s;
+          clampHealthCounter(existing);
           existing.tracks = null;
           existing.trackers.length = 0;
         } else this.servers.set(key, new ServerState(b.name, s.name, s));

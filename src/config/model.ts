@@ -244,7 +244,8 @@ export interface ServerConfig {
 
 export interface BackendConfig {
   name: string;
-  balance: { algorithm: string; param: string | null };
+  /** loc: where `balance` is written (the backend's loc when it is not). */
+  balance: { algorithm: string; param: string | null; loc?: Loc };
   servers: ServerConfig[];
   /** Wt shorthand: route by the URL parameter's prefix to the server with that `prefix`. */
   affinity: { urlParam: string } | null;

@@ -1,0 +1,192 @@
+// What logging costs in req/s: the same proxy with access logging off vs on (httplog to UDP
+// syslog, the recipe's two targets), loaded by wrk. The backend and the syslog catcher run in
+// a child process so the proxy process is alone with its work.
+//
+//   deno run -A scripts/bench_log.ts [seconds=5] [connections=32] [rounds=3]
+//
+// Needs `wrk` on PATH. Prints req/s per round and the loss in percent.
+
+import dgram from "node:dgram";
+import type { Config, LogTarget, ServerConfig } from "../src/config/model.ts";
+import { startRuntime } from "../src/runtime.ts";
+
+if (Deno.args[0] === "--helper") {
+  // Child: a tiny backend and a UDP catcher; prints their ports, then the datagram count on EOF.
+  const backend = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response("hello from the backend\n"),
+  );
+  const sock = dgram.createSocket("udp4");
+  let n = 0;
+  sock.on("message", () => n++);
+  await new Promise<void>((r) => sock.bind(0, "127.0.0.1", () => r()));
+  console.log(JSON.stringify({ backend: backend.addr.port, syslog: sock.address().port }));
+  for await (const _ of Deno.stdin.readable) { /* wait for EOF */ }
+  console.log(JSON.stringify({ datagrams: n }));
+  Deno.exit(0);
+}
+
+const seconds = Number(Deno.args[0] ?? 5);
+const connections = Number(Deno.args[1] ?? 32);
+const rounds = Number(Deno.args[2] ?? 3);
+
+const child = new Deno.Command(Deno.execPath(), {
+  args: ["run", "-A", new URL(import.meta.url).pathname, "--helper"],
+  stdin: "piped",
+  stdout: "piped",
+}).spawn();
+const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+let buf = "";
+async function readLine(): Promise<string> {
+  while (!buf.includes("\n")) {
+    const { value, done } = await lines.read();
+    if (done) throw new Error("helper exited");
+    buf += value;
+  }
+  const i = buf.indexOf("\n");
+  const line = buf.slice(0, i);
+  buf = buf.slice(i + 1);
+  return line;
+}
+const ports = JSON.parse(await readLine()) as { backend: number; syslog: number };
+
+const loc = { file: "bench", line: 1, col: 1 };
+function target(facility: "local0" | "local1", level: "debug" | "notice"): LogTarget {
+  return {
+    kind: "udp",
+    text: `127.0.0.1:${ports.syslog}`,
+    host: "127.0.0.1",
+    port: ports.syslog,
+    path: null,
+    facility,
+    level,
+    minLevel: "emerg",
+    format: "rfc3164",
+    loc,
+  };
+}
+
+function config(log: boolean): Config {
+  const targets = log ? [target("local0", "debug"), target("local1", "notice")] : [];
+  const settings = {
+    mode: "http" as const,
+    options: {
+      httplog: true,
+      dontlognull: true,
+      httpServerClose: true,
+      httpPretendKeepalive: true,
+      httpKeepAlive: false,
+      httpclose: false,
+      forwardfor: { except: null, header: "x-forwarded-for", ifNone: false },
+      originalto: null,
+      redispatch: true,
+      httpchk: null,
+    },
+    retries: 3,
+    maxconn: 2000,
+    timeouts: {
+      connect: 5000,
+      client: 50000,
+      server: 50000,
+      tunnel: null,
+      httpRequest: null,
+      httpKeepAlive: null,
+      check: null,
+      queue: null,
+    },
+    log: targets,
+  };
+  const server: ServerConfig = {
+    name: "srv1",
+    address: { host: "127.0.0.1", port: ports.backend, wildcard: false, family: "ipv4" },
+    addressText: `127.0.0.1:${ports.backend}`,
+    check: false,
+    track: null,
+    weight: 1,
+    backup: false,
+    inter: 2000,
+    fastinter: 2000,
+    downinter: 2000,
+    rise: 2,
+    fall: 3,
+    maxconn: 0,
+    disabled: false,
+    prefix: null,
+    loc,
+  };
+  return {
+    file: "bench",
+    format: "yaml",
+    global: { maxconn: 4096, log: targets, logTag: "wtproxy" },
+    frontends: [{
+      name: "wt",
+      binds: [{
+        host: "127.0.0.1",
+        port: 0,
+        wildcard: false,
+        family: "ipv4",
+        text: "127.0.0.1:0",
+        loc,
+      }],
+      acls: [],
+      useBackend: [],
+      defaultBackend: "bck1",
+      settings,
+      loc,
+    }],
+    backends: [{
+      name: "bck1",
+      balance: { algorithm: "roundrobin", param: null },
+      servers: [server],
+      affinity: null,
+      settings,
+      loc,
+    }],
+    admin: null,
+    warnings: [],
+  };
+}
+
+// Two proxies side by side (runs alternate, the idle one costs nothing).
+const off = await startRuntime(config(false), { health: false, admin: false, logging: false });
+const on = await startRuntime(config(true), { health: false, admin: false });
+
+async function wrk(port: number): Promise<number> {
+  const out = await new Deno.Command("wrk", {
+    args: ["-t1", `-c${connections}`, `-d${seconds}s`, `http://127.0.0.1:${port}/?wtd=wt1abc`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  const m = text.match(/Requests\/sec:\s+([\d.]+)/);
+  if (!m) throw new Error(`wrk: ${text}${new TextDecoder().decode(out.stderr)}`);
+  if (/Non-2xx/.test(text)) throw new Error(`wrk saw errors: ${text}`);
+  return Number(m[1]);
+}
+
+const results: { off: number[]; on: number[] } = { off: [], on: [] };
+await wrk(off.listeners[0].port); // warm-up
+await wrk(on.listeners[0].port);
+for (let i = 0; i < rounds; i++) {
+  results.off.push(await wrk(off.listeners[0].port));
+  results.on.push(await wrk(on.listeners[0].port));
+  console.log(
+    `round ${i + 1}: logging off ${results.off[i].toFixed(0)} req/s, on ${
+      results.on[i].toFixed(0)
+    } req/s`,
+  );
+}
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+const mOff = median(results.off);
+const mOn = median(results.on);
+console.log(
+  `median: off ${mOff.toFixed(0)} req/s, on ${mOn.toFixed(0)} req/s, loss ${
+    ((1 - mOn / mOff) * 100).toFixed(1)
+  } %; dropped ${on.logging?.dropped() ?? 0}`,
+);
+await on.logging?.stop();
+await child.stdin.close();
+console.log(`syslog datagrams received: ${JSON.parse(await readLine()).datagrams}`);
+await child.status;
+// runtime.stop() is left out: see the report (Deno.serve abort after shutdown).
+Deno.exit(0);

@@ -1,0 +1,106 @@
+// A frontend's `acl` lines and `use_backend` rules compiled once into a Router.
+import { ConfigError, type Diagnostic, type FrontendConfig, type Loc } from "../config/model.ts";
+import type { RequestInfo } from "../proxy/request.ts";
+import { compileAclWords, type Test } from "./acl.ts";
+import { compileCondition, orOf } from "./condition.ts";
+import type { RouteContext, Router } from "./router.ts";
+import type { CompileEnv } from "./types.ts";
+import { type Problem, splitWords, WordsError } from "./words.ts";
+
+const ACL_NAME = /^[A-Za-z0-9_.:-]+$/;
+
+/**
+ * Position of `offset` characters into a text whose first character is at `loc` (AclLine and
+ * UseBackendRule locs point at the start of their text / condition).
+ */
+function at(loc: Loc, offset: number): Loc {
+  return { file: loc.file, line: loc.line, col: loc.col + offset };
+}
+
+function report(out: Diagnostic[], loc: Loc, problems: Problem[], what: string): void {
+  for (const p of problems) {
+    out.push({ ...at(loc, p.offset), severity: p.severity, message: `${what}: ${p.message}` });
+  }
+}
+
+export interface CompiledFrontend {
+  /** Backend name for the request, or null; undefined if the frontend has errors. */
+  route?: (req: RequestInfo, ctx: RouteContext) => string | null;
+  diagnostics: Diagnostic[];
+}
+
+/** Compiles and checks every ACL and rule of a frontend, collecting all diagnostics. */
+export function compileFrontend(frontend: FrontendConfig, env: CompileEnv = {}): CompiledFrontend {
+  const diagnostics: Diagnostic[] = [];
+  const byName = new Map<string, Test[]>();
+  let failed = false;
+  for (const line of frontend.acls) {
+    if (!ACL_NAME.test(line.name)) {
+      diagnostics.push({
+        ...line.loc,
+        severity: "error",
+        message: `acl '${line.name}': invalid name (letters, digits, '-', '_', '.', ':')`,
+      });
+      failed = true;
+      continue;
+    }
+    const problems: Problem[] = [];
+    let test: Test | null = null;
+    try {
+      test = compileAclWords(splitWords(line.text), env, problems);
+    } catch (err) {
+      if (!(err instanceof WordsError)) throw err;
+      problems.push({ severity: "error", message: err.message, offset: err.offset });
+    }
+    report(diagnostics, line.loc, problems, `acl '${line.name}'`);
+    if (!test) {
+      failed = true;
+      continue;
+    }
+    const tests = byName.get(line.name) ?? [];
+    tests.push(test);
+    byName.set(line.name, tests);
+  }
+  // Same name on several lines ORs, in declaration order.
+  const acls = new Map<string, Test>();
+  for (const [name, tests] of byName) acls.set(name, orOf(tests));
+  // A name whose line failed must not be reported again as unknown: give it a stub.
+  for (const line of frontend.acls) {
+    if (!acls.has(line.name)) acls.set(line.name, () => false);
+  }
+
+  const rules: { backend: string; test: Test }[] = [];
+  for (const rule of frontend.useBackend) {
+    const problems: Problem[] = [];
+    const cond = compileCondition(rule.condition, acls, env, problems);
+    report(diagnostics, rule.loc, problems, `use_backend ${rule.backend} ${rule.polarity}`);
+    if (!cond) {
+      failed = true;
+      continue;
+    }
+    rules.push({
+      backend: rule.backend,
+      test: rule.polarity === "unless" ? (req, ctx) => !cond(req, ctx) : cond,
+    });
+  }
+  if (failed) return { diagnostics };
+
+  const fallback = frontend.defaultBackend;
+  return {
+    diagnostics,
+    route(req, ctx) {
+      for (const r of rules) if (r.test(req, ctx)) return r.backend;
+      return fallback;
+    },
+  };
+}
+
+/** The proxy's entry point: throws ConfigError if the frontend's ACLs or rules have errors. */
+export function compileRouter(frontend: FrontendConfig, ctx: RouteContext): Router {
+  const compiled = compileFrontend(frontend);
+  if (!compiled.route) {
+    throw new ConfigError(compiled.diagnostics.filter((d) => d.severity === "error"));
+  }
+  const route = compiled.route;
+  return { route: (req) => route(req, ctx) };
+}

@@ -1,0 +1,81 @@
+// The command line's side of the admin listener: `--admin ADDR:PORT` and the view of the
+// running proxy that main.ts hands to startAdmin.
+
+import { AddressError, isLoopback, parseAddress } from "../config/address.ts";
+import { type Config, ConfigError } from "../config/model.ts";
+import type { AdminRuntime } from "./runtime.ts";
+
+/** Environment variable giving the admin token when the YAML file does not. */
+export const TOKEN_ENV = "WTPROXY_ADMIN_TOKEN";
+
+function envToken(): string | null {
+  try {
+    const t = Deno.env.get(TOKEN_ENV);
+    return t ? t : null;
+  } catch {
+    return null; // no --allow-env: the YAML token (if any) is the only source
+  }
+}
+
+/**
+ * `--admin ADDR:PORT`: turns the admin listener on (or moves it) for this run. The token is the
+ * file's `admin.token`, else $WTPROXY_ADMIN_TOKEN; a non-loopback address needs one.
+ */
+export function applyAdminFlag(value: string | boolean, config: Config): Config {
+  const loc = { file: "command line", line: 1, col: 1 };
+  const fail = (message: string): never => {
+    throw new ConfigError([{ ...loc, severity: "error", message }]);
+  };
+  if (typeof value !== "string") {
+    return fail("--admin needs ADDR:PORT, e.g. --admin 127.0.0.1:9100");
+  }
+  let address;
+  try {
+    address = parseAddress(value, { allowPortZero: true });
+  } catch (err) {
+    if (err instanceof AddressError) return fail(`--admin: ${err.message}`);
+    throw err;
+  }
+  const token = config.admin?.token ?? envToken();
+  if (token === null && !isLoopback(address)) {
+    fail(
+      `--admin: ${value} is reachable from other machines: set admin.token in the file or ` +
+        `${TOKEN_ENV}, or bind 127.0.0.1`,
+    );
+  }
+  return { ...config, admin: { bind: { ...address, text: value, loc }, token, loc } };
+}
+
+/** What main.ts knows of the running proxy (src/runtime.ts's Runtime fits). */
+export interface RunningProxy {
+  readonly config: Config;
+  readonly state: AdminRuntime["state"];
+  readonly listeners?: AdminRuntime["listeners"];
+  readonly stopping?: boolean;
+  readonly logging?: { dropped(): number };
+}
+
+/**
+ * The admin room's live view of the runtime: every read goes to the runtime (a reload swaps
+ * its config), and `stopping` is also true once main.ts has begun a stop.
+ */
+export function adminView(rt: RunningProxy, stopping: () => boolean): AdminRuntime {
+  return {
+    get config() {
+      return rt.config;
+    },
+    get state() {
+      return rt.state;
+    },
+    get listeners() {
+      return rt.listeners;
+    },
+    get logging() {
+      return rt.logging;
+    },
+    ready: true,
+    get stopping() {
+      return rt.stopping === true || stopping();
+    },
+  };
+}

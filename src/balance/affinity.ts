@@ -1,0 +1,45 @@
+// Wt affinity shorthand: `affinity: { urlParam: wtd }` plus a `prefix` per server.
+//
+// How `wtd` is read: the FIRST occurrence of the parameter in the query string (after the
+// first `?`), raw bytes, no percent-decoding, case-sensitive. The value goes to the usable
+// server whose prefix it starts with; the longest prefix wins (wt12... goes to wt12, not
+// wt1). No value, no matching prefix, or that server not usable: the backend balances.
+//
+// Where this differs from the recipe's `url_sub wtd=wt1` (substring anywhere in the target):
+// `wtd=wt1` in the path or inside another parameter (`/wtd=wt1/`, `?xwtd=wt1`,
+// `?a=wtd=wt1`) matches the recipe only; with two `wtd` parameters the recipe follows rule
+// order, the shorthand the first one; with prefixes wt1 and wt12 the recipe sends wt12
+// sessions to wt1. Real Wt URLs carry one `wtd` in the query, where both agree.
+import type { BackendConfig } from "../config/model.ts";
+import type { RequestInfo } from "../proxy/request.ts";
+import { firstUrlParam } from "../acl/fetches/url.ts";
+import type { ServerRef } from "./selector.ts";
+
+export type AffinityPick = (
+  req: RequestInfo,
+  exclude?: ReadonlySet<string>,
+) => ServerRef | undefined;
+
+/** Compiles the shorthand for a backend (null when it has no `affinity`). */
+export function compileAffinity(
+  backend: BackendConfig,
+  servers: readonly ServerRef[],
+): AffinityPick | null {
+  if (!backend.affinity) return null;
+  const param = backend.affinity.urlParam;
+  // Longest prefix first, so the first match is the most specific.
+  const byPrefix = servers
+    .filter((s) => s.config.prefix)
+    .sort((a, b) => b.config.prefix!.length - a.config.prefix!.length);
+  if (byPrefix.length === 0) return null;
+  return (req, exclude) => {
+    const value = firstUrlParam(req.query, param);
+    if (!value) return undefined;
+    for (const s of byPrefix) {
+      if (!value.startsWith(s.config.prefix!)) continue;
+      // The session's server decides; if it cannot take the request, balance.
+      return s.state.usable && !exclude?.has(s.state.key) ? s : undefined;
+    }
+    return undefined;
+  };
+}

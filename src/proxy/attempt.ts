@@ -1,0 +1,185 @@
+// The attempt loop: pick a server, connect (timeout connect), and on a failure where nothing
+// was sent retry (`retries N` = N+1 attempts), pausing min(timeout connect, 1 s) before trying
+// the same server again after a refusal (none after a connect timeout, none when moving to
+// another server). `option redispatch` sends the retry to another usable server. A refused or
+// timed-out connect marks the server DOWN at once (passive marking, src/health/machine.ts).
+// When the backend has no usable server left, the frontend's rules are evaluated again and the
+// request goes where they now point (re-route, at most twice) instead of a 503.
+
+import type { ServerConfig } from "../config/model.ts";
+import { reportConnectFailure } from "../health/machine.ts";
+import type { ServerRef } from "../balance/selector.ts";
+import type { RequestLog } from "../log/record.ts";
+import type { StateStore } from "../state.ts";
+import {
+  connectWithTimeout,
+  type Connector,
+  type ServerAddress,
+  UpstreamConn,
+} from "../upstream/conn.ts";
+import { UpstreamError } from "../upstream/errors.ts";
+import type { Pool } from "../upstream/pool.ts";
+import { sleep } from "../upstream/watchdog.ts";
+import type { BackendRt, FrontendRt, Snapshot } from "./compile.ts";
+import type { RequestInfo } from "./request.ts";
+
+/** A request that cannot be forwarded: answered with `status`, logged with `termination`. */
+export class ProxyFailure extends Error {
+  constructor(readonly status: number, readonly termination: string, message = "") {
+    super(message || `${status} ${termination}`);
+    this.name = "ProxyFailure";
+  }
+}
+
+/** The client went away while we were connecting or waiting (logged C?--, nothing to send). */
+export class ClientGone extends Error {
+  constructor() {
+    super("client gone");
+    this.name = "ClientGone";
+  }
+}
+
+export interface AttemptDeps {
+  snapshot: Snapshot;
+  store: StateStore;
+  pool: Pool;
+  connector: Connector;
+}
+
+export interface Connected {
+  uc: UpstreamConn;
+  backend: BackendRt;
+  server: ServerRef;
+  /** Taken from the keep-alive pool (no connect happened). */
+  pooled: boolean;
+}
+
+interface AddrInfo {
+  addr: ServerAddress;
+  /** Pool key: server identity plus address, so a reload that moves a server never reuses. */
+  key: string;
+}
+const addrCache = new WeakMap<ServerConfig, AddrInfo>();
+
+export function serverAddr(ref: ServerRef): AddrInfo {
+  let a = addrCache.get(ref.config);
+  if (!a) {
+    const { host, port } = ref.config.address;
+    a = { addr: { hostname: host, port }, key: `${ref.state.key}@${host}:${port}` };
+    addrCache.set(ref.config, a);
+  }
+  return a;
+}
+
+function reasonOf(err: UpstreamError): string {
+  if (err.kind === "connect-refused") return "Connection refused";
+  if (err.kind === "connect-timeout") return "Connection timed out";
+  return err.message;
+}
+
+export interface AttemptOptions {
+  /** May this backend's request use a pooled connection? */
+  usePool(be: BackendRt): boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * Connects `info` to a server of `backendName`, filling rec.backend/server/tw/tc/retries/
+ * redispatched and the retry counters. Throws ProxyFailure (503 SC--/sC--) or ClientGone.
+ */
+export async function connectAttempts(
+  deps: AttemptDeps,
+  fe: FrontendRt,
+  info: RequestInfo,
+  rec: RequestLog,
+  backendName: string,
+  opts: AttemptOptions,
+): Promise<Connected> {
+  let be = deps.snapshot.backends.get(backendName);
+  if (!be) throw new ProxyFailure(503, "SC--", `no backend ${backendName}`);
+  rec.backend = be.config.name;
+  let attemptsLeft = be.retries + 1;
+  let exclude: Set<string> | null = null;
+  let last: ServerRef | null = null;
+  let lastErr: UpstreamError | null = null;
+  let reroutes = 0;
+  let tw = 0;
+  let attempted = false;
+  const signal = opts.signal;
+  for (;;) {
+    let srv: ServerRef | undefined;
+    if (last && !be.redispatch) srv = last; // without redispatch a retry sticks to its server
+    else {
+      srv = be.balancer.pick(info, exclude ?? undefined);
+      // Only already-failed servers remain, but they are still usable: try one again.
+      if (!srv && exclude) srv = be.balancer.pick(info);
+    }
+    if (!srv) {
+      if (attempted && reroutes < 2) {
+        const next = fe.router.route(info);
+        const nextBe = next ? deps.snapshot.backends.get(next) : undefined;
+        if (nextBe && nextBe !== be) {
+          reroutes++;
+          be = nextBe;
+          rec.backend = be.config.name;
+          attemptsLeft = be.retries + 1;
+          exclude = null;
+          last = null;
+          continue;
+        }
+      }
+      rec.server = null;
+      rec.tw = attempted ? Math.round(tw) : -1;
+      rec.tc = -1;
+      throw new ProxyFailure(503, lastErr?.kind === "connect-timeout" ? "sC--" : "SC--");
+    }
+    if (last) {
+      if (srv !== last) {
+        rec.redispatched = true;
+        be.state.counters.redispatches++;
+        last.state.counters.redispatches++;
+      } else if (lastErr && lastErr.kind !== "connect-timeout") {
+        const pause = Math.min(be.connectTimeout ?? 1000, 1000);
+        const t = performance.now();
+        await sleep(pause, signal);
+        tw += performance.now() - t;
+      }
+    }
+    if (signal?.aborted) throw new ClientGone();
+    last = srv;
+    rec.server = srv.config.name;
+    const { addr, key } = serverAddr(srv);
+    if (opts.usePool(be)) {
+      const uc = deps.pool.take(key);
+      if (uc) {
+        rec.tw = Math.round(tw);
+        rec.tc = 0;
+        return { uc, backend: be, server: srv, pooled: true };
+      }
+    }
+    const t = performance.now();
+    try {
+      const conn = await connectWithTimeout(addr, be.connectTimeout, deps.connector, signal);
+      rec.tw = Math.round(tw);
+      rec.tc = Math.round(performance.now() - t);
+      return { uc: new UpstreamConn(conn, key), backend: be, server: srv, pooled: false };
+    } catch (err) {
+      if (signal?.aborted) throw new ClientGone();
+      const e = err instanceof UpstreamError ? err : new UpstreamError("connect-error", String(err));
+      lastErr = e;
+      attempted = true;
+      srv.state.counters.connectErrors++;
+      be.state.counters.connectErrors++;
+      reportConnectFailure(deps.store, srv.state, reasonOf(e));
+      if (--attemptsLeft <= 0) {
+        rec.tw = Math.round(tw);
+        rec.tc = -1;
+        throw new ProxyFailure(503, e.kind === "connect-timeout" ? "sC--" : "SC--");
+      }
+      rec.retries++;
+      be.state.counters.retries++;
+      srv.state.counters.retries++;
+      if (be.redispatch) (exclude ??= new Set()).add(srv.state.key);
+    }
+  }
+}

@@ -1,0 +1,143 @@
+// Everything the request path needs, computed once per configuration (load and reload):
+// routers, balancers, timeouts, connection modes, the forwarded-header plans of every
+// frontend x backend pair, and the maxconn gates.
+
+import type {
+  BackendConfig,
+  Config,
+  ForwardForOption,
+  FrontendConfig,
+  Millis,
+  OriginalToOption,
+} from "../config/model.ts";
+import { compileRouter } from "../acl/compile.ts";
+import type { Router } from "../acl/router.ts";
+import { createBalancer } from "../balance/create.ts";
+import type { Balancer } from "../balance/balancer.ts";
+import { type Network, parseNetwork } from "../acl/ip.ts";
+import type { BackendState, FrontendState, StateStore } from "../state.ts";
+import { Gate } from "./gate.ts";
+
+/** How one frontend x backend pair decorates a request (X-Forwarded-For, X-Original-To, mode). */
+export interface HeaderPlan {
+  /** One server connection per request (http-server-close / httpclose on either side). */
+  closeMode: boolean;
+  /** Line(s) announcing the connection mode to the server ("connection: close\r\n" or ""). */
+  connectionLine: string;
+  xff: { name: string; except: Network[]; ifNone: boolean } | null;
+  xot: { name: string; except: Network[] } | null;
+}
+
+export interface BackendRt {
+  config: BackendConfig;
+  state: BackendState;
+  balancer: Balancer;
+  retries: number;
+  redispatch: boolean;
+  connectTimeout: Millis | null;
+  serverTimeout: Millis | null;
+  tunnelTimeout: Millis | null;
+}
+
+export interface FrontendRt {
+  config: FrontendConfig;
+  state: FrontendState;
+  router: Router;
+  gate: Gate;
+  clientTimeout: Millis | null;
+  plans: Map<string, HeaderPlan>;
+}
+
+export interface Snapshot {
+  config: Config;
+  frontends: Map<string, FrontendRt>;
+  backends: Map<string, BackendRt>;
+  globalGate: Gate;
+}
+
+function nets(except: string | null): Network[] {
+  if (!except) return [];
+  const n = parseNetwork(except);
+  return n ? [n] : [];
+}
+
+function xffPlan(
+  fe: ForwardForOption | null,
+  be: ForwardForOption | null,
+): HeaderPlan["xff"] {
+  if (!fe && !be) return null;
+  const sides = [fe, be].filter((s): s is ForwardForOption => s !== null);
+  return {
+    // The backend's name wins; sent lower-cased like HAProxy 2.x (finding 9).
+    name: (be ?? fe)!.header.toLowerCase(),
+    except: sides.flatMap((s) => nets(s.except)),
+    // Adding is mandatory when a side that has the option lacks if-none.
+    ifNone: sides.every((s) => s.ifNone),
+  };
+}
+
+function xotPlan(fe: OriginalToOption | null, be: OriginalToOption | null): HeaderPlan["xot"] {
+  if (!fe && !be) return null;
+  const sides = [fe, be].filter((s): s is OriginalToOption => s !== null);
+  return { name: (be ?? fe)!.header.toLowerCase(), except: sides.flatMap((s) => nets(s.except)) };
+}
+
+export function headerPlan(fe: FrontendConfig, be: BackendConfig): HeaderPlan {
+  const fo = fe.settings.options;
+  const bo = be.settings.options;
+  const closeMode = fo.httpServerClose || bo.httpServerClose || fo.httpclose || bo.httpclose;
+  // pretend-keepalive is a backend option: the server is not told about the close.
+  const connectionLine = closeMode && !bo.httpPretendKeepalive ? "connection: close\r\n" : "";
+  return {
+    closeMode,
+    connectionLine,
+    xff: xffPlan(fo.forwardfor, bo.forwardfor),
+    xot: xotPlan(fo.originalto, bo.originalto),
+  };
+}
+
+/**
+ * Builds the snapshot. `store.sync(config)` must have run. Reuses the gates of `previous`
+ * (same frontend names) so requests waiting for a slot survive a reload.
+ */
+export function compileSnapshot(config: Config, store: StateStore, previous?: Snapshot): Snapshot {
+  const backends = new Map<string, BackendRt>();
+  for (const b of config.backends) {
+    const t = b.settings.timeouts;
+    backends.set(b.name, {
+      config: b,
+      state: store.backends.get(b.name)!,
+      balancer: createBalancer(b, store),
+      retries: Math.max(0, b.settings.retries),
+      redispatch: b.settings.options.redispatch,
+      connectTimeout: t.connect,
+      serverTimeout: t.server,
+      tunnelTimeout: t.tunnel,
+    });
+  }
+  const ctx = {
+    nbsrv: (name: string) => {
+      const be = backends.get(name);
+      return be ? store.nbsrv(be.config) : 0;
+    },
+  };
+  const frontends = new Map<string, FrontendRt>();
+  for (const f of config.frontends) {
+    const plans = new Map<string, HeaderPlan>();
+    for (const b of config.backends) plans.set(b.name, headerPlan(f, b));
+    const limit = f.settings.maxconn > 0 ? f.settings.maxconn : config.global.maxconn;
+    const gate = previous?.frontends.get(f.name)?.gate ?? new Gate(limit);
+    gate.setLimit(limit);
+    frontends.set(f.name, {
+      config: f,
+      state: store.frontends.get(f.name)!,
+      router: compileRouter(f, ctx),
+      gate,
+      clientTimeout: f.settings.timeouts.client,
+      plans,
+    });
+  }
+  const globalGate = previous?.globalGate ?? new Gate(config.global.maxconn);
+  globalGate.setLimit(config.global.maxconn);
+  return { config, frontends, backends, globalGate };
+}

@@ -1,0 +1,98 @@
+// What the WebSocket room gets from the forwarding core: a connect() that routes the upgrade
+// request, runs the attempt loop (timeout connect, retries, redispatch, passive marking,
+// re-route) and hands back a connected socket to the chosen server, plus the forwarded header
+// lines, the timeouts, the partly filled RequestLog and the counters.
+
+import type { RequestLog } from "../log/record.ts";
+import type { WsConnectError, WsDeps, WsUpstream } from "../ws/proxy.ts";
+import { ClientGone, connectAttempts, ProxyFailure } from "./attempt.ts";
+import type { FrontendRt } from "./compile.ts";
+import { errorResponse } from "./errors.ts";
+import { forwardedLines, type ProxyCore } from "./forward.ts";
+import type { RequestInfo } from "./request.ts";
+
+function connectError(status: number, termination: string): WsConnectError {
+  const e = new Error(`${status} ${termination}`) as WsConnectError;
+  e.status = status;
+  e.termination = termination;
+  return e;
+}
+
+/**
+ * Builds WsDeps for one upgrade request. `release` frees the request's maxconn slot; it is
+ * called when the server connection is released (tunnel over or answer relayed). When
+ * connect() never succeeded, `connected()` is false and the caller frees the slot itself.
+ */
+export function wsDeps(
+  core: ProxyCore,
+  fe: FrontendRt,
+  info: RequestInfo,
+  rec: RequestLog,
+  release: () => void,
+): { deps: WsDeps; connected(): boolean } {
+  let connected = false;
+  const feC = fe.state.counters;
+  // Timeouts and forwarded lines depend on the backend; filled by connect() before use.
+  const timeouts: WsDeps["timeouts"] = {
+    tunnel: null,
+    client: fe.clientTimeout,
+    server: null,
+    connect: null,
+  };
+  const extraHeaders: [string, string][] = [];
+  const deps: WsDeps = {
+    extraHeaders,
+    timeouts,
+    log: rec,
+    logger: core.logger,
+    errorResponse,
+    signal: core.shutdown,
+    async connect(): Promise<WsUpstream> {
+      const backendName = fe.router.route(info);
+      if (backendName === null || !core.snapshot.backends.has(backendName)) {
+        rec.tw = -1;
+        rec.tc = -1;
+        throw connectError(503, "SC--");
+      }
+      let c;
+      try {
+        c = await connectAttempts(core, fe, info, rec, backendName, { usePool: () => false });
+      } catch (err) {
+        if (err instanceof ProxyFailure) throw connectError(err.status, err.termination);
+        if (err instanceof ClientGone) throw connectError(503, "CC--");
+        throw err;
+      }
+      connected = true;
+      const be = c.backend;
+      timeouts.tunnel = be.tunnelTimeout;
+      timeouts.server = be.serverTimeout;
+      timeouts.connect = be.connectTimeout;
+      for (const line of forwardedLines(fe.plans.get(be.config.name)!, info)) {
+        extraHeaders.push(line);
+      }
+      const beC = be.state.counters;
+      const srvC = c.server.state.counters;
+      beC.requests++;
+      srvC.requests++;
+      rec.beconn = beC.current;
+      rec.srvConn = srvC.current;
+      beC.open();
+      srvC.open();
+      let done = false;
+      return {
+        conn: c.uc.conn,
+        backend: be.config.name,
+        server: c.server.config.name,
+        counters: [feC, beC, srvC],
+        release() {
+          if (done) return;
+          done = true;
+          beC.close();
+          srvC.close();
+          release();
+        },
+      };
+    },
+  };
+  return { deps, connected: () => connected };
+}

@@ -1,0 +1,209 @@
+// The running proxy built from a Config: state store, health checks, logging, compiled routing
+// and balancing (a snapshot swapped on reload), listeners, the admin listener, and a drain with
+// a deadline on stop (Deno.serve's shutdown() waits for ever on open streams).
+
+import type { Config } from "./config/model.ts";
+import type { AccessLogger } from "./log/record.ts";
+import { createLogging, type Logging, type LoggingOptions } from "./log/logging.ts";
+import { startAdmin } from "./admin/server.ts";
+import { type Health, startHealth } from "./health/scheduler.ts";
+import { StateStore } from "./state.ts";
+import { compileSnapshot } from "./proxy/compile.ts";
+import {
+  bindAddresses,
+  type ListenerHandle,
+  type RuntimeCore,
+  startListener,
+} from "./proxy/frontend.ts";
+import { type Connector, defaultConnector } from "./upstream/conn.ts";
+import { Pool, type PoolOptions } from "./upstream/pool.ts";
+import { serverAddr } from "./proxy/attempt.ts";
+
+export interface RuntimeOptions {
+  /** Where access-log records go; default: the logging room's (createLogging). */
+  logger?: AccessLogger;
+  /** false: no createLogging at all (tests); or options for it. */
+  logging?: false | LoggingOptions;
+  /** Start background health checks (default true). */
+  health?: boolean;
+  /** Start the admin listener when config.admin is set (default true). */
+  admin?: boolean;
+  /** Replaces Deno.connect for server connections (tests: black-holed servers). */
+  connector?: Connector;
+  /** Keep-alive pool sizing. */
+  pool?: PoolOptions;
+  /** Grace period of stop() when none is given (default 10 s). */
+  graceMs?: number;
+}
+
+export interface Runtime {
+  readonly config: Config;
+  readonly state: StateStore;
+  readonly listeners: { frontend: string; hostname: string; port: number }[];
+  readonly ready: boolean;
+  readonly stopping: boolean;
+  readonly logging?: Logging;
+  /** Swaps the configuration; state (health, counters) is kept, changed binds are rebound. */
+  reload(config: Config): Promise<void>;
+  /** Stops accepting, drains in-flight requests until `graceMs`, then cuts what is left. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const NOOP_LOGGER: AccessLogger = { request() {} };
+
+function listenerKey(frontend: string, bind: { host: string; port: number }): string {
+  return `${frontend}|${bind.host}|${bind.port}`;
+}
+
+export async function startRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
+  const store = new StateStore();
+  store.sync(config);
+  const logging = opts.logging === false ? undefined : createLogging(config, store, opts.logging);
+  const logger = opts.logger ?? logging?.access ?? NOOP_LOGGER;
+  const shutdown = new AbortController();
+  const core: RuntimeCore = {
+    snapshot: compileSnapshot(config, store),
+    store,
+    pool: new Pool(opts.pool),
+    connector: opts.connector ?? defaultConnector,
+    logger,
+    inflight: new Set(),
+    shutdown: shutdown.signal,
+    active: 0,
+  };
+  let health: Health | null = null;
+  if (opts.health !== false) {
+    health = startHealth(config, store);
+  }
+
+  let current = config;
+  let handles: ListenerHandle[] = [];
+  let ready = false;
+  let stopping = false;
+  let admin: { stop(): Promise<void> } | null = null;
+
+  const openListeners = (cfg: Config, keep: Map<string, ListenerHandle[]>) => {
+    const out: ListenerHandle[] = [];
+    try {
+      for (const fe of cfg.frontends) {
+        const backlog = fe.settings.maxconn > 0 ? fe.settings.maxconn : cfg.global.maxconn;
+        for (const bind of fe.binds) {
+          const key = listenerKey(fe.name, bind);
+          const kept = keep.get(key);
+          if (kept) {
+            out.push(...kept);
+            keep.delete(key);
+            continue;
+          }
+          for (const host of bindAddresses(bind)) {
+            out.push(startListener(core, fe.name, key, host, bind.port, backlog));
+          }
+        }
+      }
+    } catch (err) {
+      // Undo what this call opened (not the kept ones) and report.
+      for (const h of out) if (!handles.includes(h)) h.abort.abort();
+      throw err;
+    }
+    return out;
+  };
+
+  handles = openListeners(config, new Map());
+
+  const runtime: Runtime = {
+    get config() {
+      return current;
+    },
+    state: store,
+    get listeners() {
+      return handles.map((h) => ({ frontend: h.frontend, hostname: h.hostname, port: h.port }));
+    },
+    get ready() {
+      return ready;
+    },
+    get stopping() {
+      return stopping;
+    },
+    logging,
+    async reload(next: Config) {
+      store.sync(next);
+      const snapshot = compileSnapshot(next, store, core.snapshot);
+      // Listeners: keep those whose frontend+bind is unchanged, open new ones, close the rest.
+      const byKey = new Map<string, ListenerHandle[]>();
+      for (const h of handles) {
+        const list = byKey.get(h.bindKey) ?? [];
+        list.push(h);
+        byKey.set(h.bindKey, list);
+      }
+      const opened = openListeners(next, byKey);
+      const closing = [...byKey.values()].flat();
+      core.snapshot = snapshot;
+      current = next;
+      handles = opened;
+      const keys = new Set<string>();
+      for (const be of snapshot.backends.values()) {
+        for (const s of be.balancer.servers) keys.add(serverAddr(s).key);
+      }
+      core.pool.prune(keys);
+      health?.reload(next);
+      logging?.reload(next);
+      await Promise.all(closing.map((h) => closeListener(h, 5000)));
+      const adminChanged = JSON.stringify(next.admin?.bind ?? null) !==
+        JSON.stringify(config.admin?.bind ?? null);
+      if (adminChanged && opts.admin !== false) {
+        await admin?.stop();
+        admin = next.admin ? await startAdmin(runtime, next.admin) : null;
+      }
+    },
+    async stop(graceMs = opts.graceMs ?? 10000) {
+      if (stopping) return;
+      stopping = true;
+      ready = false;
+      const deadline = performance.now() + graceMs;
+      await admin?.stop().catch(() => {});
+      await Promise.all(handles.map((h) => closeListener(h, graceMs)));
+      // Whatever is still running after the grace period is cut.
+      shutdown.abort();
+      for (const x of [...core.inflight]) x.abort();
+      while (core.active > 0 && performance.now() < deadline + 1000) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      core.pool.close();
+      await health?.stop();
+      await logging?.stop();
+    },
+  };
+
+  try {
+    if (config.admin && opts.admin !== false) admin = await startAdmin(runtime, config.admin);
+  } catch (err) {
+    await runtime.stop(0);
+    throw err;
+  }
+  ready = true;
+  return runtime;
+}
+
+/** shutdown() (stop accepting, wait for in-flight), cut at `graceMs` by aborting the server. */
+async function closeListener(h: ListenerHandle, graceMs: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, graceMs);
+  });
+  let drained = false;
+  await Promise.race([h.server.shutdown().then(() => drained = true), deadline]);
+  clearTimeout(timer);
+  if (drained) return;
+  // Past the grace period: the abort signal closes every connection of this server.
+  try {
+    h.abort.abort();
+  } catch { /* already closed */ }
+  let t2: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    h.server.finished,
+    new Promise<void>((resolve) => {
+      t2 = setTimeout(resolve, 1000);
+    }),
+  ]);
+  clearTimeout(t2);
+}

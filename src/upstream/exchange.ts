@@ -1,0 +1,222 @@
+// One request/response exchange on one server connection: head out, body streamed out
+// (Content-Length as is, or re-framed as chunked), response head in (1xx skipped), then the
+// response body as a pull-based stream. `timeout server` is an inactivity timeout on the server
+// side: it runs while we wait for the server, never while we wait for the client.
+
+import type { UpstreamConn } from "./conn.ts";
+import { errorText, UpstreamError } from "./errors.ts";
+import { BodyReader } from "./body.ts";
+import { readResponseHead, type ResponseHead } from "./response.ts";
+import type { BodySource } from "./upload.ts";
+import { Watchdog } from "./watchdog.ts";
+
+const encoder = new TextEncoder();
+const CRLF = encoder.encode("\r\n");
+const LAST_CHUNK = encoder.encode("0\r\n\r\n");
+
+export interface ExchangeRequest {
+  method: string;
+  head: Uint8Array;
+  body: BodySource | null;
+  /** Re-frame the body as chunked (the client sent it chunked, or its length is unknown). */
+  chunked: boolean;
+}
+
+/** Why a response body ended. */
+export type BodyEnd =
+  | "done"
+  | "client-abort"
+  | "client-timeout"
+  | "server-abort"
+  | "server-timeout";
+
+export interface BodyResult {
+  end: BodyEnd;
+  /** Payload bytes passed to the client. */
+  bytes: number;
+  /** Trailer lines of a chunked body (not forwardable through Deno.serve). */
+  trailers: [string, string][];
+}
+
+export class Exchange {
+  private readonly serverWd: Watchdog;
+  private serverTimedOut = false;
+  /** The client failed (timeout or abort) while sending its body. */
+  clientFailure: "timeout" | "abort" | null = null;
+  private uploading: Promise<void> | null = null;
+  uploadComplete = false;
+  private aborted = false;
+  head: ResponseHead | null = null;
+  /** performance.now() when the first response byte arrived. */
+  firstByteAt = 0;
+
+  constructor(readonly uc: UpstreamConn, readonly req: ExchangeRequest, serverTimeoutMs: number | null) {
+    this.serverWd = new Watchdog(serverTimeoutMs, () => {
+      this.serverTimedOut = true;
+      this.uc.close();
+    });
+  }
+
+  /** Sends the request and returns the final response head. Throws UpstreamError. */
+  async send(): Promise<ResponseHead> {
+    const { uc, req } = this;
+    this.serverWd.arm();
+    try {
+      try {
+        await uc.writeAll(req.head);
+      } catch (err) {
+        throw this.fail(uc.reused ? "stale-reused" : "reset-before-send", err);
+      }
+      this.serverWd.touch();
+      if (req.body) {
+        this.uploading = this.upload(req.body);
+      } else this.uploadComplete = true;
+      try {
+        this.head = await readResponseHead(uc, req.method, () => {
+          this.firstByteAt = performance.now();
+        });
+      } catch (err) {
+        if (this.serverTimedOut) throw new UpstreamError("server-timeout", "server timeout");
+        if (err instanceof UpstreamError && !this.aborted) throw err;
+        throw this.fail("closed-after-send", err);
+      }
+      return this.head;
+    } finally {
+      this.serverWd.disarm();
+    }
+  }
+
+  private fail(kind: UpstreamError["kind"], err: unknown): UpstreamError {
+    if (this.serverTimedOut) return new UpstreamError("server-timeout", "server timeout");
+    return err instanceof UpstreamError ? err : new UpstreamError(kind, errorText(err), { cause: err });
+  }
+
+  private async upload(body: BodySource): Promise<void> {
+    const { uc, req } = this;
+    for (;;) {
+      // Waiting for the client is not the server's fault: pause the server timeout meanwhile.
+      const armed = this.serverWd.armed;
+      if (armed) this.serverWd.disarm();
+      let chunk: Uint8Array | null;
+      try {
+        chunk = await body.read();
+      } catch {
+        this.clientFailure = body.timedOut ? "timeout" : "abort";
+        this.abort();
+        return;
+      } finally {
+        if (armed && !this.head) this.serverWd.arm();
+      }
+      try {
+        if (chunk === null) {
+          if (req.chunked) await uc.writeAll(LAST_CHUNK);
+          this.uploadComplete = true;
+          return;
+        }
+        if (chunk.length === 0) continue;
+        if (req.chunked) {
+          const size = encoder.encode(chunk.length.toString(16) + "\r\n");
+          if (chunk.length <= 16384) {
+            const framed = new Uint8Array(size.length + chunk.length + 2);
+            framed.set(size);
+            framed.set(chunk, size.length);
+            framed.set(CRLF, size.length + chunk.length);
+            await uc.writeAll(framed);
+          } else {
+            await uc.writeAll(size);
+            await uc.writeAll(chunk);
+            await uc.writeAll(CRLF);
+          }
+        } else await uc.writeAll(chunk);
+        this.serverWd.touch();
+      } catch {
+        // The server closed while we were sending: the response read reports it (or the server
+        // already answered, e.g. 413, and that answer is still delivered).
+        body.cancel();
+        return;
+      }
+    }
+  }
+
+  /** Closes the server connection (client gone, shutdown). */
+  abort(): void {
+    this.aborted = true;
+    this.serverWd.disarm();
+    this.uc.close();
+  }
+
+  /**
+   * The response body as a stream for `new Response()`. `clientTimeoutMs` limits how long the
+   * client may leave a chunk unconsumed. `onEnd` is called exactly once with the outcome and
+   * whether the connection may be reused (the caller pools or closes it).
+   */
+  bodyStream(
+    clientTimeoutMs: number | null,
+    onEnd: (result: BodyResult, reusable: boolean) => void,
+  ): ReadableStream<Uint8Array> | null {
+    const head = this.head!;
+    const reader = new BodyReader(this.uc, head);
+    let ended = false;
+    const finish = (end: BodyEnd) => {
+      if (ended) return;
+      ended = true;
+      this.serverWd.disarm();
+      clientWd.disarm();
+      const reusable = end === "done" && reader.complete && head.keepAlive &&
+        this.uploadComplete && !this.aborted;
+      onEnd({ end, bytes: reader.bytes, trailers: reader.trailers }, reusable);
+    };
+    let controllerRef: ReadableStreamDefaultController<Uint8Array> | null = null;
+    const clientWd = new Watchdog(clientTimeoutMs, () => {
+      this.abort();
+      finish("client-timeout");
+      try {
+        controllerRef?.error(new Error("client timeout"));
+      } catch { /* already closed */ }
+    });
+    if (head.bodyMode === "none") {
+      // Settle after the caller has its Response (microtask), so the log sees the head first.
+      queueMicrotask(() => finish("done"));
+      return null;
+    }
+    return new ReadableStream<Uint8Array>({
+      start: (c) => {
+        controllerRef = c;
+      },
+      pull: async (c) => {
+        if (ended) return;
+        clientWd.disarm();
+        this.serverWd.arm();
+        let chunk: Uint8Array | null;
+        try {
+          chunk = await reader.next();
+        } catch {
+          const timedOut = this.serverTimedOut;
+          this.uc.close();
+          finish(timedOut ? "server-timeout" : "server-abort");
+          c.error(new Error(timedOut ? "server timeout" : "server aborted"));
+          return;
+        } finally {
+          this.serverWd.disarm();
+        }
+        if (ended) return;
+        if (chunk === null) {
+          finish("done");
+          c.close();
+          return;
+        }
+        c.enqueue(chunk);
+        clientWd.arm();
+      },
+      cancel: () => {
+        this.abort();
+        finish("client-abort");
+      },
+    }, { highWaterMark: 1 });
+  }
+
+  /** Waits for the request body upload to settle (tests, logging). */
+  async uploadSettled(): Promise<void> {
+    if (this.uploading) await this.uploading;
+  }
+}

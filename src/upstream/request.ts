@@ -1,0 +1,66 @@
+// Request head serialisation: request line as received, the client's header lines with values
+// unchanged (Host included), hop-by-hop headers removed, then our own lines appended.
+
+const encoder = new TextEncoder();
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** Hop-by-hop request headers that never go to the server (RFC 9110 §7.6.1 + legacy ones). */
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+/** Lower-cased names listed in a Connection header value (hop-by-hop for this message). */
+export function connectionTokens(value: string | null): Set<string> | null {
+  if (!value) return null;
+  let set: Set<string> | null = null;
+  for (const raw of value.split(",")) {
+    const t = raw.trim().toLowerCase();
+    if (!t || t === "close" || t === "keep-alive") continue;
+    (set ??= new Set()).add(t);
+  }
+  return set;
+}
+
+/**
+ * The header block sent upstream, as a string ending with the CRLF of its last line (the blank
+ * line is not included). `headers` is Deno.serve's view (lower-cased, same-name lines combined).
+ * `keepUpgrade` keeps Connection/Upgrade as they are (WebSocket handshakes).
+ */
+export function headerLines(headers: Headers, keepUpgrade = false): string {
+  const named = connectionTokens(headers.get("connection"));
+  let s = "";
+  for (const [name, value] of headers) {
+    if (HOP_BY_HOP.has(name)) {
+      if (name === "te") {
+        if (/(^|,)\s*trailers\s*(;|,|$)/i.test(value)) s += "te: trailers\r\n";
+        continue;
+      }
+      if (keepUpgrade && (name === "connection" || name === "upgrade")) {
+        s += `${name}: ${value}\r\n`;
+      }
+      continue;
+    }
+    if (named !== null && named.has(name)) continue;
+    s += `${name}: ${value}\r\n`;
+  }
+  return s;
+}
+
+/** Encodes a head string: ASCII fast path, else byte-per-char (header values are octets). */
+export function encodeHead(s: string): Uint8Array {
+  if (!NON_ASCII.test(s)) return encoder.encode(s);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0xff;
+  return out;
+}
+
+/** "METHOD target HTTP/1.1\r\n" + lines + "\r\n", encoded. */
+export function requestHead(method: string, target: string, lines: string): Uint8Array {
+  return encodeHead(`${method} ${target} HTTP/1.1\r\n${lines}\r\n`);
+}

@@ -1,0 +1,186 @@
+// The HTTP side of a WebSocket handshake: recognising an upgrade request, checking it the way
+// HAProxy 2.6 does (plus the RFC 6455 key/version rules), building the request head that goes
+// to the backend, and checking the backend's 101.
+
+import type { RequestInfo } from "../proxy/request.ts";
+
+/** Items of a comma-separated header value, trimmed (case kept). */
+function items(value: string | null): string[] {
+  if (!value) return [];
+  return value.split(",").map((t) => t.trim()).filter((t) => t !== "");
+}
+
+/** Tokens of a comma-separated header value, lower-cased and trimmed. */
+function tokens(value: string | null): string[] {
+  return items(value).map((t) => t.toLowerCase());
+}
+
+/**
+ * True when the request asks for a WebSocket: `Connection` has the `upgrade` token and
+ * `Upgrade` has `websocket` (case-insensitive, so hixie-76's `WebSocket` counts too and is
+ * then refused with 400). `Upgrade: websocket` without `Connection: upgrade` is a plain request
+ * (HAProxy forwards it as one), so the proxy room should not call proxyWebSocket for it.
+ */
+export function isWebSocketUpgrade(headers: Headers): boolean {
+  return tokens(headers.get("connection")).includes("upgrade") &&
+    tokens(headers.get("upgrade")).includes("websocket");
+}
+
+const BASE64_KEY = /^[A-Za-z0-9+/]{22}==$/;
+
+export interface ClientHandshake {
+  key: string;
+  /** Subprotocols the client offered, in order, case kept (empty when none). */
+  protocols: string[];
+}
+
+/**
+ * Checks an upgrade request. Returns the reason it is refused (answered with 400), or the
+ * parsed handshake. Refused: not HTTP/1.1, hixie-76 (`Sec-WebSocket-Key1/Key2`), a missing key
+ * or one that is not 24 base64 characters of 16 bytes, a version other than 13, a body.
+ */
+export function checkClientHandshake(info: RequestInfo): ClientHandshake | string {
+  const h = info.headers;
+  if (info.version !== "HTTP/1.1") return `WebSocket over ${info.version}`;
+  if (h.has("sec-websocket-key1") || h.has("sec-websocket-key2")) return "hixie-76 handshake";
+  if (info.method !== "GET") return `WebSocket handshake with method ${info.method}`;
+  const key = h.get("sec-websocket-key");
+  if (key === null) return "missing Sec-WebSocket-Key";
+  if (!BASE64_KEY.test(key)) return "Sec-WebSocket-Key is not 16 bytes of base64";
+  const version = h.get("sec-websocket-version");
+  if (version === null) return "missing Sec-WebSocket-Version";
+  if (version.trim() !== "13") return `Sec-WebSocket-Version ${version} (only 13)`;
+  const cl = h.get("content-length");
+  if (h.has("transfer-encoding") || (cl !== null && cl.trim() !== "0")) {
+    return "WebSocket handshake with a body";
+  }
+  return { key, protocols: items(h.get("sec-websocket-protocol")) };
+}
+
+/** base64(SHA-1(key + GUID)), RFC 6455 §4.2.2. */
+export async function acceptFor(key: string): Promise<string> {
+  const data = new TextEncoder().encode(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-1", data));
+  let bin = "";
+  for (const b of digest) bin += String.fromCharCode(b);
+  return btoa(bin);
+}
+
+/** Request headers never forwarded upstream: hop-by-hop ones and extension offers. */
+const DROP_REQUEST = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "content-length",
+  "sec-websocket-extensions",
+]);
+
+/**
+ * The request head sent to the backend: the client's target verbatim, `Host` first, the
+ * client's other headers (minus hop-by-hop ones and `Sec-WebSocket-Extensions`: no extension is
+ * offered), `upgrade: websocket` / `connection: Upgrade`, then `extraHeaders`
+ * (X-Forwarded-For, X-Original-To).
+ */
+export function upstreamHead(info: RequestInfo, extraHeaders: [string, string][]): Uint8Array {
+  const h = info.headers;
+  const listed = new Set(tokens(h.get("connection")));
+  const extraNames = new Set(extraHeaders.map(([n]) => n.toLowerCase()));
+  let s = `GET ${info.target} HTTP/1.1\r\n`;
+  const host = h.get("host");
+  if (host !== null) s += `host: ${host}\r\n`;
+  for (const [name, value] of h) {
+    if (name === "host" || DROP_REQUEST.has(name) || listed.has(name)) continue;
+    if (extraNames.has(name)) continue; // the extra line already carries the combined value
+    s += `${name}: ${value}\r\n`;
+  }
+  s += "upgrade: websocket\r\nconnection: Upgrade\r\n";
+  for (const [name, value] of extraHeaders) s += `${name}: ${value}\r\n`;
+  s += "\r\n";
+  return new TextEncoder().encode(s);
+}
+
+export interface ResponseHead {
+  status: number;
+  reason: string;
+  /** "HTTP/1.1" or "HTTP/1.0". */
+  version: string;
+  /** In order, names as received. */
+  headers: [string, string][];
+  /** Size of the head on the wire (status line to blank line). */
+  size: number;
+}
+
+export class HeadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "HeadError";
+  }
+}
+
+/** First value of a header (case-insensitive name), or null. */
+export function headerValue(head: ResponseHead, name: string): string | null {
+  for (const [n, v] of head.headers) if (n.toLowerCase() === name) return v;
+  return null;
+}
+
+/** Parses a response head (without the final CRLFCRLF); throws HeadError when malformed. */
+export function parseResponseHead(text: string, size: number): ResponseHead {
+  const lines = text.split("\r\n");
+  const m = /^(HTTP\/1\.[01]) (\d{3})(?: (.*))?$/.exec(lines[0]);
+  if (!m) throw new HeadError(`bad status line ${JSON.stringify(lines[0].slice(0, 80))}`);
+  const headers: [string, string][] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i];
+    const c = line.indexOf(":");
+    if (c <= 0 || /[\s]/.test(line.slice(0, c))) {
+      throw new HeadError(`bad header line ${JSON.stringify(line.slice(0, 80))}`);
+    }
+    headers.push([line.slice(0, c), line.slice(c + 1).trim()]);
+  }
+  return { version: m[1], status: Number(m[2]), reason: m[3] ?? "", headers, size };
+}
+
+/**
+ * Checks a backend's 101 against what we sent; returns a reason for 502, or null when good.
+ * The accept must match the key, the upgrade must be websocket, the subprotocol (if any) one
+ * the client offered, and no extension may be claimed (none was offered).
+ */
+export function check101(head: ResponseHead, accept: string, offered: string[]): string | null {
+  const got = headerValue(head, "sec-websocket-accept");
+  if (got === null) return "101 without Sec-WebSocket-Accept";
+  if (got !== accept) return "101 with a wrong Sec-WebSocket-Accept";
+  if (!tokens(headerValue(head, "upgrade")).includes("websocket")) {
+    return "101 without Upgrade: websocket";
+  }
+  const proto = headerValue(head, "sec-websocket-protocol");
+  if (proto !== null && proto !== "" && !offered.includes(proto)) {
+    return `101 chose subprotocol ${proto} that the client did not offer`;
+  }
+  const ext = headerValue(head, "sec-websocket-extensions");
+  if (ext !== null && ext.trim() !== "") return `101 claims extension ${ext} that was not offered`;
+  return null;
+}
+
+/** Response headers never copied to the client (hop-by-hop, and the ones Deno writes itself). */
+export const DROP_RESPONSE = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "date",
+]);
+
+/** Headers of a backend's 101 that Deno.upgradeWebSocket writes itself. */
+export const OWN_101 = new Set([
+  "sec-websocket-accept",
+  "sec-websocket-protocol",
+  "sec-websocket-extensions",
+  "content-length",
+]);

@@ -1,0 +1,449 @@
+// The relay of one WebSocket tunnel after both handshakes: the client hop is Deno's WebSocket
+// (from Deno.upgradeWebSocket; Deno answers the client's pings), the backend hop is our own
+// TCP connection speaking RFC 6455 as the client (masked frames, we answer the backend's pings).
+//
+// Messages are relayed whole (fragments from the backend are reassembled, because Deno's
+// WebSocket API sends whole messages); types, close codes and reasons are kept.
+// Backpressure:
+// - backend -> client: the backend socket is not read while the client's bufferedAmount is
+//   above `clientHighWater`, so TCP pushes back on the backend;
+// - client -> backend: Deno's WebSocket cannot pause receiving, so what waits for the backend
+//   socket is bounded by `maxQueued`; a client that goes beyond it is closed with 1008.
+
+import type { Counters } from "../state.ts";
+import {
+  closePayload,
+  encodeFrame,
+  FrameDecoder,
+  FrameError,
+  isValidCloseCode,
+  OP_BINARY,
+  OP_CLOSE,
+  OP_CONT,
+  OP_PING,
+  OP_PONG,
+  OP_TEXT,
+  parseClose,
+} from "./frame.ts";
+import { ConnWriter } from "./writer.ts";
+
+export interface WsLimits {
+  /** Largest message accepted from the backend (reassembled), bytes. Default 64 MiB. */
+  maxMessage: number;
+  /** Client -> backend bytes waiting for the backend socket before the client is closed with 1008. Default 64 MiB. */
+  maxQueued: number;
+  /** Backend reading pauses while the client's bufferedAmount is above this. Default 1 MiB. */
+  clientHighWater: number;
+  /** How long to wait for the backend's answer to our close frame. Default 2000 ms. */
+  closeGraceMs: number;
+  /** How long the upgraded client socket may take to open. Default 10000 ms. */
+  openTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: WsLimits = {
+  maxMessage: 64 * 1024 * 1024,
+  maxQueued: 64 * 1024 * 1024,
+  clientHighWater: 1024 * 1024,
+  closeGraceMs: 2000,
+  openTimeoutMs: 10000,
+};
+
+export interface TunnelOptions {
+  /** Client socket from Deno.upgradeWebSocket (not yet open). */
+  socket: WebSocket;
+  conn: Deno.Conn;
+  /** Backend bytes read after the 101 head (the backend may speak first). */
+  initial: Uint8Array;
+  /** Inactivity timeout (either direction resets it) and the termination it logs. */
+  idle: { ms: number; termination: string } | null;
+  limits: WsLimits;
+  counters: Counters[];
+  signal?: AbortSignal;
+  /** Called once when the tunnel is over; `bytesToClient` counts frames sent to the client. */
+  onEnd(termination: string, bytesToClient: number): void;
+}
+
+const SMALL_READ = 2048;
+const LARGE_READ = 64 * 1024;
+const utf8 = new TextEncoder();
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Size on the wire of an unmasked frame header for this payload length. */
+function serverHeaderSize(len: number): number {
+  return len < 126 ? 2 : len < 0x10000 ? 4 : 10;
+}
+
+/** Live tunnels, for tests and stats (a Set of small objects; size = open tunnels). */
+export const liveTunnels = new Set<Tunnel>();
+
+export class Tunnel {
+  private readonly socket: WebSocket;
+  private readonly conn: Deno.Conn;
+  private readonly writer: ConnWriter;
+  private readonly decoder: FrameDecoder;
+  private readonly counters: Counters[];
+  private readonly limits: WsLimits;
+  private ended = false;
+  private connClosed = false;
+  private connClosing = false;
+  private closeSentUp = false;
+  private closeRecvUp = false;
+  private clientClosing = false;
+  private termination = "----";
+  private bytesToClient = 0;
+  private lastActivity = Date.now();
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  private graceTimer: ReturnType<typeof setTimeout> | undefined;
+  private openTimer: ReturnType<typeof setTimeout> | undefined;
+  private fragOpcode = 0;
+  private fragParts: Uint8Array[] = [];
+  private fragSize = 0;
+  private readonly onAbort = () => this.kill();
+
+  constructor(private opts: TunnelOptions) {
+    this.socket = opts.socket;
+    this.conn = opts.conn;
+    this.counters = opts.counters;
+    this.limits = opts.limits;
+    this.writer = new ConnWriter(this.conn, () => this.backendGone());
+    this.decoder = new FrameDecoder(
+      (fin, op, payload) => this.onFrame(fin, op, payload),
+      this.limits.maxMessage,
+    );
+    for (const c of this.counters) {
+      c.wsOpen++;
+      c.wsTotal++;
+    }
+    liveTunnels.add(this);
+    const s = this.socket;
+    s.binaryType = "arraybuffer";
+    s.onopen = () => this.clientOpened();
+    s.onmessage = (ev) => this.clientMessage(ev.data);
+    s.onclose = (ev) => this.clientClosed(ev.code, ev.reason, ev.wasClean);
+    s.onerror = () => {}; // onclose follows; keep Deno from reporting it as unhandled
+    this.openTimer = setTimeout(() => {
+      this.openTimer = undefined;
+      if (this.socket.readyState === WebSocket.CONNECTING) this.finish("CD--");
+    }, this.limits.openTimeoutMs);
+    if (opts.idle) this.idleTimer = setTimeout(() => this.idleCheck(), opts.idle.ms);
+    if (opts.signal) {
+      if (opts.signal.aborted) queueMicrotask(this.onAbort);
+      else opts.signal.addEventListener("abort", this.onAbort, { once: true });
+    }
+  }
+
+  /** Bytes waiting to be written to the backend (for tests and stats). */
+  get queuedUpstream(): number {
+    return this.writer.queued;
+  }
+
+  // ---- client side -------------------------------------------------------------------------
+
+  private clientOpened(): void {
+    clearTimeout(this.openTimer);
+    this.openTimer = undefined;
+    if (this.ended) return;
+    this.readLoop();
+  }
+
+  private clientMessage(data: string | ArrayBuffer): void {
+    if (this.ended || this.closeSentUp) return;
+    this.lastActivity = Date.now();
+    let frames: Uint8Array[];
+    let len: number;
+    if (typeof data === "string") {
+      const bytes = utf8.encode(data);
+      len = bytes.length;
+      frames = encodeFrame(OP_TEXT, bytes, true);
+    } else {
+      const bytes = new Uint8Array(data);
+      len = bytes.length;
+      frames = encodeFrame(OP_BINARY, bytes, true);
+    }
+    if (this.writer.queued + len > this.limits.maxQueued) {
+      // The backend does not keep up and the client cannot be paused: drop the client.
+      this.closeClient(1008, "proxy buffer limit reached");
+      this.closeConn();
+      this.finish("RD--");
+      return;
+    }
+    for (const c of this.counters) {
+      c.wsMessagesIn++;
+      c.wsBytesIn += len;
+      c.bytesIn += len;
+    }
+    this.writer.write(frames);
+  }
+
+  private clientClosed(code: number, reason: string, wasClean: boolean): void {
+    if (this.ended) return;
+    if (this.clientClosing) {
+      this.finish(this.termination);
+      return;
+    }
+    this.clientClosing = true;
+    if (code === 1006 || !wasClean) {
+      // Gone without a close frame: the backend sees its connection drop the same way.
+      this.closeConn();
+      this.finish("CD--");
+      return;
+    }
+    this.termination = "----";
+    this.sendCloseUp(isValidCloseCode(code) ? code : null, reason);
+    this.awaitUpstreamClose();
+  }
+
+  /** Closes the client with a code Deno accepts; null = no code (client sees 1005). */
+  private closeClient(code: number | null, reason = ""): void {
+    if (this.clientClosing) return;
+    this.clientClosing = true;
+    const s = this.socket;
+    if (s.readyState !== WebSocket.OPEN && s.readyState !== WebSocket.CONNECTING) return;
+    try {
+      if (code === null) s.close();
+      else s.close(code, reason);
+    } catch {
+      try {
+        s.close(1011);
+      } catch { /* already closing */ }
+    }
+  }
+
+  // ---- backend side ------------------------------------------------------------------------
+
+  private async readLoop(): Promise<void> {
+    const s = this.socket;
+    try {
+      if (this.opts.initial.length > 0) this.decoder.push(this.opts.initial);
+    } catch (err) {
+      this.protocolError(err);
+      return;
+    }
+    let buf = new Uint8Array(SMALL_READ);
+    while (!this.ended && !this.closeRecvUp) {
+      if (s.bufferedAmount > this.limits.clientHighWater) {
+        await this.clientDrain();
+        continue;
+      }
+      let n: number | null;
+      try {
+        n = await this.conn.read(buf);
+      } catch {
+        if (!this.ended && !this.connClosed) this.backendGone();
+        return;
+      }
+      if (this.ended || this.connClosed) return;
+      if (n === null) {
+        this.backendGone();
+        return;
+      }
+      this.lastActivity = Date.now();
+      try {
+        this.decoder.push(buf.subarray(0, n));
+      } catch (err) {
+        this.protocolError(err);
+        return;
+      }
+      // A full read means more is coming: read bigger; a trickle: go back to a small buffer
+      // (10 000 idle tunnels each hold one pending read buffer).
+      if (n === buf.length && buf.length < LARGE_READ) buf = new Uint8Array(LARGE_READ);
+      else if (n < SMALL_READ && buf.length > SMALL_READ) buf = new Uint8Array(SMALL_READ);
+    }
+  }
+
+  /** Waits until the client's send buffer is below the low-water mark (or the tunnel ends). */
+  private async clientDrain(): Promise<void> {
+    const low = this.limits.clientHighWater / 4;
+    let wait = 1;
+    while (
+      !this.ended && this.socket.readyState === WebSocket.OPEN && this.socket.bufferedAmount > low
+    ) {
+      await new Promise((r) => setTimeout(r, wait));
+      if (wait < 16) wait *= 2;
+    }
+  }
+
+  private onFrame(fin: boolean, opcode: number, payload: Uint8Array): void {
+    if (this.ended || this.closeRecvUp) return;
+    switch (opcode) {
+      case OP_TEXT:
+      case OP_BINARY:
+        if (this.fragOpcode !== 0) {
+          throw new FrameError(1002, "new message inside a fragmented one");
+        }
+        if (fin) this.deliver(opcode, payload);
+        else {
+          this.fragOpcode = opcode;
+          this.fragParts = [payload];
+          this.fragSize = payload.length;
+        }
+        return;
+      case OP_CONT: {
+        if (this.fragOpcode === 0) throw new FrameError(1002, "continuation without a message");
+        this.fragSize += payload.length;
+        if (this.fragSize > this.limits.maxMessage) {
+          throw new FrameError(1009, `message exceeds ${this.limits.maxMessage} bytes`);
+        }
+        this.fragParts.push(payload);
+        if (!fin) return;
+        const whole = new Uint8Array(this.fragSize);
+        let off = 0;
+        for (const p of this.fragParts) {
+          whole.set(p, off);
+          off += p.length;
+        }
+        const op = this.fragOpcode;
+        this.fragOpcode = 0;
+        this.fragParts = [];
+        this.fragSize = 0;
+        this.deliver(op, whole);
+        return;
+      }
+      case OP_PING:
+        this.writer.write(encodeFrame(OP_PONG, payload, true));
+        return;
+      case OP_PONG:
+        return;
+      case OP_CLOSE: {
+        const { code, reason } = parseClose(payload);
+        this.backendClosed(code, reason);
+        return;
+      }
+    }
+  }
+
+  private deliver(opcode: number, payload: Uint8Array): void {
+    const s = this.socket;
+    if (s.readyState !== WebSocket.OPEN || this.clientClosing) return;
+    if (opcode === OP_TEXT) {
+      let text: string;
+      try {
+        text = strictUtf8.decode(payload);
+      } catch {
+        throw new FrameError(1007, "text message is not UTF-8");
+      }
+      s.send(text);
+    } else {
+      s.send(payload);
+    }
+    const len = payload.length;
+    this.bytesToClient += len + serverHeaderSize(len);
+    for (const c of this.counters) {
+      c.wsMessagesOut++;
+      c.wsBytesOut += len;
+      c.bytesOut += len;
+    }
+  }
+
+  private backendClosed(code: number | null, reason: string): void {
+    this.closeRecvUp = true;
+    if (this.closeSentUp) {
+      // The backend's answer to our close frame: the close handshake is complete.
+      this.closeConn();
+      this.finish(this.termination);
+      return;
+    }
+    // Backend-initiated: answer it, relay the code to the client, done.
+    this.sendCloseUp(code, reason);
+    this.closeConnAfterFlush();
+    if (code === 1015) code = 1011; // never valid on the wire; kept out of Deno's close()
+    this.closeClient(code, reason);
+    this.finish("----");
+  }
+
+  /** Backend EOF or socket error without a close frame. */
+  private backendGone(): void {
+    if (this.ended) return;
+    if (this.closeSentUp) {
+      this.closeConn();
+      this.finish(this.termination);
+      return;
+    }
+    this.closeConn();
+    this.closeClient(1011, "backend connection lost");
+    this.finish("SD--");
+  }
+
+  private protocolError(err: unknown): void {
+    if (this.ended) return;
+    const code = err instanceof FrameError ? err.code : 1011;
+    const reason = err instanceof Error ? err.message : String(err);
+    if (!this.closeSentUp) this.sendCloseUp(code, reason);
+    this.closeConnAfterFlush();
+    this.closeClient(code === 1009 ? 1009 : 1011, "backend protocol error");
+    this.finish("SD--");
+  }
+
+  private sendCloseUp(code: number | null, reason: string): void {
+    if (this.closeSentUp || this.connClosed) return;
+    this.closeSentUp = true;
+    this.writer.write(encodeFrame(OP_CLOSE, closePayload(code, reason), true));
+  }
+
+  /** After our close frame: wait for the backend's close frame or EOF, at most closeGraceMs. */
+  private awaitUpstreamClose(): void {
+    this.graceTimer = setTimeout(() => {
+      this.graceTimer = undefined;
+      this.closeConn();
+      this.finish(this.termination);
+    }, this.limits.closeGraceMs);
+  }
+
+  private closeConn(): void {
+    if (this.connClosed) return;
+    this.connClosed = true;
+    try {
+      this.conn.close();
+    } catch { /* already closed */ }
+  }
+
+  private closeConnAfterFlush(): void {
+    if (this.connClosed || this.connClosing) return;
+    this.connClosing = true;
+    this.writer.flushed().then(() => this.closeConn());
+    // A backend that stops reading must not keep the socket: bound the wait.
+    const t = setTimeout(() => this.closeConn(), this.limits.closeGraceMs);
+    this.writer.flushed().then(() => clearTimeout(t));
+  }
+
+  // ---- timers and the end ------------------------------------------------------------------
+
+  private idleCheck(): void {
+    this.idleTimer = undefined;
+    const idle = this.opts.idle;
+    if (this.ended || !idle) return;
+    const left = this.lastActivity + idle.ms - Date.now();
+    if (left > 0) {
+      this.idleTimer = setTimeout(() => this.idleCheck(), left);
+      return;
+    }
+    this.closeClient(1001, "idle timeout");
+    this.sendCloseUp(1001, "idle timeout");
+    this.closeConnAfterFlush();
+    this.finish(idle.termination);
+  }
+
+  /** Ends the tunnel from outside (proxy shutdown): close frames both ways, logged KD--. */
+  kill(): void {
+    if (this.ended) return;
+    this.closeClient(1001, "proxy shutting down");
+    this.sendCloseUp(1001, "proxy shutting down");
+    this.closeConnAfterFlush();
+    this.finish("KD--");
+  }
+
+  private finish(termination: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    clearTimeout(this.idleTimer);
+    clearTimeout(this.graceTimer);
+    clearTimeout(this.openTimer);
+    this.opts.signal?.removeEventListener("abort", this.onAbort);
+    if (!this.clientClosing) this.closeClient(1011);
+    if (!this.connClosing) this.closeConn();
+    this.fragParts = [];
+    liveTunnels.delete(this);
+    for (const c of this.counters) c.wsOpen--;
+    this.opts.onEnd(termination, this.bytesToClient);
+  }
+}

@@ -1,0 +1,118 @@
+// End to end through the real proxy (src/runtime.ts): real HTTP requests through a frontend on
+// 127.0.0.1 (ephemeral port) to a live backend; the access lines arrive at a UDP catcher.
+
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import type { Bind, Config, ServerConfig } from "../../src/config/model.ts";
+import { startRuntime } from "../../src/runtime.ts";
+import { backend, frontend, loc, settings, udpCatcher, udpTarget } from "./fixture.ts";
+
+function srv(name: string, port: number, extra: Partial<ServerConfig> = {}): ServerConfig {
+  return {
+    name,
+    address: { host: "127.0.0.1", port, wildcard: false, family: "ipv4" },
+    addressText: `127.0.0.1:${port}`,
+    check: false,
+    track: null,
+    weight: 1,
+    backup: false,
+    inter: 2000,
+    fastinter: 2000,
+    downinter: 2000,
+    rise: 2,
+    fall: 3,
+    maxconn: 0,
+    disabled: false,
+    prefix: null,
+    loc,
+    ...extra,
+  };
+}
+
+const bind: Bind = {
+  host: "127.0.0.1",
+  port: 0,
+  wildcard: false,
+  family: "ipv4",
+  text: "127.0.0.1:0",
+  loc,
+};
+
+Deno.test("runtime: real requests produce httplog datagrams (routed, <NOSRV>, redispatch)", async () => {
+  const c = await udpCatcher();
+  const live = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response("ok"),
+  );
+  // A port nobody listens on: connects are refused.
+  const dead = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const deadPort = dead.addr.port;
+  dead.close();
+  const targets = [udpTarget(c.port, "local0"), udpTarget(c.port, "local1", "notice")];
+  const s = settings(targets, true, true);
+  const wt = { ...frontend("wt", s), binds: [bind], defaultBackend: "bck1" };
+  const f = { ...frontend("f", s), binds: [bind], defaultBackend: "nosrv" };
+  const rr = { ...frontend("r", s), binds: [bind], defaultBackend: "closed2" };
+  const config: Config = {
+    file: "wt.cfg",
+    format: "cfg",
+    global: { maxconn: 4096, log: targets, logTag: "wtproxy" },
+    frontends: [wt, f, rr],
+    backends: [
+      { ...backend("bck1", s), servers: [srv("srv1", live.addr.port)] },
+      { ...backend("nosrv", s), servers: [srv("s1", live.addr.port, { disabled: true })] },
+      {
+        ...backend("closed2", s),
+        servers: [srv("dead", deadPort), srv("alive", live.addr.port)],
+      },
+    ],
+    admin: null,
+    warnings: [],
+  };
+  const rt = await startRuntime(config, { health: false, admin: false });
+  try {
+    const port = (fe: string) => rt.listeners.find((l) => l.frontend === fe)!.port;
+    const r1 = await fetch(`http://127.0.0.1:${port("wt")}/?wtd=wt1abc`);
+    assertEquals([r1.status, await r1.text()], [200, "ok"]);
+    const r2 = await fetch(`http://127.0.0.1:${port("f")}/nosrv`);
+    assertEquals(r2.status, 503);
+    await r2.body?.cancel();
+    // Round robin over dead, alive: one of two requests meets "dead" first and is
+    // redispatched to "alive" at once.
+    for (let i = 0; i < 2; i++) {
+      const r = await fetch(`http://127.0.0.1:${port("r")}/c2`);
+      assertEquals(r.status, 200);
+      await r.body?.cancel();
+    }
+    await c.waitFor(4, 5000);
+    const got = await c.settle();
+    assertEquals(got.length, 4, got.join(""));
+    const head = String.raw`^<134>[A-Z][a-z]{2} [ 1-3]\d \d\d:\d\d:\d\d wtproxy\[${Deno.pid}\]: ` +
+      String.raw`127\.0\.0\.1:\d+ \[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d\.\d{3}\] `;
+    const t = String.raw`(?:\d+|-1)`;
+    const ok = new RegExp(
+      head + String.raw`wt bck1/srv1 ${t}/${t}/${t}/${t}/${t} 200 \d+ - - ---- ` +
+        String.raw`\d+/\d+/\d+/\d+/0 0/0 "GET /\?wtd=wt1abc HTTP/1\.1"\n$`,
+    );
+    const nosrv = new RegExp(
+      head + String.raw`f nosrv/<NOSRV> ${t}/-1/-1/-1/${t} 503 \d+ - - SC-- ` +
+        String.raw`\d+/\d+/\d+/\d+/0 0/0 "GET /nosrv HTTP/1\.1"\n$`,
+    );
+    const redisp = new RegExp(
+      head + String.raw`r closed2/alive ${t}/${t}/${t}/${t}/${t} 200 \d+ - - ---- ` +
+        String.raw`\d+/\d+/\d+/\d+/\+1 0/0 "GET /c2 HTTP/1\.1"\n$`,
+    );
+    const plain = new RegExp(
+      head + String.raw`r closed2/alive ${t}/${t}/${t}/${t}/${t} 200 \d+ - - ---- ` +
+        String.raw`\d+/\d+/\d+/\d+/0 0/0 "GET /c2 HTTP/1\.1"\n$`,
+    );
+    assert(got.some((l) => ok.test(l)), got.join(""));
+    assert(got.some((l) => nosrv.test(l)), got.join(""));
+    assert(got.some((l) => redisp.test(l)), got.join(""));
+    assert(got.some((l) => plain.test(l)), got.join(""));
+    assertEquals(rt.logging?.dropped(), 0);
+  } finally {
+    await rt.stop(1000);
+    await live.shutdown();
+    await c.close();
+  }
+});
