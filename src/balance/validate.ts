@@ -12,16 +12,17 @@ export function validateBalance(backend: BackendConfig): Diagnostic[] {
   const where = `backend ${backend.name}`;
   const { name, arg } = parseAlgorithm(backend.balance.algorithm || "roundrobin");
   const param = (arg ?? backend.balance.param ?? "").trim();
+  const at = backend.balance.loc ?? backend.loc;
   if (!selectors.has(name)) {
     out.push(diag(
-      backend.loc,
+      at,
       "error",
       `${where}: unknown balance algorithm '${name}' (known: ${[...selectors.keys()].join(", ")})`,
     ));
   } else if (name === "url_param" && param === "") {
-    out.push(diag(backend.loc, "error", `${where}: 'balance url_param' needs a parameter name`));
+    out.push(diag(at, "error", `${where}: 'balance url_param' needs a parameter name`));
   } else if (name === "random" && param !== "" && !/^[1-9]\d*$/.test(param)) {
-    out.push(diag(backend.loc, "error", `${where}: random draws must be a positive integer`));
+    out.push(diag(at, "error", `${where}: random draws must be a positive integer`));
   }
 
   // Prefixes: a server's prefix that another one starts with makes `url_sub wtd=wt1` style

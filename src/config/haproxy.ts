@@ -62,6 +62,8 @@ interface Word {
   end: number;
   /** The word contained quotes, escapes or variables (its raw text differs from `text`). */
   processed: boolean;
+  /** An environment variable was expanded in it. */
+  expanded?: boolean;
 }
 
 interface Line {
@@ -682,6 +684,7 @@ class CfgParser {
       const start = i;
       let text = "";
       let processed = false;
+      let expanded = false;
       const extra: Word[] = [];
       let quote: '"' | "'" | null = null;
       let quoteCol = 0;
@@ -748,11 +751,14 @@ class CfgParser {
           const r = this.expandVar(raw, i, no);
           if (r) {
             processed = true;
+            expanded = true;
             if (r.split && r.value.trim() !== "") {
+              // "${VAR[*]}": each space-separated part of the value is a word of its own
               const parts = r.value.trim().split(/\s+/);
               text += parts[0];
               for (const p of parts.slice(1)) {
-                extra.push({ text: p, col: start + 1, end: r.next, processed: true });
+                extra.push({ text, col: start + 1, end: r.next, processed: true, expanded: true });
+                text = p;
               }
             } else text += r.value;
             i = r.next;
@@ -771,15 +777,7 @@ class CfgParser {
         );
         return { no, raw, words: [], comment: null };
       }
-      if (extra.length) {
-        // "${VAR[*]}": the last pieces of the value become words of their own.
-        const last = extra.pop()!;
-        words.push({ text, col: start + 1, end: i, processed });
-        words.push(...extra);
-        words.push({ ...last, text: last.text });
-      } else {
-        words.push({ text, col: start + 1, end: i, processed });
-      }
+      words.push(...extra, { text, col: start + 1, end: i, processed, expanded });
     }
     return { no, raw, words, comment };
   }
@@ -2178,7 +2176,7 @@ class CfgParser {
     const first = words[0];
     const last = words[words.length - 1];
     const raw = l.raw.slice(first.col - 1, last.end);
-    if (!raw.includes("$")) return raw;
+    if (!words.some((x) => x.expanded)) return raw;
     return words.map((x) => /[\s'"#\\]/.test(x.text) || x.text === "" ? `'${x.text}'` : x.text)
       .join(" ");
   }

@@ -93,7 +93,9 @@ function flowMap(m: SrcMap): string | null {
   } }`;
 }
 
-const PLAIN_UNSAFE = /^[-?:,[\]{}#&*!|>'"%@`\s]|[:\s]$|: | #|^$|[\0-\x1f\x7f]/;
+const PLAIN_UNSAFE = /^[-?:,[\]{}#&*!|>'"%@`\s]|[:\s]$|: | #|^$/;
+/** Control characters (and DEL) need the escapes of a double-quoted string. */
+const hasControl = (v: string) => [...v].some((c) => c < " " || c === "\x7f");
 const PLAIN_FLOW_UNSAFE = /[,[\]{}]/;
 /** Words YAML (1.1 or 1.2) would read as something other than a string. */
 const RESERVED =
@@ -107,7 +109,10 @@ function scalar(s: SrcScalar, inFlow = false): string {
 }
 
 function str(v: string, inFlow = false): string {
-  if (PLAIN_UNSAFE.test(v) || RESERVED.test(v) || (inFlow && PLAIN_FLOW_UNSAFE.test(v))) {
+  if (
+    PLAIN_UNSAFE.test(v) || hasControl(v) || RESERVED.test(v) ||
+    (inFlow && PLAIN_FLOW_UNSAFE.test(v))
+  ) {
     return JSON.stringify(v);
   }
   return v;

@@ -3,6 +3,7 @@
 // clients connected to (Deno.serve does not expose it): that is X-Original-To.
 
 import type { Bind } from "../config/model.ts";
+import { BodyAbort } from "../upstream/exchange.ts";
 import { errorResponse } from "./errors.ts";
 import { forwardRequest, type ProxyCore } from "./forward.ts";
 import { buildRequestInfo } from "./info.ts";
@@ -61,6 +62,7 @@ export function startListener(
     automaticCompression: false,
     onListen: () => {},
     onError: (err) => {
+      if (err instanceof BodyAbort) return errorResponse(502); // already logged
       console.error(`wtproxy: ${frontend}: ${err instanceof Error ? err.stack : err}`);
       return errorResponse(502);
     },

@@ -11,6 +11,15 @@ import type { BodySource } from "./upload.ts";
 import { Watchdog } from "./watchdog.ts";
 
 const encoder = new TextEncoder();
+
+/** Error a response body stream fails with (the proxy already logged why; Deno.serve then
+ * resets the client connection). */
+export class BodyAbort extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "BodyAbort";
+  }
+}
 const CRLF = encoder.encode("\r\n");
 const LAST_CHUNK = encoder.encode("0\r\n\r\n");
 
@@ -171,7 +180,7 @@ export class Exchange {
       this.abort();
       finish("client-timeout");
       try {
-        controllerRef?.error(new Error("client timeout"));
+        controllerRef?.error(new BodyAbort("client timeout"));
       } catch { /* already closed */ }
     });
     if (head.bodyMode === "none") {
@@ -194,7 +203,7 @@ export class Exchange {
           const timedOut = this.serverTimedOut;
           this.uc.close();
           finish(timedOut ? "server-timeout" : "server-abort");
-          c.error(new Error(timedOut ? "server timeout" : "server aborted"));
+          c.error(new BodyAbort(timedOut ? "server timeout" : "server aborted"));
           return;
         } finally {
           this.serverWd.disarm();

@@ -46,7 +46,7 @@ export async function startTestProxy(
 /** A YAML config with one frontend on 127.0.0.1:0 and one backend `b` with `servers`. */
 export function simpleConfig(
   servers: Record<string, string>,
-  extra: { defaults?: string; backend?: string; frontend?: string } = {},
+  extra: { defaults?: string; backend?: string; frontend?: string; timeouts?: string } = {},
 ): string {
   const srv = Object.entries(servers)
     .map(([name, addr]) => `      ${name}: { address: ${addr} }`)
@@ -54,7 +54,7 @@ export function simpleConfig(
   return `
 defaults:
   mode: http
-  timeouts: { connect: 1s, client: 5s, server: 5s }
+  timeouts: ${extra.timeouts ?? "{ connect: 1s, client: 5s, server: 5s }"}
 ${extra.defaults ?? ""}
 frontends:
   f:
