@@ -1075,6 +1075,13 @@ class CfgParser {
     }
     if (section.kind !== "proxy") return;
     section.p.comment = join(section.p.comment, this.takeNotes());
+    if (!section.p.settings.has("mode") && !section.p.defaults?.settings.has("mode")) {
+      this.warn(
+        section.p.nameLoc,
+        `proxy '${section.p.name}' has no 'mode': HAProxy would run it in 'mode tcp' (its ` +
+          `default), wtproxy runs it in 'mode http'. Write 'mode http' (e.g. in 'defaults').`,
+      );
+    }
     const p = section.p;
     if (p.type === "backend" || p.binds.length > 0 || p.legacyListen) return;
     const looksLikeAddress = /^(\*|[0-9.]*|\[?[0-9A-Fa-f:]*\]?|[A-Za-z0-9.-]+)?:\d+$/.test(p.name);

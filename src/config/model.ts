@@ -65,7 +65,10 @@ export interface SrcScalar {
 /** Durations are milliseconds; null means "not set" (infinite, with a warning where HAProxy warns). */
 export type Millis = number;
 
-/** host is as written ("127.0.0.1", "::1", "example.org"); wildcard for "*", "0.0.0.0", "::", "". */
+/**
+ * host is as written ("127.0.0.1", "::1", "example.org"); the wildcards "*", "" and "0.0.0.0"
+ * become "0.0.0.0", "::" stays "::" (wildcard: true), so host can be given to a listener as is.
+ */
 export interface Address {
   host: string;
   port: number;

@@ -12,8 +12,8 @@ import type { ServerRef } from "../balance/selector.ts";
 import type { RequestLog } from "../log/record.ts";
 import type { StateStore } from "../state.ts";
 import {
-  connectWithTimeout,
   type Connector,
+  connectWithTimeout,
   type ServerAddress,
   UpstreamConn,
 } from "../upstream/conn.ts";
@@ -165,7 +165,9 @@ export async function connectAttempts(
       return { uc: new UpstreamConn(conn, key), backend: be, server: srv, pooled: false };
     } catch (err) {
       if (signal?.aborted) throw new ClientGone();
-      const e = err instanceof UpstreamError ? err : new UpstreamError("connect-error", String(err));
+      const e = err instanceof UpstreamError
+        ? err
+        : new UpstreamError("connect-error", String(err));
       lastErr = e;
       attempted = true;
       srv.state.counters.connectErrors++;

@@ -22,7 +22,9 @@ const encoder = new TextEncoder();
 const BUILT = new Map<number, Page>();
 for (const [code, [reason, text]] of Object.entries(PAGES)) {
   const status = Number(code);
-  const body = encoder.encode(`<html><body><h1>${status} ${reason}</h1>\n${text}\n</body></html>\n`);
+  const body = encoder.encode(
+    `<html><body><h1>${status} ${reason}</h1>\n${text}\n</body></html>\n`,
+  );
   const headers: [string, string][] = [
     ["content-length", String(body.length)],
     ["cache-control", "no-cache"],

@@ -189,7 +189,11 @@ export async function forwardRequest(
         beC.close();
         srvC.close();
       };
-      ex = new Exchange(c.uc, { method: info.method, head: headBytes, body, chunked }, be.serverTimeout);
+      ex = new Exchange(
+        c.uc,
+        { method: info.method, head: headBytes, body, chunked },
+        be.serverTimeout,
+      );
       core.inflight.add(ex);
       sentAt = performance.now();
       try {
@@ -204,7 +208,9 @@ export async function forwardRequest(
           return fail(408, "cD--");
         }
         if (ex.clientFailure === "abort") throw new ClientGone();
-        const e = err instanceof UpstreamError ? err : new UpstreamError("closed-after-send", `${err}`);
+        const e = err instanceof UpstreamError
+          ? err
+          : new UpstreamError("closed-after-send", `${err}`);
         // A pooled connection closed under us, or the first write failed: nothing reached the
         // server, so try once more on a fresh connection if the body can be replayed.
         if (

@@ -59,7 +59,11 @@ export class Exchange {
   /** performance.now() when the first response byte arrived. */
   firstByteAt = 0;
 
-  constructor(readonly uc: UpstreamConn, readonly req: ExchangeRequest, serverTimeoutMs: number | null) {
+  constructor(
+    readonly uc: UpstreamConn,
+    readonly req: ExchangeRequest,
+    serverTimeoutMs: number | null,
+  ) {
     this.serverWd = new Watchdog(serverTimeoutMs, () => {
       this.serverTimedOut = true;
       this.uc.close();
@@ -97,7 +101,9 @@ export class Exchange {
 
   private fail(kind: UpstreamError["kind"], err: unknown): UpstreamError {
     if (this.serverTimedOut) return new UpstreamError("server-timeout", "server timeout");
-    return err instanceof UpstreamError ? err : new UpstreamError(kind, errorText(err), { cause: err });
+    return err instanceof UpstreamError
+      ? err
+      : new UpstreamError(kind, errorText(err), { cause: err });
   }
 
   private async upload(body: BodySource): Promise<void> {

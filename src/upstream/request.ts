@@ -2,6 +2,7 @@
 // unchanged (Host included), hop-by-hop headers removed, then our own lines appended.
 
 const encoder = new TextEncoder();
+// deno-lint-ignore no-control-regex
 const NON_ASCII = /[^\x00-\x7f]/;
 
 /** Hop-by-hop request headers that never go to the server (RFC 9110 §7.6.1 + legacy ones). */

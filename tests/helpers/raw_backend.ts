@@ -214,7 +214,9 @@ function indexOfHeadEnd(b: Uint8Array): number {
 /** A handler answering 200 with the exact request head as the body (Content-Length framed). */
 export const echoHead: RawHandler = async (req, c) => {
   const body = enc.encode(req.head);
-  await c.write(`HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\n\r\n`);
+  await c.write(
+    `HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\n\r\n`,
+  );
   await c.write(body);
 };
 

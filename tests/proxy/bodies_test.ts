@@ -140,7 +140,9 @@ Deno.test("large bodies stream both ways (8 MB up by length, 16 MB down chunked)
   const DOWN = 16 * 1024 * 1024;
   const be = new RawBackend(async (r, c) => {
     const sum = r.body.reduce((a, b) => (a + b) % 65521, 0);
-    await c.write(`HTTP/1.1 200 OK\r\nX-Up: ${r.body.length}/${sum}\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    await c.write(
+      `HTTP/1.1 200 OK\r\nX-Up: ${r.body.length}/${sum}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+    );
     const block = new Uint8Array(65536).map((_, i) => i % 251);
     for (let sent = 0; sent < DOWN; sent += block.length) {
       await c.write(`${block.length.toString(16)}\r\n`);

@@ -63,7 +63,8 @@ Deno.test("503 when the backend has no server: NOSRV, SC--", async () => {
 
 Deno.test("refused: retries 2 -> 3 attempts with pauses, then 503 SC--", async () => {
   const px = await startTestProxy(simpleConfig({ s1: `127.0.0.1:${closedPort()}` }, {
-    defaults: "  retries: 2", timeouts: "{ connect: 200ms, client: 5s, server: 5s }",
+    defaults: "  retries: 2",
+    timeouts: "{ connect: 200ms, client: 5s, server: 5s }",
   }));
   try {
     const t = performance.now();
@@ -93,7 +94,8 @@ Deno.test("connect timeout: no pause between attempts, 503 sC--", async () => {
   };
   const px = await startTestProxy(
     simpleConfig({ s1: "127.0.0.1:9" }, {
-      defaults: "  retries: 2", timeouts: "{ connect: 150ms, client: 5s, server: 5s }",
+      defaults: "  retries: 2",
+      timeouts: "{ connect: 150ms, client: 5s, server: 5s }",
     }),
     { connector },
   );
@@ -317,7 +319,10 @@ Deno.test("stale pooled connection: the request is replayed once on a fresh conn
   const px = await startTestProxy(simpleConfig({ s1: be.address }));
   try {
     for (let i = 0; i < 3; i++) {
-      const res = await rawRequest(px.port, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx");
+      const res = await rawRequest(
+        px.port,
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx",
+      );
       assertEquals(res.status, 200);
       await new Promise((r) => setTimeout(r, 40));
     }

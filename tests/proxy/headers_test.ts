@@ -94,7 +94,10 @@ backends:
     await rawRequest(p1, "GET /1 HTTP/1.1\r\nHost: a\r\n\r\n");
     assertEquals(be.received[0].head, "GET /1 HTTP/1.1\r\nhost: a\r\n\r\n");
     await rawRequest(p2, "GET /2 HTTP/1.1\r\nHost: a\r\n\r\n");
-    assertEquals(be.received[1].head, "GET /2 HTTP/1.1\r\nhost: a\r\nx-client-ip: 127.0.0.1\r\n\r\n");
+    assertEquals(
+      be.received[1].head,
+      "GET /2 HTTP/1.1\r\nhost: a\r\nx-client-ip: 127.0.0.1\r\n\r\n",
+    );
     await rawRequest(p2, "GET /3 HTTP/1.1\r\nHost: a\r\nX-Client-IP: 1.2.3.4\r\n\r\n");
     assertEquals(be.received[2].head, "GET /3 HTTP/1.1\r\nhost: a\r\nx-client-ip: 1.2.3.4\r\n\r\n");
   } finally {
