@@ -868,7 +868,14 @@ class Builder {
       const polarity = ifE ? "if" : "unless";
       const condition = this.str(ifE ?? unlessE, `${where}[${i}].${polarity}`);
       if (backend === undefined || condition === undefined) continue;
-      out.push({ backend, polarity, condition, loc: item.loc });
+      // The condition's own place, so ACL errors point at the offending word.
+      out.push({
+        backend,
+        polarity,
+        condition,
+        loc: (ifE ?? unlessE)!.value.loc,
+        backendLoc: f.get("backend")!.value.loc,
+      });
     }
     return out;
   }
@@ -1108,7 +1115,7 @@ class Builder {
     };
     const binds: { bind: Bind; owner: string }[] = [];
     for (const f of frontends) {
-      for (const r of f.useBackend) missing(r.backend, r.loc, "use_backend");
+      for (const r of f.useBackend) missing(r.backend, r.backendLoc ?? r.loc, "use_backend");
       if (f.defaultBackend !== null) missing(f.defaultBackend, f.loc, "default_backend");
       if (f.defaultBackend === null && f.useBackend.length === 0) {
         this.warn(

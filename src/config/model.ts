@@ -209,7 +209,10 @@ export interface UseBackendRule {
   polarity: "if" | "unless";
   /** Condition text as written, e.g. "srv1_up srv1" or "{ path_beg /api } || is_api". */
   condition: string;
+  /** Where the condition text starts (ACL errors add their word offset to it). */
   loc: Loc;
+  /** Where the backend name is written. */
+  backendLoc?: Loc;
 }
 
 export interface FrontendConfig {

@@ -96,7 +96,7 @@ const cases: { name: string; yaml: string; want: string }[] = [
       "    default_backend: b\n",
       "    acls: { a: path_beg /a }\n    use_backend:\n      - { backend: bb, if: a }\n",
     ),
-    want: "t.yaml:8:9: error: unable to find required use_backend: 'bb' (did you mean 'b'?)",
+    want: "t.yaml:8:20: error: unable to find required use_backend: 'bb' (did you mean 'b'?)",
   },
   {
     name: "default_backend naming a missing backend",

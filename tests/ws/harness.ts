@@ -148,7 +148,7 @@ export function startEchoBackend(): EchoBackend {
   const handshakes: Headers[] = [];
   const closes: Promise<[number, string]>[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
-    handshakes.push(req.headers);
+    handshakes.push(new Headers(req.headers));
     const url = new URL(req.url);
     if (url.pathname === "/deny") {
       return new Response("denied by backend", {
@@ -353,12 +353,12 @@ export const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
 export async function rawClient(
   port: number,
   head: string,
-): Promise<{ conn: Deno.Conn; status: number; head: string; peer: RawPeer }> {
+): Promise<{ conn: Deno.Conn; status: number; head: string; rest: Uint8Array; peer: RawPeer }> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   await writeAll(conn, enc.encode(head + "\r\n\r\n"));
   const r = await readHeadRaw(conn);
   const status = Number(r.head.split(" ")[1]);
-  return { conn, status, head: r.head, peer: rawPeer(conn, r.head, r.rest) };
+  return { conn, status, head: r.head, rest: r.rest, peer: rawPeer(conn, r.head, r.rest) };
 }
 
 export function wsHead(port: number, target = "/", extra: string[] = []): string {
