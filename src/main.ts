@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import { ConfigError, formatDiagnostic } from "./config/model.ts";
 import type { Config, Diagnostic } from "./config/model.ts";
 import { loadConfig } from "./config/load.ts";
-import { adminView, applyAdminFlag } from "./admin/cli.ts";
+import { applyAdminFlag } from "./admin/cli.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
 export const VERSION: string = denoJson.version;
@@ -148,20 +148,6 @@ async function run(file: string, values: Values): Promise<number> {
   for (const l of runtime.listeners) {
     console.error(`wtproxy: frontend ${l.frontend} listening on ${hostPort(l.hostname, l.port)}`);
   }
-  let stopping = false;
-  let admin: { addr: Deno.NetAddr; stop(): Promise<void> } | null = null;
-  if (config.admin) {
-    const { startAdmin } = await import("./admin/server.ts");
-    try {
-      admin = await startAdmin(adminView(runtime, () => stopping), config.admin);
-    } catch (err) {
-      console.error(`wtproxy: cannot start admin: ${err instanceof Error ? err.message : err}`);
-      await runtime.stop();
-      return 1;
-    }
-    const where = hostPort(admin.addr.hostname, admin.addr.port);
-    console.error(`wtproxy: admin (stats, metrics, API) on http://${where}/stats`);
-  }
 
   // Reloads run one at a time; a bad file keeps the running configuration.
   let reloading = Promise.resolve();
@@ -186,6 +172,7 @@ async function run(file: string, values: Values): Promise<number> {
   };
 
   const { promise: stopped, resolve } = Promise.withResolvers<number>();
+  let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
       console.error(`wtproxy: ${signal} again, exiting now`);
@@ -193,7 +180,7 @@ async function run(file: string, values: Values): Promise<number> {
     }
     stopping = true;
     console.error(`wtproxy: ${signal}: stopping`);
-    runtime.stop().then(() => admin?.stop()).then(() => resolve(0), (err: unknown) => {
+    runtime.stop().then(() => resolve(0), (err: unknown) => {
       console.error(`wtproxy: stop failed: ${err instanceof Error ? err.message : String(err)}`);
       resolve(1);
     });
