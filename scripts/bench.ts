@@ -42,6 +42,7 @@ const duration = Number(args.values.duration ?? (quick ? 3 : 8));
 const connections = Number(args.values.connections);
 const rounds = Number(args.values.rounds ?? (quick ? 1 : 2));
 const tmp = await Deno.makeTempDir({ prefix: "wtproxy-bench-" });
+await Deno.chmod(tmp, 0o755); // nginx workers may run as another user
 const children: Deno.ChildProcess[] = [];
 
 function which(cmd: string): string | null {
@@ -143,6 +144,7 @@ for (const [path, size] of [[bigFile, BIG], [upFile, UP]] as const) {
   const f = await Deno.open(path, { write: true, create: true });
   await f.truncate(size); // sparse: no disk space used
   f.close();
+  await Deno.chmod(path, 0o644);
 }
 const backendPort = freePort();
 let backendName: string;

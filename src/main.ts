@@ -47,6 +47,13 @@ export const OPTIONS: CliOption[] = [
     help: "serve /stats, /metrics, /healthz and the runtime API /api there (see README)",
     apply: applyAdminFlag,
   },
+  {
+    name: "to-yaml",
+    type: "boolean",
+    help: "with -f FILE: print FILE (e.g. a HAProxy .cfg) as wtproxy YAML on stdout and exit",
+    command: async (_v, values) =>
+      (await import("./config/to_yaml.ts")).convertCommand(values.config as string | undefined),
+  },
   { name: "version", short: "v", type: "boolean", help: "print the version and exit" },
   { name: "help", short: "h", type: "boolean", help: "print this help and exit" },
 ];
@@ -147,6 +154,9 @@ async function run(file: string, values: Values): Promise<number> {
   }
   for (const l of runtime.listeners) {
     console.error(`wtproxy: frontend ${l.frontend} listening on ${hostPort(l.hostname, l.port)}`);
+  }
+  if (config.admin) {
+    console.error(`wtproxy: admin (stats, metrics, API) on http://${config.admin.bind.text}/stats`);
   }
 
   // Reloads run one at a time; a bad file keeps the running configuration.

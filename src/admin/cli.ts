@@ -1,9 +1,8 @@
-// The command line's side of the admin listener: `--admin ADDR:PORT` and the view of the
-// running proxy that main.ts hands to startAdmin.
+// The command line's side of the admin listener: `--admin ADDR:PORT` (main.ts's OPTIONS).
+// src/runtime.ts starts and stops the listener itself (startAdmin) when config.admin is set.
 
 import { AddressError, isLoopback, parseAddress } from "../config/address.ts";
 import { type Config, ConfigError } from "../config/model.ts";
-import type { AdminRuntime } from "./runtime.ts";
 
 /** Environment variable giving the admin token when the YAML file does not. */
 export const TOKEN_ENV = "WTPROXY_ADMIN_TOKEN";
@@ -44,38 +43,4 @@ export function applyAdminFlag(value: string | boolean, config: Config): Config 
     );
   }
   return { ...config, admin: { bind: { ...address, text: value, loc }, token, loc } };
-}
-
-/** What main.ts knows of the running proxy (src/runtime.ts's Runtime fits). */
-export interface RunningProxy {
-  readonly config: Config;
-  readonly state: AdminRuntime["state"];
-  readonly listeners?: AdminRuntime["listeners"];
-  readonly stopping?: boolean;
-  readonly logging?: { dropped(): number };
-}
-
-/**
- * The admin room's live view of the runtime: every read goes to the runtime (a reload swaps
- * its config), and `stopping` is also true once main.ts has begun a stop.
- */
-export function adminView(rt: RunningProxy, stopping: () => boolean): AdminRuntime {
-  return {
-    get config() {
-      return rt.config;
-    },
-    get state() {
-      return rt.state;
-    },
-    get listeners() {
-      return rt.listeners;
-    },
-    get logging() {
-      return rt.logging;
-    },
-    ready: true,
-    get stopping() {
-      return rt.stopping === true || stopping();
-    },
-  };
 }

@@ -122,3 +122,56 @@ function key(k: string): string {
   // keys with a colon are quoted so `0.0.0.0:8181:` does not puzzle a reader
   return k.includes(":") ? JSON.stringify(k) : str(k, true);
 }
+
+/**
+ * `wtproxy --to-yaml -f FILE`: prints the YAML equivalent of FILE (.cfg or YAML) on stdout,
+ * its messages on stderr. Exit 0 when the file loads, 1 when it has errors (the YAML is still
+ * printed when the .cfg itself could be read, so it can be fixed in either form), 2 without -f.
+ */
+export async function convertCommand(file: string | undefined): Promise<number> {
+  if (typeof file !== "string" || file === "") {
+    console.error("wtproxy: --to-yaml needs the file to convert: wtproxy --to-yaml -f FILE");
+    return 2;
+  }
+  const { formatDiagnostic } = await import("./model.ts");
+  const { detectFormat, loadConfigText } = await import("./load.ts");
+  const { parseHaproxy } = await import("./haproxy.ts");
+  const { parseYaml } = await import("./yaml.ts");
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (err) {
+    console.error(`${file}:1:1: error: cannot read the file: ${(err as Error).message}`);
+    return 1;
+  }
+  const format = detectFormat(text, file);
+  const parsed = format === "cfg" ? parseHaproxy(text, file) : parseYaml(text, file);
+  const syntaxErrors = parsed.diagnostics.filter((d) => d.severity === "error");
+  if (syntaxErrors.length) {
+    for (
+      const d of [
+        ...syntaxErrors,
+        ...parsed.diagnostics.filter((d) => d.severity !== "error"),
+      ]
+    ) {
+      console.error(formatDiagnostic(d));
+    }
+    return 1;
+  }
+  const base = file.split("/").pop();
+  console.log(
+    toYaml(parsed.tree, `wtproxy configuration converted from ${base} (wtproxy --to-yaml)`)
+      .trimEnd(),
+  );
+  // The model checks (references, ranges) apply to the YAML just the same: report them here.
+  try {
+    const { warnings } = await loadConfigText(text, file, format);
+    for (const d of warnings) console.error(formatDiagnostic(d));
+    return 0;
+  } catch (err) {
+    const diags = (err as { diagnostics?: Parameters<typeof formatDiagnostic>[0][] }).diagnostics;
+    if (!diags) throw err;
+    for (const d of diags) console.error(formatDiagnostic(d));
+    return 1;
+  }
+}

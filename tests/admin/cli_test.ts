@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals, ok as assert, throws } from "node:assert/strict";
-import { adminView, applyAdminFlag } from "../../src/admin/cli.ts";
+import { applyAdminFlag } from "../../src/admin/cli.ts";
 import { ConfigError } from "../../src/config/model.ts";
-import { adminConfig, fakeRuntime, recipeConfig } from "./fixture.ts";
+import { adminConfig, recipeConfig } from "./fixture.ts";
 
 Deno.test("--admin ADDR:PORT turns the admin listener on, loopback only without a token", () => {
   const cfg = recipeConfig();
@@ -61,17 +61,4 @@ Deno.test("wtproxy -c refuses --admin on a public address without a token", asyn
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-});
-
-Deno.test("adminView follows the runtime and main's stopping flag", () => {
-  const rt = fakeRuntime();
-  let stopping = false;
-  const view = adminView(rt, () => stopping);
-  assertEquals(view.stopping, false);
-  assert(view.state === rt.state);
-  stopping = true;
-  assertEquals(view.stopping, true);
-  const next = recipeConfig(5, 6);
-  (rt as { config: typeof next }).config = next;
-  assert(view.config === next, "a reload's config is seen at once");
 });

@@ -62,7 +62,6 @@ export function checkerConformance(name: string, make: () => Checker): void {
 
   Deno.test(`${name}: a connect that hangs is a Layer4 timeout after the check timeout`, async () => {
     const bh = await blackHole();
-    if (!bh) return console.warn("python3 missing: black-hole test skipped");
     try {
       const t0 = performance.now();
       const r = await make().check(server("s", bh.port, { check: true }), 300);
@@ -78,7 +77,6 @@ export function checkerConformance(name: string, make: () => Checker): void {
 
   Deno.test(`${name}: connectTimeoutMs bounds the connect alone`, async () => {
     const bh = await blackHole();
-    if (!bh) return;
     try {
       const t0 = performance.now();
       const r = await make().check(server("s", bh.port, { check: true }), 5000, {
@@ -93,7 +91,6 @@ export function checkerConformance(name: string, make: () => Checker): void {
 
   Deno.test(`${name}: aborting rejects promptly and leaves nothing open`, async () => {
     const bh = await blackHole();
-    if (!bh) return;
     try {
       const ac = new AbortController();
       const timer = setTimeout(() => ac.abort(new Error("stop now")), 100);

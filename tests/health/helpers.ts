@@ -237,8 +237,11 @@ export interface BlackHole {
   close(): Promise<void>;
 }
 
-/** A listener whose accept queue is full (SYNs dropped: connect hangs); null without python3. */
-export async function blackHole(): Promise<BlackHole | null> {
+/**
+ * A listener whose accept queue is full (SYNs dropped: connect hangs). Needs python3 (Deno
+ * cannot set a listen backlog); .ci/run installs it, and a missing python3 fails the test.
+ */
+export async function blackHole(): Promise<BlackHole> {
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command("python3", {
@@ -247,8 +250,8 @@ export async function blackHole(): Promise<BlackHole | null> {
       stdout: "piped",
       stderr: "null",
     }).spawn();
-  } catch {
-    return null;
+  } catch (err) {
+    throw new Error(`python3 is needed for the black-hole listener: ${err}`);
   }
   const reader = child.stdout.getReader();
   let text = "";
@@ -266,7 +269,7 @@ export async function blackHole(): Promise<BlackHole | null> {
   };
   if (!Number.isInteger(port) || port <= 0) {
     await close();
-    return null;
+    throw new Error(`black-hole listener did not start: ${JSON.stringify(text)}`);
   }
   return { port, close };
 }
