@@ -7,6 +7,7 @@
 // Needs `wrk` on PATH. Prints req/s per round and the loss in percent.
 
 import dgram from "node:dgram";
+import process from "node:process";
 import type { Config, LogTarget, ServerConfig } from "../src/config/model.ts";
 import { startRuntime } from "../src/runtime.ts";
 
@@ -151,7 +152,9 @@ function config(log: boolean): Config {
 const off = await startRuntime(config(false), { health: false, admin: false, logging: false });
 const on = await startRuntime(config(true), { health: false, admin: false });
 
-async function wrk(port: number): Promise<number> {
+/** req/s and the proxy process's CPU microseconds per request (robust on a busy machine). */
+async function wrk(port: number): Promise<{ rps: number; cpu: number }> {
+  const cpu0 = process.cpuUsage();
   const out = await new Deno.Command("wrk", {
     args: ["-t1", `-c${connections}`, `-d${seconds}s`, `http://127.0.0.1:${port}/?wtd=wt1abc`],
     stdout: "piped",
@@ -161,28 +164,38 @@ async function wrk(port: number): Promise<number> {
   const m = text.match(/Requests\/sec:\s+([\d.]+)/);
   if (!m) throw new Error(`wrk: ${text}${new TextDecoder().decode(out.stderr)}`);
   if (/Non-2xx/.test(text)) throw new Error(`wrk saw errors: ${text}`);
-  return Number(m[1]);
+  const d = process.cpuUsage(cpu0);
+  const total = Number(text.match(/(\d+) requests in/)?.[1] ?? 0);
+  return { rps: Number(m[1]), cpu: (d.user + d.system) / Math.max(1, total) };
 }
 
-const results: { off: number[]; on: number[] } = { off: [], on: [] };
+const results = { off: [] as number[], on: [] as number[] };
+const cpu = { off: [] as number[], on: [] as number[] };
 await wrk(off.listeners[0].port); // warm-up
 await wrk(on.listeners[0].port);
 for (let i = 0; i < rounds; i++) {
-  results.off.push(await wrk(off.listeners[0].port));
-  results.on.push(await wrk(on.listeners[0].port));
+  const a = await wrk(off.listeners[0].port);
+  const b = await wrk(on.listeners[0].port);
+  results.off.push(a.rps);
+  results.on.push(b.rps);
+  cpu.off.push(a.cpu);
+  cpu.on.push(b.cpu);
   console.log(
-    `round ${i + 1}: logging off ${results.off[i].toFixed(0)} req/s, on ${
-      results.on[i].toFixed(0)
-    } req/s`,
+    `round ${i + 1}: logging off ${a.rps.toFixed(0)} req/s (${a.cpu.toFixed(1)} µs CPU/req), ` +
+      `on ${b.rps.toFixed(0)} req/s (${b.cpu.toFixed(1)} µs CPU/req)`,
   );
 }
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 const mOff = median(results.off);
 const mOn = median(results.on);
+const cOff = median(cpu.off);
+const cOn = median(cpu.on);
 console.log(
-  `median: off ${mOff.toFixed(0)} req/s, on ${mOn.toFixed(0)} req/s, loss ${
+  `median: off ${mOff.toFixed(0)} req/s, on ${mOn.toFixed(0)} req/s (loss ${
     ((1 - mOn / mOff) * 100).toFixed(1)
-  } %; dropped ${on.logging?.dropped() ?? 0}`,
+  } %); CPU per request off ${cOff.toFixed(1)} µs, on ${cOn.toFixed(1)} µs (loss at full CPU ${
+    ((1 - cOff / cOn) * 100).toFixed(1)
+  } %); dropped ${on.logging?.dropped() ?? 0}`,
 );
 await on.logging?.stop();
 await child.stdin.close();

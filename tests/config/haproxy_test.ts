@@ -469,3 +469,25 @@ Deno.test("toYaml quotes what YAML would misread", () => {
   assertEquals(back.diagnostics, []);
   assertEquals(plain(back.tree), plain(tree));
 });
+
+Deno.test("wtproxy --to-yaml -f affinity.cfg prints YAML that checks clean", async () => {
+  const main = new URL("../../src/main.ts", import.meta.url).pathname;
+  const run = (args: string[]) =>
+    new Deno.Command(Deno.execPath(), { args: ["run", "-A", main, ...args] }).output();
+  const out = await run(["--to-yaml", "-f", `${SEED}/affinity.cfg`]);
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr);
+  assertEquals(out.code, 0, stderr);
+  assert(stdout.startsWith("# wtproxy configuration converted from affinity.cfg"));
+  assert(stderr.includes("affinity.cfg:21:5: warning: the 'contimeout' directive"));
+  const tmp = await Deno.makeTempFile({ suffix: ".yaml" });
+  try {
+    await Deno.writeTextFile(tmp, stdout);
+    const check = await run(["-c", "-f", tmp]);
+    assertEquals(check.code, 0, new TextDecoder().decode(check.stderr));
+  } finally {
+    await Deno.remove(tmp);
+  }
+  const none = await run(["--to-yaml"]);
+  assertEquals(none.code, 2);
+});

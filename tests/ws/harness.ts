@@ -142,7 +142,8 @@ export interface EchoBackend {
 /**
  * Deno WebSocket echo backend. Special text messages: "close:CODE:REASON" closes with that
  * code; "close" closes without code. Path "/deny" answers 403 with a body. Query "first" sends
- * "first-0".."first-99" as soon as the socket opens. Subprotocol: the last one offered.
+ * "first-0".."first-99" as soon as the socket opens; query "flood=NxSIZE" sends N binary
+ * messages of SIZE bytes at once. Subprotocol: the last one offered.
  */
 export function startEchoBackend(): EchoBackend {
   const handshakes: Headers[] = [];
@@ -173,6 +174,12 @@ export function startEchoBackend(): EchoBackend {
     socket.onopen = () => {
       if (url.searchParams.has("first")) {
         for (let i = 0; i < 100; i++) socket.send(`first-${i}`);
+      }
+      const flood = url.searchParams.get("flood");
+      if (flood) {
+        const [n, size] = flood.split("x").map(Number);
+        const msg = new Uint8Array(size).fill(42);
+        for (let i = 0; i < n; i++) socket.send(msg);
       }
     };
     socket.onmessage = (ev) => {
