@@ -1,5 +1,5 @@
 // Splits ACL and condition text into words the way HAProxy's config parser does: spaces
-// separate, '...' and "..." quote, backslash escapes one character. Each word keeps its
+// separate, '...' and "..." quote, backslash escapes a space, quote, `#`, `$` or itself. Each word keeps its
 // offset in the text so diagnostics can point at its column.
 
 export interface Word {
@@ -21,6 +21,8 @@ export class WordsError extends Error {
   }
 }
 
+const ESCAPABLE = new Set([" ", "\t", "\\", "#", "'", '"', "$"]);
+
 export function splitWords(s: string): Word[] {
   const words: Word[] = [];
   let i = 0;
@@ -32,7 +34,10 @@ export function splitWords(s: string): Word[] {
     while (i < s.length && s[i] !== " " && s[i] !== "\t") {
       const c = s[i];
       if (c === "\\" && i + 1 < s.length) {
-        text += s[i + 1];
+        // HAProxy's parser: \<space> \\ \# \' \" \$ escape; any other backslash is kept
+        // (so a regex's `\.` stays `\.`).
+        const next = s[i + 1];
+        text += ESCAPABLE.has(next) ? next : c + next;
         i += 2;
       } else if (c === '"' || c === "'") {
         const close = s.indexOf(c, i + 1);

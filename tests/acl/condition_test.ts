@@ -3,6 +3,7 @@
 import { deepStrictEqual as assertEquals, equal, ok as assert, throws } from "node:assert/strict";
 import { compileFrontend, compileRouter } from "../../src/acl/compile.ts";
 import { validateFrontendAcls } from "../../src/acl/validate.ts";
+import { splitWords } from "../../src/acl/words.ts";
 import { ConfigError } from "../../src/config/model.ts";
 import { frontend, req } from "../balance/fixture.ts";
 import { noServers } from "./helpers.ts";
@@ -163,4 +164,12 @@ Deno.test("the recipe's ACLs validate clean", () => {
     "bck_lb",
   );
   assertEquals(validateFrontendAcls(fe, new Set(["bck1", "bck2", "bck_lb"])), []);
+});
+
+Deno.test("words: a regex's backslash escapes are kept, quoting escapes are not", () => {
+  assertEquals(splitWords(String.raw`^/api\.json$ a\ b \\x`).map((w) => w.text), [
+    String.raw`^/api\.json$`,
+    "a b",
+    String.raw`\x`,
+  ]);
 });
