@@ -9,6 +9,7 @@
 // carries, on top of its own lines, the settings where its `defaults` differs from the first,
 // so that cfg -> tree -> model and cfg -> YAML -> model give the same model.
 import type { Diagnostic, Loc, SrcEntry, SrcMap, SrcNode, SrcScalar, SrcSeq } from "./model.ts";
+import { parseAddress } from "./address.ts";
 
 export interface HaproxyParseOptions {
   /** Environment lookup for "${VAR}" (default: Deno.env, unset when not permitted). */
@@ -1084,25 +1085,35 @@ class CfgParser {
     }
     const p = section.p;
     if (p.type === "backend" || p.binds.length > 0 || p.legacyListen) return;
-    const looksLikeAddress = /^(\*|[0-9.]*|\[?[0-9A-Fa-f:]*\]?|[A-Za-z0-9.-]+)?:\d+$/.test(p.name);
+    let looksLikeAddress = false;
+    try {
+      parseAddress(p.name);
+      looksLikeAddress = true;
+    } catch { /* a plain name */ }
+    if (p.type === "listen" && looksLikeAddress) {
+      // The Wt wiki's basic recipe writes `listen 0.0.0.0:8181`. HAProxy >= 1.5 takes the
+      // word as a name and silently listens nowhere; the author meant an address, so
+      // wtproxy listens there, and says so.
+      p.binds.push({ text: p.name, loc: p.nameLoc, comment: undefined });
+      this.warn(
+        p.nameLoc,
+        `proxy '${p.name}' has no 'bind' directive and its name looks like an address: ` +
+          `HAProxy would take it as a name only and listen nowhere; wtproxy listens on ` +
+          `${p.name}. Add 'bind ${p.name}' to the section to say so explicitly.`,
+      );
+      return;
+    }
     if (p.type === "listen") {
       this.warn(
         p.nameLoc,
         `proxy '${p.name}' has no 'bind' directive: wtproxy, like HAProxy, opens no listener ` +
-          `for it and only health-checks its servers.` +
-          (looksLikeAddress
-            ? ` Its name '${p.name}' looks like an address: 'listen ${p.name}' names the proxy, ` +
-              `it does not listen there (the old 'listen NAME ADDRESS' form is gone since ` +
-              `HAProxy 1.6). To listen on it, add 'bind ${p.name}' to the section.`
-            : ` Please declare it as a backend if this was intended.`),
+          `for it and only health-checks its servers. Please declare it as a backend if this ` +
+          `was intended.`,
       );
     } else {
       this.warn(
         p.nameLoc,
-        `proxy '${p.name}' has no 'bind' directive: it listens nowhere and is left out.` +
-          (looksLikeAddress
-            ? ` To listen on '${p.name}', add 'bind ${p.name}' to the section.`
-            : ""),
+        `proxy '${p.name}' has no 'bind' directive: it listens nowhere and is left out.`,
       );
     }
   }
@@ -2497,7 +2508,9 @@ class CfgParser {
     if (p.type === "listen") {
       // the section's own comment goes with its first part (the frontend when it listens)
       const note = p.binds.length > 0
-        ? `from 'listen ${p.name}'`
+        ? `from 'listen ${p.name}'${
+          p.binds[0].loc === p.nameLoc ? " (no 'bind': listens on its name)" : ""
+        }`
         : `from 'listen ${p.name}', which has no 'bind': no listener, its servers are checked`;
       comment = part === "be" && p.binds.length > 0
         ? note

@@ -8,6 +8,7 @@
 // Requests are dispatched on Wt's `request=` parameter through `requestHandlers`: adding a
 // route (the WebSocket push endpoint, `request=ws`) is one handler and one line.
 import { firstUrlParam } from "../acl/fetches/url.ts";
+import { installPush } from "./push.ts";
 
 export interface Session {
   id: string;
@@ -135,6 +136,9 @@ requestHandlers.set("resource", ({ session, server }) => {
     : "<!DOCTYPE html>";
   return new Response(body, { headers: headersFor(server, session, HTML) });
 });
+
+// The WebSocket push channel (`request=ws`) and its client in the boot script: src/demo/push.ts.
+installPush(requestHandlers);
 
 function headersFor(
   server: WtServerInfo,

@@ -133,40 +133,37 @@ Deno.test("seed affinity.cfg: loads verbatim with the legacy and privilege warni
   assert(warnings.some((w) => w.message.includes("'contimeout'")));
 });
 
-Deno.test("seed basic.cfg: `listen 0.0.0.0:8181` is a name — warned, checked, not listened on", async () => {
+Deno.test("seed basic.cfg: `listen 0.0.0.0:8181` listens where its name says, with a warning", async () => {
   const file = `${SEED}/basic.cfg`;
-  const { tree, diagnostics } = parseHaproxy(seed("basic.cfg"), file);
+  const { diagnostics } = parseHaproxy(seed("basic.cfg"), file);
   assertEquals(diagnostics.filter((d) => d.severity === "error"), []);
   assertRecipeWarnings(diagnostics, 8);
   const listen = diagnostics.find((d) => d.line === 25)!;
   assertEquals([listen.severity, listen.col], ["warning", 8]);
   assert(listen.message.startsWith("proxy '0.0.0.0:8181' has no 'bind' directive"));
-  assert(listen.message.includes("only health-checks its servers"));
   assert(listen.message.includes("looks like an address"));
-  assert(listen.message.includes("add 'bind 0.0.0.0:8181' to the section"));
-  // the tree: a backend named 0.0.0.0:8181 with its checked server, and no frontend
-  assertEquals(plain(get(tree, "backends", "0.0.0.0:8181", "servers")), [
-    ["srv1", [["address", "0.0.0.0:9090"], ["check", true]]],
-  ]);
-  assert(tree.kind === "map" && !tree.entries.some((e) => e.key === "frontends"));
+  assert(listen.message.includes("HAProxy would take it as a name only and listen nowhere"));
+  assert(listen.message.includes("wtproxy listens on 0.0.0.0:8181"));
+  assert(listen.message.includes("Add 'bind 0.0.0.0:8181' to the section"));
 
-  // Like HAProxy 2.6 ("no listener => exit(2)"), a file where nothing listens does not start;
-  // the user sees why, and the fix, in the same report.
-  const err = await loadConfigText(seed("basic.cfg"), file).then(() => null, (e) => e);
-  assert(err instanceof ConfigError);
-  assert(err.diagnostics.some((d) => d.severity === "error"));
-  assert(err.message.includes(`${file}:25:8: warning: proxy '0.0.0.0:8181' has no 'bind'`));
-
-  // With the bind the recipe meant, it loads: a frontend and a backend named 0.0.0.0:8181.
-  const fixed = seed("basic.cfg").replace(
-    "listen 0.0.0.0:8181\n",
-    "listen 0.0.0.0:8181\n        bind 0.0.0.0:8181\n",
+  // It loads verbatim: a frontend bound to 0.0.0.0:8181 and a backend with the checked server.
+  const { config, warnings } = await loadConfigText(seed("basic.cfg"), file);
+  assert(warnings.some((w) => w.line === 25 && w.message.includes("wtproxy listens on")));
+  assertEquals(
+    config.frontends.map((f) => [f.name, f.binds[0].host, f.binds[0].port, f.defaultBackend]),
+    [["0.0.0.0:8181", "0.0.0.0", 8181, "0.0.0.0:8181"]],
   );
-  const { config } = await loadConfigText(fixed, "basic-fixed.cfg");
-  assertEquals(config.frontends.map((f) => [f.name, f.binds[0].port, f.defaultBackend]), [
-    ["0.0.0.0:8181", 8181, "0.0.0.0:8181"],
-  ]);
   assertEquals(config.backends.map((b) => [b.name, b.servers[0].check]), [["0.0.0.0:8181", true]]);
+});
+
+Deno.test("a `listen` without bind whose name is not an address listens nowhere", () => {
+  const { tree, diagnostics } = parseHaproxy(
+    "defaults\n    mode http\nlisten app\n    server s1 127.0.0.1:9090 check\n",
+    "n.cfg",
+  );
+  const w = diagnostics.find((d) => d.line === 3)!;
+  assert(w.message.includes("opens no listener for it and only health-checks its servers"));
+  assert(tree.kind === "map" && !tree.entries.some((e) => e.key === "frontends"));
 });
 
 Deno.test("legacy `listen NAME ADDRESS` is refused like HAProxy 1.6+", () => {

@@ -1,0 +1,86 @@
+// End to end through the real proxy (startRuntime): Wt's push channel is routed by its wtd=
+// prefix like any request, relayed, counted per server, logged, and closed on stop().
+
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { startTestProxy } from "../helpers/proxy.ts";
+import { openClient, sleep, startEchoBackend, within } from "./harness.ts";
+
+function wtConfig(p1: number, p2: number, tunnel = ""): string {
+  return `
+defaults:
+  mode: http
+  options: { forwardfor: true, originalto: true }
+  timeouts: { connect: 1s, client: 5s, server: 5s${tunnel} }
+frontends:
+  wt:
+    bind: ["127.0.0.1:0"]
+    acls:
+      srv1: url_sub wtd=wt1
+      srv2: url_sub wtd=wt2
+    use_backend:
+      - { backend: bck1, if: srv1 }
+      - { backend: bck2, if: srv2 }
+    default_backend: bck1
+backends:
+  bck1:
+    servers:
+      srv1: { address: 127.0.0.1:${p1} }
+  bck2:
+    servers:
+      srv2: { address: 127.0.0.1:${p2} }
+`;
+}
+
+Deno.test("ws e2e: wtd= routes the push channel; relay, counters, log line, XFF", async () => {
+  const b1 = startEchoBackend();
+  const b2 = startEchoBackend();
+  const proxy = await startTestProxy(wtConfig(b1.port, b2.port));
+  try {
+    const c1 = await within(openClient(proxy.port, "/?wtd=wt1abc&request=ws"), 5000, "open wt1");
+    const c2 = await within(openClient(proxy.port, "/?wtd=wt2xyz&request=ws"), 5000, "open wt2");
+    assertEquals([b1.handshakes.length, b2.handshakes.length], [1, 1]);
+    assertEquals(b1.handshakes[0].get("x-forwarded-for"), "127.0.0.1");
+    c1.ws.send("to wt1");
+    c2.ws.send(new Uint8Array([1, 2, 3]));
+    assertEquals(await within(c1.next(), 5000, "echo 1"), "to wt1");
+    assertEquals(
+      new Uint8Array((await within(c2.next(), 5000, "echo 2")) as ArrayBuffer),
+      new Uint8Array([1, 2, 3]),
+    );
+    const s1 = proxy.runtime.state.server("bck1", "srv1")!.counters;
+    assertEquals([s1.wsOpen, s1.wsTotal, s1.wsMessagesIn, s1.wsMessagesOut], [1, 1, 1, 1]);
+    c1.ws.close(4000, "bye");
+    c2.ws.close();
+    await within(Promise.all([c1.closed, c2.closed]), 5000, "closed");
+    const logs = await proxy.waitLogs(2);
+    const byServer = Object.fromEntries(logs.map((r) => [`${r.backend}/${r.server}`, r]));
+    assertEquals(byServer["bck1/srv1"].status, 101);
+    assertEquals(byServer["bck2/srv2"].termination, "----");
+    assertEquals(s1.wsOpen, 0);
+  } finally {
+    await proxy.stop();
+    await b1.close();
+    await b2.close();
+  }
+});
+
+Deno.test("ws e2e: timeout tunnel closes a silent channel (cD--); stop() closes with 1001", async () => {
+  const b1 = startEchoBackend();
+  const proxy = await startTestProxy(wtConfig(b1.port, b1.port, ", tunnel: 700ms"));
+  try {
+    const c = await within(openClient(proxy.port, "/?wtd=wt1a&request=ws"), 5000, "open");
+    const t0 = Date.now();
+    await within(c.closed, 5000, "idle close");
+    assert(Date.now() - t0 >= 690, `closed after ${Date.now() - t0} ms`);
+    const [rec] = await proxy.waitLogs(1);
+    assertEquals([rec.status, rec.termination], [101, "cD--"]);
+    const d = await within(openClient(proxy.port, "/?wtd=wt1b&request=ws"), 5000, "open 2");
+    await sleep(50);
+    const stopping = proxy.stop();
+    assertEquals((await within(d.closed, 5000, "closed by stop")).code, 1001);
+    await stopping;
+  } finally {
+    await proxy.stop().catch(() => {});
+    await b1.close();
+  }
+});
