@@ -2,7 +2,7 @@
 // syslog, the recipe's two targets), loaded by wrk. The backend and the syslog catcher run in
 // a child process so the proxy process is alone with its work.
 //
-//   deno run -A scripts/bench_log.ts [seconds=5] [connections=32] [rounds=3]
+//   deno run -A scripts/bench_log.ts [seconds=5] [connections=32] [rounds=3] [inFlight=1]
 //
 // Needs `wrk` on PATH. Prints req/s per round and the loss in percent.
 
@@ -30,6 +30,8 @@ if (Deno.args[0] === "--helper") {
 const seconds = Number(Deno.args[0] ?? 5);
 const connections = Number(Deno.args[1] ?? 32);
 const rounds = Number(Deno.args[2] ?? 3);
+/** Sends in flight per target (LoggingOptions.inFlight; 1 = in order, the default). */
+const inFlight = Number(Deno.args[3] ?? 1);
 
 const child = new Deno.Command(Deno.execPath(), {
   args: ["run", "-A", new URL(import.meta.url).pathname, "--helper"],
@@ -150,7 +152,11 @@ function config(log: boolean): Config {
 
 // Two proxies side by side (runs alternate, the idle one costs nothing).
 const off = await startRuntime(config(false), { health: false, admin: false, logging: false });
-const on = await startRuntime(config(true), { health: false, admin: false });
+const on = await startRuntime(config(true), {
+  health: false,
+  admin: false,
+  logging: { inFlight },
+});
 
 /** req/s and the proxy process's CPU microseconds per request (robust on a busy machine). */
 async function wrk(port: number): Promise<{ rps: number; cpu: number }> {

@@ -3,6 +3,7 @@
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { startTestProxy } from "../helpers/proxy.ts";
+import { startWtServer } from "../../src/demo/wtserver.ts";
 import { openClient, sleep, startEchoBackend, within } from "./harness.ts";
 
 function wtConfig(p1: number, p2: number, tunnel = ""): string {
@@ -82,5 +83,41 @@ Deno.test("ws e2e: timeout tunnel closes a silent channel (cD--); stop() closes 
   } finally {
     await proxy.stop().catch(() => {});
     await b1.close();
+  }
+});
+
+Deno.test("ws e2e: the demo server's push channel ticks through the proxy; unknown session 403", async () => {
+  const wt1 = await startWtServer({ prefix: "wt1" });
+  const wt2 = await startWtServer({ prefix: "wt2" });
+  const proxy = await startTestProxy(wtConfig(wt1.port, wt2.port));
+  try {
+    const base = `http://127.0.0.1:${proxy.port}`;
+    const page = await fetch(`${base}/`);
+    await page.body?.cancel();
+    const id = page.headers.get("x-wt-session")!;
+    assert(/^wt[12]/.test(id), id);
+    const script = await (await fetch(`${base}/?wtd=${id}&request=script`)).text();
+    assert(script.includes("&request=ws"), "the boot script opens the push channel");
+    const c = await within(openClient(proxy.port, `/?wtd=${id}&request=ws`), 5000, "open");
+    const first = JSON.parse((await within(c.next(), 5000, "first tick")) as string);
+    assertEquals([first.tick, first.session], [0, id]);
+    const second = JSON.parse((await within(c.next(), 5000, "second tick")) as string);
+    assertEquals([second.tick, second.server], [1, id.slice(0, 3)]);
+    c.ws.close();
+    await c.closed;
+    const refused = await fetch(`${base}/?wtd=wt1AAAAAAAAAAAAAAAA&request=ws`, {
+      headers: {
+        connection: "upgrade",
+        upgrade: "websocket",
+        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "sec-websocket-version": "13",
+      },
+    });
+    await refused.body?.cancel();
+    assertEquals(refused.status, 403);
+  } finally {
+    await proxy.stop();
+    await wt1.stop();
+    await wt2.stop();
   }
 });
