@@ -185,6 +185,15 @@ http {
   spawn(Deno.execPath(), ["eval", code]);
 }
 await waitPort(backendPort);
+// Upload sink: reads every byte of the body before answering (nginx's `return` would answer
+// first and discard, which measures nothing).
+const sinkPort = freePort();
+spawn(Deno.execPath(), [
+  "eval",
+  `Deno.serve({hostname:"127.0.0.1",port:${sinkPort},onListen(){}},async(r)=>{let n=0;
+   if(r.body){for await(const c of r.body)n+=c.length;} return new Response("got "+n+"\\n");});`,
+]);
+await waitPort(sinkPort);
 
 // --- proxies ------------------------------------------------------------------------------
 type Mode = "server-close" | "keep-alive";
@@ -206,9 +215,12 @@ defaults
   option forwardfor
 frontend f
   bind 127.0.0.1:${port}
+  use_backend sink if { path_beg /up }
   default_backend b
 backend b
   server s1 127.0.0.1:${backendPort}
+backend sink
+  server s1 127.0.0.1:${sinkPort}
 `;
 }
 
@@ -225,11 +237,18 @@ defaults:
 frontends:
   f:
     bind: ["127.0.0.1:${port}"]
+    acls:
+      is_up: path_beg /up
+    use_backend:
+      - { backend: sink, if: is_up }
     default_backend: b
 backends:
   b:
     servers:
       s1: { address: 127.0.0.1:${backendPort} }
+  sink:
+    servers:
+      s1: { address: 127.0.0.1:${sinkPort} }
 `;
 }
 

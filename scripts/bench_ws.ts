@@ -20,6 +20,7 @@ const args = parseArgs({
     connections: { type: "string", default: "50" },
     window: { type: "string", default: "32" },
     idle: { type: "string", default: "10000" },
+    only: { type: "string" }, // "echo" or "idle"
     rounds: { type: "string" },
     serve: { type: "string" },
     backend: { type: "string" },
@@ -32,6 +33,20 @@ if (args.values.serve) {
   const { config } = await loadConfig(args.values.serve);
   const rt = await startRuntime(config, { logging: false, admin: false, health: false });
   READY();
+  // The benchmark asks for a full GC before reading RSS (spawned with --expose-gc).
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) {
+    Deno.addSignalListener("SIGUSR2", () => {
+      gc();
+      if (Deno.env.get("BENCH_WS_MEM")) {
+        const m = Deno.memoryUsage();
+        const mb = (n: number) => (n / 1048576).toFixed(1);
+        console.error(
+          `serve: rss ${mb(m.rss)} heapUsed ${mb(m.heapUsed)} external ${mb(m.external)} MB`,
+        );
+      }
+    });
+  }
   Deno.addSignalListener("SIGTERM", async () => {
     await rt.stop(500);
     Deno.exit(0);
@@ -209,7 +224,8 @@ const results: string[] = [];
 try {
   spawn(Deno.execPath(), ["run", "-A", self, "--backend", String(backendPort)]);
   await waitPort(backendPort);
-  const wt = spawn(Deno.execPath(), ["run", "-A", self, "--serve", yaml]);
+  const only = args.values.only;
+  let wt = spawn(Deno.execPath(), ["run", "-A", self, "--serve", yaml]);
   await waitPort(wtPort);
   let haproxy: Deno.ChildProcess | null = null;
   try {
@@ -220,68 +236,89 @@ try {
     haproxy = null;
   }
 
-  console.log(
-    `echo: 64-byte messages, ${connections} connections, window ${windowSize}, ${duration} s x ${rounds} rounds`,
-  );
-  const wtRates: number[] = [];
-  const haRates: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    if (haproxy) {
-      const [h, cpu] = await echoRate(haPort, haproxy.pid);
-      haRates.push(h);
-      console.log(`  HAProxy  ${h.toFixed(0).padStart(8)} msg/s   proxy CPU ${cpu.toFixed(0)}%`);
-    }
-    const [w, cpu] = await echoRate(wtPort, wt.pid);
-    wtRates.push(w);
+  if (only !== "idle") {
     console.log(
-      `  wtproxy  ${w.toFixed(0).padStart(8)} msg/s   proxy CPU ${cpu.toFixed(0)}%, RSS ${
-        rssMB(wt.pid).toFixed(0)
-      } MB`,
+      `echo: 64-byte messages, ${connections} connections, window ${windowSize}, ${duration} s x ${rounds} rounds`,
     );
-  }
-  const best = (a: number[]) => Math.max(...a);
-  if (haproxy) {
-    const ratio = best(wtRates) / best(haRates);
-    results.push(
-      `echo 64 B x ${connections}: wtproxy ${best(wtRates).toFixed(0)} msg/s, HAProxy ${
-        best(haRates).toFixed(0)
-      } msg/s, ratio ${ratio.toFixed(2)} (goal >= 0.7)`,
-    );
-    await kill(haproxy);
-  } else {
-    results.push(`echo 64 B x ${connections}: wtproxy ${best(wtRates).toFixed(0)} msg/s`);
+    const wtRates: number[] = [];
+    const haRates: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      if (haproxy) {
+        const [h, cpu] = await echoRate(haPort, haproxy.pid);
+        haRates.push(h);
+        console.log(`  HAProxy  ${h.toFixed(0).padStart(8)} msg/s   proxy CPU ${cpu.toFixed(0)}%`);
+      }
+      const [w, cpu] = await echoRate(wtPort, wt.pid);
+      wtRates.push(w);
+      console.log(
+        `  wtproxy  ${w.toFixed(0).padStart(8)} msg/s   proxy CPU ${cpu.toFixed(0)}%, RSS ${
+          rssMB(wt.pid).toFixed(0)
+        } MB`,
+      );
+    }
+    const best = (a: number[]) => Math.max(...a);
+    if (haproxy) {
+      const ratio = best(wtRates) / best(haRates);
+      results.push(
+        `echo 64 B x ${connections}: wtproxy ${best(wtRates).toFixed(0)} msg/s, HAProxy ${
+          best(haRates).toFixed(0)
+        } msg/s, ratio ${ratio.toFixed(2)} (goal >= 0.7)`,
+      );
+      await kill(haproxy);
+      haproxy = null;
+    } else {
+      results.push(`echo 64 B x ${connections}: wtproxy ${best(wtRates).toFixed(0)} msg/s`);
+    }
   }
 
-  // Idle tunnels: each one costs the proxy two sockets.
-  const limit = await openFileLimit();
-  const wanted = Number(args.values.idle);
-  const n = Math.min(wanted, Math.floor((limit - 300) / 2));
-  if (n < wanted) console.log(`idle: open-file limit ${limit}: ${n} tunnels instead of ${wanted}`);
-  const before = rssMB(wt.pid);
-  const idle: WebSocket[] = [];
-  const t0 = performance.now();
-  for (let i = 0; i < n; i += 250) {
-    const batch = await Promise.all(
-      Array.from({ length: Math.min(250, n - i) }, () => openWs(wtPort)),
+  if (only !== "echo") {
+    // Idle tunnels, on a fresh wtproxy process; each tunnel costs the proxy two sockets.
+    if (haproxy) await kill(haproxy);
+    await kill(wt);
+    wt = spawn(Deno.execPath(), ["run", "-A", "--v8-flags=--expose-gc", self, "--serve", yaml]);
+    await waitPort(wtPort);
+    const fullGc = async () => {
+      wt.kill("SIGUSR2");
+      await new Promise((r) => setTimeout(r, 1000));
+    };
+    await fullGc();
+    const limit = await openFileLimit();
+    const wanted = Number(args.values.idle);
+    const n = Math.min(wanted, Math.floor((limit - 300) / 2));
+    if (n < wanted) {
+      console.log(`idle: open-file limit ${limit}: ${n} tunnels instead of ${wanted}`);
+    }
+    const before = rssMB(wt.pid);
+    const idle: WebSocket[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < n; i += 250) {
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(250, n - i) }, () => openWs(wtPort)),
+      );
+      idle.push(...batch);
+    }
+    const opened = (performance.now() - t0) / 1000;
+    await new Promise((r) => setTimeout(r, 1000));
+    const afterNoGc = rssMB(wt.pid);
+    await fullGc();
+    const after = rssMB(wt.pid);
+    console.log(
+      `idle: RSS ${afterNoGc.toFixed(0)} MB before a full GC, ${after.toFixed(0)} MB after`,
     );
-    idle.push(...batch);
+    const per = ((after - before) * 1024) / n;
+    console.log(
+      `idle: ${n} WebSockets opened in ${opened.toFixed(1)} s; proxy RSS ${
+        before.toFixed(0)
+      } MB -> ${after.toFixed(0)} MB (${per.toFixed(1)} KB per tunnel)`,
+    );
+    results.push(
+      `idle: ${n} WebSockets through wtproxy: RSS ${after.toFixed(0)} MB (${
+        per.toFixed(1)
+      } KB/tunnel; ~${(before + (per * 10000) / 1024).toFixed(0)} MB at 10 000; goal < 300 MB)`,
+    );
+    for (const ws of idle) ws.close();
+    await new Promise((r) => setTimeout(r, 1000));
   }
-  const opened = (performance.now() - t0) / 1000;
-  await new Promise((r) => setTimeout(r, 2000));
-  const after = rssMB(wt.pid);
-  const per = ((after - before) * 1024) / n;
-  console.log(
-    `idle: ${n} WebSockets opened in ${opened.toFixed(1)} s; proxy RSS ${before.toFixed(0)} MB -> ${
-      after.toFixed(0)
-    } MB (${per.toFixed(1)} KB per tunnel)`,
-  );
-  results.push(
-    `idle: ${n} WebSockets through wtproxy: RSS ${after.toFixed(0)} MB (${
-      per.toFixed(1)
-    } KB/tunnel; ~${(before + (per * 10000) / 1024).toFixed(0)} MB at 10 000; goal < 300 MB)`,
-  );
-  for (const ws of idle) ws.close();
-  await new Promise((r) => setTimeout(r, 1000));
 } finally {
   for (const c of [...children].reverse()) await kill(c);
   await Deno.remove(tmp, { recursive: true }).catch(() => {});

@@ -250,6 +250,19 @@ export async function forwardRequest(
         }
         headers.append(lower, value);
       }
+      const small = exchange.takeBufferedBody();
+      if (small) {
+        core.inflight.delete(exchange);
+        if (small.reusable) core.pool.release(uc);
+        else uc.close();
+        closeConns();
+        if (body && !body.ended) body.cancel();
+        for (const cc of counters) cc.bytesIn += body?.bytes ?? 0;
+        req.signal.removeEventListener("abort", onAbort);
+        const res = new Response(small.body, { status: h.status, headers });
+        end(h.status, "----", h.headBytes + small.body.length);
+        return res;
+      }
       const stream = exchange.bodyStream(fe.clientTimeout, (result, reusable) => {
         core.inflight.delete(exchange);
         if (reusable) core.pool.release(uc);

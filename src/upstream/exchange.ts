@@ -230,6 +230,19 @@ export class Exchange {
     }, { highWaterMark: 1 });
   }
 
+  /**
+   * Fast path for small answers: when the whole Content-Length body is already buffered, takes
+   * it (no stream needed) and returns it with the outcome; null otherwise.
+   */
+  takeBufferedBody(): { body: Uint8Array<ArrayBuffer>; reusable: boolean } | null {
+    const head = this.head!;
+    const uc = this.uc;
+    if (head.bodyMode !== "length" || uc.buffered < head.length) return null;
+    const body = uc.buf.slice(uc.start, uc.start + head.length);
+    uc.start += head.length;
+    return { body, reusable: head.keepAlive && this.uploadComplete && !this.aborted };
+  }
+
   /** Waits for the request body upload to settle (tests, logging). */
   async uploadSettled(): Promise<void> {
     if (this.uploading) await this.uploading;

@@ -6,7 +6,7 @@ import { UpstreamConn } from "./conn.ts";
 import { Watchdog } from "./watchdog.ts";
 
 export interface PoolOptions {
-  /** Idle connections kept per server (default 32). */
+  /** Idle connections kept per server (default 256). */
   maxIdlePerServer?: number;
   /** Idle connections are closed after this long (default 5000 ms, HAProxy's pool-purge-delay). */
   idleTimeoutMs?: number;
@@ -20,7 +20,7 @@ export class Pool {
   private closed = false;
 
   constructor(opts: PoolOptions = {}) {
-    this.maxIdle = opts.maxIdlePerServer ?? 32;
+    this.maxIdle = opts.maxIdlePerServer ?? 256;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? 5000;
   }
 

@@ -23,8 +23,9 @@ export type FrameHandler = (fin: boolean, opcode: number, payload: Uint8Array) =
 const HEADER_MAX = 14;
 
 /**
- * Incremental decoder. `push(bytes)` calls `onFrame` synchronously for each complete frame;
- * payloads are fresh copies (safe to keep after the read buffer is reused).
+ * Incremental decoder. `push(bytes)` calls `onFrame` synchronously for each complete frame.
+ * A payload may be a view into the pushed chunk: it is valid only during the callback (copy
+ * it to keep it; Deno's WebSocket send() and TextDecoder copy synchronously).
  * `maxPayload` bounds one frame's payload (bigger frames throw FrameError 1009 before any
  * allocation).
  */
@@ -48,14 +49,23 @@ export class FrameDecoder {
         const need = this.headLen < 2 ? 2 : this.headerSize();
         if (this.headLen < need) {
           const take = Math.min(need - this.headLen, end - pos);
-          this.head.set(chunk.subarray(pos, pos + take), this.headLen);
+          const h = this.head;
+          for (let k = 0; k < take; k++) h[this.headLen + k] = chunk[pos + k];
           this.headLen += take;
           pos += take;
           if (this.headLen < need) break;
           if (need === 2 && this.headerSize() > 2) continue;
         }
-        this.startPayload();
-        if (this.payload === null) continue; // empty payload: already emitted
+        const len = this.startPayload();
+        if (len === 0) continue; // empty payload: already emitted
+        if (this.mask === null && end - pos >= len) {
+          // The whole payload is in this chunk: hand out a view, no copy.
+          pos += len;
+          this.onFrame(this.fin, this.opcode, chunk.subarray(pos - len, pos));
+          continue;
+        }
+        this.payload = new Uint8Array(len);
+        this.filled = 0;
       }
       const p = this.payload as Uint8Array;
       const take = Math.min(p.length - this.filled, end - pos);
@@ -72,7 +82,8 @@ export class FrameDecoder {
     return 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
   }
 
-  private startPayload(): void {
+  /** Checks the collected header; returns the payload length (0: already emitted). */
+  private startPayload(): number {
     const h = this.head;
     const b0 = h[0];
     const b1 = h[1];
@@ -105,12 +116,8 @@ export class FrameDecoder {
     this.opcode = opcode;
     this.mask = b1 & 0x80 ? h.slice(off, off + 4) : null;
     this.headLen = 0;
-    if (len === 0) {
-      this.onFrame(fin, opcode, new Uint8Array(0));
-      return;
-    }
-    this.payload = new Uint8Array(len);
-    this.filled = 0;
+    if (len === 0) this.onFrame(fin, opcode, new Uint8Array(0));
+    return len;
   }
 
   private emit(p: Uint8Array): void {
@@ -126,48 +133,96 @@ export class FrameDecoder {
 const maskPool = new Uint8Array(4096);
 let maskPos = maskPool.length;
 
-function nextMask(): Uint8Array {
+/** Writes a fresh masking key at dst[at..at+4] and returns it as a little-endian word. */
+export function putMask(dst: Uint8Array, at: number): void {
   if (maskPos >= maskPool.length) {
     crypto.getRandomValues(maskPool);
     maskPos = 0;
   }
-  const m = maskPool.subarray(maskPos, maskPos + 4);
+  dst[at] = maskPool[maskPos];
+  dst[at + 1] = maskPool[maskPos + 1];
+  dst[at + 2] = maskPool[maskPos + 2];
+  dst[at + 3] = maskPool[maskPos + 3];
   maskPos += 4;
-  return m;
 }
 
-/** XORs `data` in place with the 4-byte `mask` (word at a time where aligned). */
-export function applyMask(data: Uint8Array, mask: Uint8Array, maskOffset = 0): void {
+/** XORs `data` in place with the 4-byte `mask` (word at a time for long payloads). */
+export function applyMask(data: Uint8Array, mask: Uint8Array): void {
   const len = data.length;
+  const m0 = mask[0], m1 = mask[1], m2 = mask[2], m3 = mask[3];
   let i = 0;
-  if (len >= 64 && maskOffset === 0) {
+  if (len >= 256) {
     // Align to a 4-byte boundary of the underlying buffer, then XOR 32-bit words.
     const lead = (4 - (data.byteOffset & 3)) & 3;
     for (; i < lead; i++) data[i] ^= mask[i & 3];
     const words = (len - i) >>> 2;
-    if (words > 0) {
-      // The mask word as it lies in memory from offset `lead` (little-endian view).
-      const m0 = mask[lead & 3], m1 = mask[(lead + 1) & 3];
-      const m2 = mask[(lead + 2) & 3], m3 = mask[(lead + 3) & 3];
-      const word = (m0 | (m1 << 8) | (m2 << 16) | (m3 << 24)) >>> 0;
-      const w = new Uint32Array(data.buffer, data.byteOffset + i, words);
-      for (let k = 0; k < words; k++) w[k] ^= word;
-      i += words << 2;
-    }
+    // The mask word as it lies in memory from offset `lead` (little-endian view).
+    const word = (mask[lead & 3] | (mask[(lead + 1) & 3] << 8) | (mask[(lead + 2) & 3] << 16) |
+      (mask[(lead + 3) & 3] << 24)) >>> 0;
+    const w = new Uint32Array(data.buffer, data.byteOffset + i, words);
+    for (let k = 0; k < words; k++) w[k] ^= word;
+    i += words << 2;
+    for (; i < len; i++) data[i] ^= mask[i & 3];
+    return;
   }
-  for (; i < len; i++) data[i] ^= mask[(i + maskOffset) & 3];
+  const end4 = len & ~3;
+  for (; i < end4; i += 4) {
+    data[i] ^= m0;
+    data[i + 1] ^= m1;
+    data[i + 2] ^= m2;
+    data[i + 3] ^= m3;
+  }
+  for (; i < len; i++) data[i] ^= mask[i & 3];
 }
 
-// The word trick above assumes a little-endian host (x86, arm64 as run by Deno).
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-if (!LITTLE_ENDIAN) throw new Error("wtproxy ws codec expects a little-endian host");
+// The word trick in applyMask assumes a little-endian host (x86, arm64 as run by Deno).
+if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {
+  throw new Error("wtproxy ws codec expects a little-endian host");
+}
 
-/** Payloads up to this size are copied next to their header so one write carries both. */
-const INLINE_MAX = 16 * 1024;
+/** Size of a masked (client) frame header for a payload of `len` bytes. */
+export function clientHeaderSize(len: number): number {
+  return len < 126 ? 6 : len < 0x10000 ? 8 : 14;
+}
+
+/** Writes a masked frame header at dst[at..]; returns the offset of the mask key. */
+export function putHeader(dst: Uint8Array, at: number, opcode: number, len: number, fin = true) {
+  dst[at] = (fin ? 0x80 : 0) | opcode;
+  if (len < 126) {
+    dst[at + 1] = 0x80 | len;
+    putMask(dst, at + 2);
+    return at + 2;
+  }
+  if (len < 0x10000) {
+    dst[at + 1] = 0x80 | 126;
+    dst[at + 2] = len >>> 8;
+    dst[at + 3] = len & 0xff;
+    putMask(dst, at + 4);
+    return at + 4;
+  }
+  dst[at + 1] = 0x80 | 127;
+  const hi = Math.floor(len / 0x100000000);
+  const lo = len >>> 0;
+  dst[at + 2] = (hi >>> 24) & 0xff;
+  dst[at + 3] = (hi >>> 16) & 0xff;
+  dst[at + 4] = (hi >>> 8) & 0xff;
+  dst[at + 5] = hi & 0xff;
+  dst[at + 6] = (lo >>> 24) & 0xff;
+  dst[at + 7] = (lo >>> 16) & 0xff;
+  dst[at + 8] = (lo >>> 8) & 0xff;
+  dst[at + 9] = lo & 0xff;
+  putMask(dst, at + 10);
+  return at + 10;
+}
+
+/** Masks `len` bytes of `dst` from `at` in place with the key stored at dst[key..key+4]. */
+export function maskInPlace(dst: Uint8Array, at: number, len: number, key: number): void {
+  applyMask(dst.subarray(at, at + len), dst.subarray(key, key + 4));
+}
 
 /**
- * Encodes one masked (client-role) frame. `payload` may be masked in place when `owned` is
- * true (the caller gives up the buffer); otherwise it is copied. Returns one or two chunks.
+ * Encodes one masked (client-role) frame as [header + payload] (small) or [header, payload]
+ * (large). `payload` may be masked in place when `owned` is true; otherwise it is copied.
  */
 export function encodeFrame(
   opcode: number,
@@ -176,40 +231,19 @@ export function encodeFrame(
   fin = true,
 ): Uint8Array[] {
   const len = payload.length;
-  const extra = len < 126 ? 0 : len < 0x10000 ? 2 : 8;
-  const headLen = 2 + extra + 4;
-  const inline = len <= INLINE_MAX;
-  const out = new Uint8Array(inline ? headLen + len : headLen);
-  out[0] = (fin ? 0x80 : 0) | opcode;
-  if (extra === 0) out[1] = 0x80 | len;
-  else if (extra === 2) {
-    out[1] = 0x80 | 126;
-    out[2] = len >>> 8;
-    out[3] = len & 0xff;
-  } else {
-    out[1] = 0x80 | 127;
-    const hi = Math.floor(len / 0x100000000);
-    const lo = len >>> 0;
-    out[2] = (hi >>> 24) & 0xff;
-    out[3] = (hi >>> 16) & 0xff;
-    out[4] = (hi >>> 8) & 0xff;
-    out[5] = hi & 0xff;
-    out[6] = (lo >>> 24) & 0xff;
-    out[7] = (lo >>> 16) & 0xff;
-    out[8] = (lo >>> 8) & 0xff;
-    out[9] = lo & 0xff;
-  }
-  const mask = nextMask();
-  out.set(mask, 2 + extra);
-  if (inline) {
-    const body = out.subarray(headLen);
-    body.set(payload);
-    applyMask(body, mask);
+  const headLen = clientHeaderSize(len);
+  if (len <= 16 * 1024) {
+    const out = new Uint8Array(headLen + len);
+    const key = putHeader(out, 0, opcode, len, fin);
+    out.set(payload, headLen);
+    maskInPlace(out, headLen, len, key);
     return [out];
   }
+  const head = new Uint8Array(headLen);
+  const key = putHeader(head, 0, opcode, len, fin);
   const body = owned ? payload : payload.slice();
-  applyMask(body, mask);
-  return [out, body];
+  applyMask(body, head.subarray(key, key + 4));
+  return [head, body];
 }
 
 /** Close frame payload: 2-byte code + UTF-8 reason (≤ 123 bytes); code null = empty payload. */

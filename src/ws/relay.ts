@@ -13,7 +13,6 @@
 import type { Counters } from "../state.ts";
 import {
   closePayload,
-  encodeFrame,
   FrameDecoder,
   FrameError,
   isValidCloseCode,
@@ -65,7 +64,6 @@ export interface TunnelOptions {
 
 const SMALL_READ = 2048;
 const LARGE_READ = 64 * 1024;
-const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Size on the wire of an unmasked frame header for this payload length. */
@@ -149,18 +147,14 @@ export class Tunnel {
   private clientMessage(data: string | ArrayBuffer): void {
     if (this.ended || this.closeSentUp) return;
     this.lastActivity = Date.now();
-    let frames: Uint8Array[];
+    const w = this.writer;
     let len: number;
-    if (typeof data === "string") {
-      const bytes = utf8.encode(data);
-      len = bytes.length;
-      frames = encodeFrame(OP_TEXT, bytes, true);
-    } else {
-      const bytes = new Uint8Array(data);
-      len = bytes.length;
-      frames = encodeFrame(OP_BINARY, bytes, true);
+    if (typeof data === "string") len = w.text(data);
+    else {
+      len = data.byteLength;
+      w.frame(OP_BINARY, new Uint8Array(data), true);
     }
-    if (this.writer.queued + len > this.limits.maxQueued) {
+    if (w.queued > this.limits.maxQueued) {
       // The backend does not keep up and the client cannot be paused: drop the client.
       this.closeClient(1008, "proxy buffer limit reached");
       this.closeConn();
@@ -172,7 +166,6 @@ export class Tunnel {
       c.wsBytesIn += len;
       c.bytesIn += len;
     }
-    this.writer.write(frames);
   }
 
   private clientClosed(code: number, reason: string, wasClean: boolean): void {
@@ -274,7 +267,7 @@ export class Tunnel {
         if (fin) this.deliver(opcode, payload);
         else {
           this.fragOpcode = opcode;
-          this.fragParts = [payload];
+          this.fragParts = [payload.slice()]; // the decoder's view is only valid now
           this.fragSize = payload.length;
         }
         return;
@@ -284,7 +277,7 @@ export class Tunnel {
         if (this.fragSize > this.limits.maxMessage) {
           throw new FrameError(1009, `message exceeds ${this.limits.maxMessage} bytes`);
         }
-        this.fragParts.push(payload);
+        this.fragParts.push(payload.slice());
         if (!fin) return;
         const whole = new Uint8Array(this.fragSize);
         let off = 0;
@@ -300,7 +293,7 @@ export class Tunnel {
         return;
       }
       case OP_PING:
-        this.writer.write(encodeFrame(OP_PONG, payload, true));
+        this.writer.frame(OP_PONG, payload, false);
         return;
       case OP_PONG:
         return;
@@ -377,7 +370,7 @@ export class Tunnel {
   private sendCloseUp(code: number | null, reason: string): void {
     if (this.closeSentUp || this.connClosed) return;
     this.closeSentUp = true;
-    this.writer.write(encodeFrame(OP_CLOSE, closePayload(code, reason), true));
+    this.writer.frame(OP_CLOSE, closePayload(code, reason), true);
   }
 
   /** After our close frame: wait for the backend's close frame or EOF, at most closeGraceMs. */

@@ -14,13 +14,14 @@ import {
   OP_TEXT,
   parseClose,
 } from "../../src/ws/frame.ts";
+import { ConnWriter } from "../../src/ws/writer.ts";
 import { serverFrame } from "./harness.ts";
 
 type F = [boolean, number, Uint8Array];
 
 function decodeAll(bytes: Uint8Array, step = bytes.length, max = 1 << 30): F[] {
   const out: F[] = [];
-  const d = new FrameDecoder((fin, op, p) => out.push([fin, op, p]), max);
+  const d = new FrameDecoder((fin, op, p) => out.push([fin, op, p.slice()]), max);
   for (let i = 0; i < bytes.length; i += step) d.push(bytes.subarray(i, i + step));
   return out;
 }
@@ -107,4 +108,35 @@ Deno.test("frame: close reason is cut to 123 bytes on a character boundary", () 
   const p = closePayload(1000, "é".repeat(100));
   assertEquals(p.length <= 125, true);
   assertEquals(parseClose(p).reason, "é".repeat(61));
+});
+
+Deno.test("writer: text and binary frames of every size class decode back intact, in order", async () => {
+  const written: Uint8Array[] = [];
+  const fake = {
+    write(b: Uint8Array) {
+      const n = Math.min(b.length, 1000); // partial writes too
+      written.push(b.slice(0, n));
+      return Promise.resolve(n);
+    },
+  } as unknown as Deno.Conn;
+  const w = new ConnWriter(fake, (e) => {
+    throw e;
+  });
+  const texts = ["", "a", "x".repeat(41), "y".repeat(42), "é".repeat(50), "z".repeat(125)];
+  texts.push("w".repeat(126), "ü".repeat(3000), "big".repeat(10000));
+  for (const t of texts) w.text(t);
+  const bin = new Uint8Array(70000).fill(3);
+  w.frame(OP_BINARY, bin, false);
+  w.frame(OP_BINARY, new Uint8Array([1, 2]), false);
+  await w.flushed();
+  assertEquals(w.queued, 0);
+  const frames = decodeAll(concat(written));
+  const td = new TextDecoder();
+  assertEquals(
+    frames.slice(0, texts.length).map(([, op, p]) => [op, td.decode(p)]),
+    texts.map((t) => [OP_TEXT, t]),
+  );
+  assertEquals(frames[texts.length][2], bin);
+  assertEquals(frames[texts.length + 1][2], new Uint8Array([1, 2]));
+  assertEquals(bin[0], 3, "a payload not owned is not masked in place");
 });

@@ -255,7 +255,7 @@ function rawPeer(conn: Deno.Conn, head: string, rest: Uint8Array): RawPeer {
     closed: false,
     async readFrames() {
       const d = new FrameDecoder((fin, opcode, payload) => {
-        const f = { fin, opcode, payload };
+        const f = { fin, opcode, payload: payload.slice() };
         frames.push(f);
         for (let i = 0; i < waiters.length; i++) {
           if (waiters[i].pred(f)) {
