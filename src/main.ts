@@ -6,6 +6,7 @@ import { ConfigError, formatDiagnostic } from "./config/model.ts";
 import type { Config, Diagnostic } from "./config/model.ts";
 import { loadConfig } from "./config/load.ts";
 import { applyAdminFlag } from "./admin/cli.ts";
+import { logReloadFailed } from "./log/events.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
 export const VERSION: string = denoJson.version;
@@ -167,12 +168,14 @@ async function run(file: string, values: Values): Promise<number> {
       const next = await load(file, values);
       if (!next) {
         console.error("wtproxy: reload failed, still running the previous configuration");
+        if (runtime.logging) logReloadFailed(runtime.logging, file, "invalid configuration");
         return;
       }
       try {
         await runtime.reload(next);
         console.error(`wtproxy: reloaded ${file}`);
       } catch (err) {
+        if (runtime.logging) logReloadFailed(runtime.logging, file, err);
         console.error(
           `wtproxy: reload failed (${err instanceof Error ? err.message : String(err)}), ` +
             "still running the previous configuration",

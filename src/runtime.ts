@@ -5,6 +5,7 @@
 import type { Config } from "./config/model.ts";
 import type { AccessLogger } from "./log/record.ts";
 import { createLogging, type Logging, type LoggingOptions } from "./log/logging.ts";
+import { logReload, logStart, logStopped, logStopping } from "./log/events.ts";
 import { startAdmin } from "./admin/server.ts";
 import { type Health, startHealth } from "./health/scheduler.ts";
 import { StateStore } from "./state.ts";
@@ -43,6 +44,8 @@ export interface Runtime {
   readonly ready: boolean;
   readonly stopping: boolean;
   readonly logging?: Logging;
+  /** Where the admin listener is bound (null when off); its port is known even for port 0. */
+  readonly adminAddr: Deno.NetAddr | null;
   /** Swaps the configuration; state (health, counters) is kept, changed binds are rebound. */
   reload(config: Config): Promise<void>;
   /** Stops accepting, drains in-flight requests until `graceMs`, then cuts what is left. */
@@ -80,7 +83,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
   let handles: ListenerHandle[] = [];
   let ready = false;
   let stopping = false;
-  let admin: { stop(): Promise<void> } | null = null;
+  let admin: { addr: Deno.NetAddr; stop(): Promise<void> } | null = null;
 
   const openListeners = (cfg: Config, keep: Map<string, ListenerHandle[]>) => {
     const out: ListenerHandle[] = [];
@@ -125,7 +128,11 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       return stopping;
     },
     logging,
+    get adminAddr() {
+      return admin?.addr ?? null;
+    },
     async reload(next: Config) {
+      const prev = current;
       store.sync(next);
       const snapshot = compileSnapshot(next, store, core.snapshot);
       // Listeners: keep those whose frontend+bind is unchanged, open new ones, close the rest.
@@ -148,8 +155,10 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       health?.reload(next);
       logging?.reload(next);
       await Promise.all(closing.map((h) => closeListener(h, 5000)));
-      const adminChanged = JSON.stringify(next.admin?.bind ?? null) !==
-        JSON.stringify(config.admin?.bind ?? null);
+      if (logging) logReload(logging, next);
+      const adminKey = (c: Config) =>
+        c.admin ? `${c.admin.bind.host}|${c.admin.bind.port}|${c.admin.token ?? ""}` : "";
+      const adminChanged = adminKey(next) !== adminKey(prev);
       if (adminChanged && opts.admin !== false) {
         await admin?.stop();
         admin = next.admin ? await startAdmin(runtime, next.admin) : null;
@@ -160,8 +169,10 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       stopping = true;
       ready = false;
       const deadline = performance.now() + graceMs;
-      await admin?.stop().catch(() => {});
+      if (logging) logStopping(logging, current, graceMs);
+      // The admin listener stays up while draining, so /healthz answers 503 to the orchestrator.
       await Promise.all(handles.map((h) => closeListener(h, graceMs)));
+      await admin?.stop().catch(() => {});
       // Whatever is still running after the grace period is cut.
       shutdown.abort();
       for (const x of [...core.inflight]) x.abort();
@@ -170,6 +181,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       }
       core.pool.close();
       await health?.stop();
+      if (logging) logStopped(logging, current, store);
       await logging?.stop();
     },
   };
@@ -181,6 +193,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     throw err;
   }
   ready = true;
+  if (logging) logStart(logging, config);
   return runtime;
 }
 

@@ -4,7 +4,6 @@
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { startRuntime } from "../../src/runtime.ts";
-import { startAdmin } from "../../src/admin/server.ts";
 import { adminConfig, metric, parsePrometheus, recipeConfig } from "./fixture.ts";
 
 function backendServer(name: string) {
@@ -21,11 +20,9 @@ Deno.test("e2e: admin maint moves wt1 traffic to srv2, ready brings it back; met
   const wt1 = backendServer("srv1");
   const wt2 = backendServer("srv2");
   const config = recipeConfig(wt1.addr.port, wt2.addr.port, 0);
-  // The runtime would start the admin listener itself from config.admin, but does not tell its
-  // ephemeral port: start it here on the same Runtime object instead.
-  const runtime = await startRuntime(config, { admin: false, logging: false });
-  const admin = await startAdmin(runtime, adminConfig());
-  const a = `http://127.0.0.1:${admin.addr.port}`;
+  // The runtime starts the admin listener itself from config.admin (port 0 here).
+  const runtime = await startRuntime({ ...config, admin: adminConfig() }, { logging: false });
+  const a = `http://127.0.0.1:${runtime.adminAddr!.port}`;
   const fe = runtime.listeners[0];
   const front = `http://127.0.0.1:${fe.port}`;
   const get = async (path: string) => {
@@ -81,7 +78,6 @@ Deno.test("e2e: admin maint moves wt1 traffic to srv2, ready brings it back; met
     await stopped;
     assertEquals(await slow, "srv2");
   } finally {
-    await admin.stop();
     await runtime.stop();
     await wt1.shutdown();
     await wt2.shutdown();

@@ -83,9 +83,14 @@ Deno.test("runtime: real requests produce httplog datagrams (routed, <NOSRV>, re
       assertEquals(r.status, 200);
       await r.body?.cancel();
     }
-    await c.waitFor(4, 5000);
-    const got = await c.settle();
-    assertEquals(got.length, 4, got.join(""));
+    // 6 proxies x 2 targets "Proxy X started." (notice) + 4 traffic lines (local0 only).
+    await c.waitFor(16, 5000);
+    const all = await c.settle();
+    const started = all.filter((l) => / Proxy \S+ started\.\n$/.test(l));
+    assertEquals(started.length, 12, all.join(""));
+    assert(started.every((l) => l.startsWith("<133>") || l.startsWith("<141>")), all.join(""));
+    const got = all.filter((l) => l.startsWith("<134>"));
+    assertEquals(got.length, 4, all.join(""));
     const head = String.raw`^<134>[A-Z][a-z]{2} [ 1-3]\d \d\d:\d\d:\d\d wtproxy\[${Deno.pid}\]: ` +
       String.raw`127\.0\.0\.1:\d+ \[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d\.\d{3}\] `;
     const t = String.raw`(?:\d+|-1)`;
