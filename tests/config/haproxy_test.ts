@@ -14,7 +14,7 @@ import {
   type SrcNode,
 } from "../../src/config/model.ts";
 
-const SEED = "/work/shared/seed";
+const SEED = new URL("../fixtures/seed", import.meta.url).pathname;
 const DIR = "tests/fixtures/cfg";
 const ENV: Record<string, string> = {
   LISTEN_ADDR: "127.0.0.1:18090",
