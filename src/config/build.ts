@@ -1,6 +1,7 @@
 // SrcNode tree (from YAML or a .cfg file) -> Config. Every problem is collected with its
 // FILE:LINE:COL so one run reports them all; the Config is returned only when there is no error.
 // Key names and messages use HAProxy's words (frontend, backend, bind, track, use_backend...).
+import { FACILITIES, LEVELS } from "./model.ts";
 import type {
   AclLine,
   AdminConfig,
@@ -8,12 +9,10 @@ import type {
   Bind,
   Config,
   Diagnostic,
-  Facility,
   ForwardForOption,
   FrontendConfig,
   GlobalSection,
   HttpCheck,
-  Level,
   Loc,
   LogTarget,
   Millis,
@@ -29,6 +28,15 @@ import type {
 } from "./model.ts";
 import { AddressError, checkCidr, isLoopback, parseAddress } from "./address.ts";
 import type { AddressOptions } from "./address.ts";
+import {
+  BUILTIN_INTER,
+  BUILTIN_MAXCONN,
+  BUILTIN_OPTIONS,
+  BUILTIN_RETRIES,
+  BUILTIN_SERVER,
+  builtinGlobal,
+  NO_TIMEOUTS,
+} from "./defaults.ts";
 import { DurationError, parseDuration } from "./duration.ts";
 import { validateFrontendAcls } from "../acl/validate.ts";
 import { validateBalance } from "../balance/validate.ts";
@@ -97,35 +105,6 @@ const DEFAULT_SERVER_KEYS = [
 const SERVER_KEYS = ["address", ...DEFAULT_SERVER_KEYS, "track", "prefix"];
 const ADMIN_KEYS = ["bind", "token"];
 
-const FACILITIES: Facility[] = [
-  "kern",
-  "user",
-  "mail",
-  "daemon",
-  "auth",
-  "syslog",
-  "lpr",
-  "news",
-  "uucp",
-  "cron",
-  "auth2",
-  "ftp",
-  "ntp",
-  "audit",
-  "alert",
-  "cron2",
-  "local0",
-  "local1",
-  "local2",
-  "local3",
-  "local4",
-  "local5",
-  "local6",
-  "local7",
-];
-/** Most severe first: the index is the syslog severity number. */
-const LEVELS: Level[] = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"];
-
 /** HAProxy words that are spelled differently here: the hint replaces "did you mean". */
 const HINTS: Record<string, string> = {
   contimeout: 'write it as timeouts: { connect: ... } ("contimeout" is HAProxy 1.x)',
@@ -140,40 +119,6 @@ const HINTS: Record<string, string> = {
 
 /** HAProxy accepts these characters in proxy and server names. */
 const NAME_RE = /^[A-Za-z0-9_.:-]+$/;
-
-const BUILTIN_OPTIONS: ProxyOptions = {
-  httplog: false,
-  dontlognull: false,
-  httpServerClose: false,
-  httpPretendKeepalive: false,
-  httpKeepAlive: false,
-  httpclose: false,
-  forwardfor: null,
-  originalto: null,
-  redispatch: false,
-  httpchk: null,
-};
-const NO_TIMEOUTS: Timeouts = {
-  connect: null,
-  client: null,
-  server: null,
-  tunnel: null,
-  httpRequest: null,
-  httpKeepAlive: null,
-  check: null,
-  queue: null,
-};
-/** Server defaults when neither the server nor any default-server says otherwise (HAProxy's). */
-const BUILTIN_SERVER = {
-  check: false,
-  weight: 1,
-  backup: false,
-  inter: 2000,
-  rise: 2,
-  fall: 3,
-  maxconn: 0,
-  disabled: false,
-};
 
 type Expect = HttpCheck["expect"];
 
@@ -437,7 +382,7 @@ class Builder {
   // ---- global, log targets ----
 
   global(e: SrcEntry | undefined): GlobalSection {
-    const g: GlobalSection = { maxconn: 4096, log: [], logTag: "wtproxy" };
+    const g: GlobalSection = builtinGlobal();
     const m = e ? this.map(e.value, "global") : null;
     const f = m ? this.fields(m, GLOBAL_KEYS, "global", "global.") : new Map<string, SrcEntry>();
     g.maxconn = this.int(f.get("maxconn"), "global.maxconn", 1, 1_000_000) ?? g.maxconn;
@@ -733,8 +678,8 @@ class Builder {
     return {
       mode: "http",
       options: { ...BUILTIN_OPTIONS, ...defaults.options, ...own.options },
-      retries: own.retries ?? defaults.retries ?? 3,
-      maxconn: own.maxconn ?? defaults.maxconn ?? 0,
+      retries: own.retries ?? defaults.retries ?? BUILTIN_RETRIES,
+      maxconn: own.maxconn ?? defaults.maxconn ?? BUILTIN_MAXCONN,
       timeouts: { ...NO_TIMEOUTS, ...defaults.timeouts, ...own.timeouts },
       log: own.log ?? defaults.log ?? [],
     };
@@ -1017,7 +962,7 @@ class Builder {
       );
     }
     // A bad address was reported; the server is kept so that `track` checks do not cascade.
-    const inter = r.inter ?? 2000;
+    const inter = r.inter ?? BUILTIN_INTER;
     return {
       name: s.key,
       address: a?.address ?? { host: "", port: 0, wildcard: false, family: "name" },

@@ -9,7 +9,9 @@
 // carries, on top of its own lines, the settings where its `defaults` differs from the first,
 // so that cfg -> tree -> model and cfg -> YAML -> model give the same model.
 import type { Diagnostic, Loc, SrcEntry, SrcMap, SrcNode, SrcScalar, SrcSeq } from "./model.ts";
+import { FACILITIES, LEVELS } from "./model.ts";
 import { parseAddress } from "./address.ts";
+import { BUILTIN_INTER, BUILTIN_MAXCONN, BUILTIN_RETRIES, BUILTIN_SERVER } from "./defaults.ts";
 
 export interface HaproxyParseOptions {
   /** Environment lookup for "${VAR}" (default: Deno.env, unset when not permitted). */
@@ -479,45 +481,10 @@ const BIND_PARAMS: Record<string, ParamSpec> = {
   "allow-0rtt": pe("flag", TLS),
 };
 
-const FACILITIES = new Set([
-  "kern",
-  "user",
-  "mail",
-  "daemon",
-  "auth",
-  "syslog",
-  "lpr",
-  "news",
-  "uucp",
-  "cron",
-  "auth2",
-  "ftp",
-  "ntp",
-  "audit",
-  "alert",
-  "cron2",
-  "local0",
-  "local1",
-  "local2",
-  "local3",
-  "local4",
-  "local5",
-  "local6",
-  "local7",
-]);
-const LEVELS = new Set(["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"]);
-
-/** HAProxy's values when nothing is said (used to undo a `defaults` setting in a proxy). */
-const SERVER_BUILTIN: Record<string, string | number | boolean | null> = {
-  check: false,
-  weight: 1,
-  backup: false,
-  inter: 2000,
-  rise: 2,
-  fall: 3,
-  maxconn: 0,
-  disabled: false,
-};
+const FACILITY_NAMES: ReadonlySet<string> = new Set(FACILITIES);
+const LEVEL_NAMES: ReadonlySet<string> = new Set(LEVELS);
+/** HAProxy's server values when nothing is said (used to undo a `defaults` setting in a proxy). */
+const SERVER_BUILTIN: Readonly<Record<string, string | number | boolean | null>> = BUILTIN_SERVER;
 
 // ---------------------------------------------------------------------------------------------
 // What the parser collects before the tree is written
@@ -586,6 +553,12 @@ type Section =
   | { kind: "skipped" };
 
 const PROXY_NAME_OK = /^[A-Za-z0-9_.:-]+$/;
+
+/** HAProxy's capability check: a frontend lacks "be", a backend "fe"; `listen` has both. */
+function lacks(p: ProxyRec | null, cap: Cap): boolean {
+  return p !== null && p.type !== "listen" && cap !== "both" &&
+    (cap === "fe") !== (p.type === "frontend");
+}
 
 class CfgParser {
   readonly diags: Diagnostic[] = [];
@@ -939,10 +912,7 @@ class CfgParser {
         if (c) this.keep(c);
       }
       if (l.words.length > 1) {
-        this.error(
-          this.at(l, l.words[1]),
-          `'global' cannot handle unexpected argument '${l.words[1].text}'.`,
-        );
+        this.unexpected(l, "global", l.words[1]);
       }
       return { kind: "global" };
     }
@@ -994,10 +964,7 @@ class CfgParser {
         );
         legacyListen = true;
       } else {
-        this.error(
-          this.at(l, l.words[2]),
-          `'${kw}' cannot handle unexpected argument '${l.words[2].text}'.`,
-        );
+        this.unexpected(l, kw, l.words[2]);
       }
       fromIdx = 3;
     }
@@ -1213,8 +1180,12 @@ class CfgParser {
   noExtra(l: Line, what: string, used: number): boolean {
     const extra = l.words[used + 1];
     if (!extra) return true;
-    this.error(this.at(l, extra), `'${what}' cannot handle unexpected argument '${extra.text}'.`);
+    this.unexpected(l, what, extra);
     return false;
+  }
+  /** HAProxy's message for a word the directive `what` does not take. */
+  unexpected(l: Line, what: string, extra: Word) {
+    this.error(this.at(l, extra), `'${what}' cannot handle unexpected argument '${extra.text}'.`);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1303,14 +1274,14 @@ class CfgParser {
       this.error(kwLoc, `log : expects <address> and <facility> or global as arguments`);
       return null;
     }
-    if (!FACILITIES.has(fac.text)) {
+    if (!FACILITY_NAMES.has(fac.text)) {
       this.error(this.at(l, fac), `log : unknown log facility '${fac.text}'`);
       return null;
     }
     entries.push({ key: "facility", keyLoc: this.at(l, fac), value: this.strNode(l, fac) });
     const lvl = args[i + 1];
     if (lvl) {
-      if (!LEVELS.has(lvl.text)) {
+      if (!LEVEL_NAMES.has(lvl.text)) {
         this.error(this.at(l, lvl), `log : unknown optional log level '${lvl.text}'`);
         return null;
       }
@@ -1318,7 +1289,7 @@ class CfgParser {
     }
     const min = args[i + 2];
     if (min) {
-      if (!LEVELS.has(min.text)) {
+      if (!LEVEL_NAMES.has(min.text)) {
         this.error(this.at(l, min), `log : unknown optional minimum log level '${min.text}'`);
         return null;
       }
@@ -1351,9 +1322,8 @@ class CfgParser {
     const where = p ? `${p.type} '${p.name}'` : "defaults";
     /** HAProxy's capability check: false (after a warning) when this proxy lacks it. */
     const capable = (cap: Cap, what: string, fatal = false): boolean => {
-      if (!p || p.type === "listen" || cap === "both") return true;
+      if (!lacks(p, cap)) return true;
       const need = cap === "fe" ? "frontend" : "backend";
-      if ((cap === "fe") === (p.type === "frontend")) return true;
       if (fatal) {
         this.error(kwLoc, `'${what}' not allowed because ${where} has no ${need} capability.`);
       } else {
@@ -1457,10 +1427,7 @@ class CfgParser {
           return;
         }
         if (!this.noExtra(l, `timeout ${name}`, 2)) return;
-        if (
-          p && p.type !== "listen" && spec.cap !== "both" &&
-          (spec.cap === "fe") !== (p.type === "frontend")
-        ) {
+        if (lacks(p, spec.cap)) {
           this.warn(
             kwLoc,
             `'timeout ${name}' will be ignored because ${where} has no ${
@@ -1495,7 +1462,7 @@ class CfgParser {
         );
         this.keep(`was '${kw} ${args[0].text}' (HAProxy 2.1+ refuses it)`);
         const cap = TIMEOUTS[name].cap;
-        if (p && p.type !== "listen" && (cap === "fe") !== (p.type === "frontend")) return;
+        if (lacks(p, cap)) return;
         set(`timeouts.${name}`, this.durationNode(l, args[0]), kwLoc, cap);
         return;
       }
@@ -1672,10 +1639,7 @@ class CfgParser {
     const key = `options.${name}`;
     if (negate) {
       if (args[0]) {
-        this.error(
-          this.at(l, args[0]),
-          `'no option ${name}' cannot handle unexpected argument '${args[0].text}'.`,
-        );
+        this.unexpected(l, `no option ${name}`, args[0]);
         return;
       }
       set(key, this.scalar(false, nameLoc), nameLoc, spec.cap);
@@ -1683,10 +1647,7 @@ class CfgParser {
     }
     const flagOnly = () => {
       if (args[0]) {
-        this.error(
-          this.at(l, args[0]),
-          `'option ${name}' cannot handle unexpected argument '${args[0].text}'.`,
-        );
+        this.unexpected(l, `option ${name}`, args[0]);
         return false;
       }
       return true;
@@ -1699,10 +1660,7 @@ class CfgParser {
             `'option httplog clf' : the CLF log format is not supported: lines use the httplog format`,
           );
           if (args[1]) {
-            this.error(
-              this.at(l, args[1]),
-              `'option httplog' cannot handle unexpected argument '${args[1].text}'.`,
-            );
+            this.unexpected(l, "option httplog", args[1]);
             return;
           }
         } else if (!flagOnly()) return;
@@ -1710,10 +1668,7 @@ class CfgParser {
         return;
       case "redispatch": {
         if (args[1]) {
-          this.error(
-            this.at(l, args[1]),
-            `'option redispatch' cannot handle unexpected argument '${args[1].text}'.`,
-          );
+          this.unexpected(l, "option redispatch", args[1]);
           return;
         }
         let value = true;
@@ -1788,10 +1743,7 @@ class CfgParser {
       }
       case "httpchk": {
         if (args.length > 3) {
-          this.error(
-            this.at(l, args[3]),
-            `'option httpchk' cannot handle unexpected argument '${args[3].text}'.`,
-          );
+          this.unexpected(l, "option httpchk", args[3]);
           return;
         }
         if (args.length === 0) {
@@ -1818,10 +1770,7 @@ class CfgParser {
     const comment = this.takeComment(l);
     if (negate) {
       if (args[0]) {
-        this.error(
-          this.at(l, args[0]),
-          `'no log' cannot handle unexpected argument '${args[0].text}'.`,
-        );
+        this.unexpected(l, "no log", args[0]);
         return;
       }
       if (p) {
@@ -2526,7 +2475,7 @@ class CfgParser {
     if (key === "fastinter" || key === "downinter") {
       // defaults to inter
       const inter = s.fields.get("inter")?.node ?? ds.get("inter");
-      return inter ?? this.scalar(2000, s.nameLoc);
+      return inter ?? this.scalar(BUILTIN_INTER, s.nameLoc);
     }
     return null;
   }
@@ -2534,12 +2483,12 @@ class CfgParser {
   /** The value that undoes a YAML `defaults` setting in a proxy whose defaults lack it. */
   unsetValue(key: string, loc: Loc): SrcNode {
     if (key.startsWith("options.")) return this.scalar(false, loc);
-    if (key === "retries") return this.scalar(3, loc);
+    if (key === "retries") return this.scalar(BUILTIN_RETRIES, loc);
     // 0 is "no timeout", HAProxy's value when nothing is said
     if (key.startsWith("timeouts.")) return this.scalar(0, loc);
     // HAProxy's default expectation: a 2xx or 3xx status
     if (key === "http-check.expect") return this.scalar("rstatus ^[23]", loc);
-    if (key === "maxconn") return this.scalar(0, loc);
+    if (key === "maxconn") return this.scalar(BUILTIN_MAXCONN, loc);
     if (key.startsWith("default-server.")) {
       const k = key.slice(15);
       return this.scalar(k in SERVER_BUILTIN ? SERVER_BUILTIN[k] : null, loc);

@@ -77,33 +77,47 @@ export interface Address {
   family: "ipv4" | "ipv6" | "name" | "any4" | "any6";
 }
 
-export type Facility =
-  | "kern"
-  | "user"
-  | "mail"
-  | "daemon"
-  | "auth"
-  | "syslog"
-  | "lpr"
-  | "news"
-  | "uucp"
-  | "cron"
-  | "auth2"
-  | "ftp"
-  | "ntp"
-  | "audit"
-  | "alert"
-  | "cron2"
-  | "local0"
-  | "local1"
-  | "local2"
-  | "local3"
-  | "local4"
-  | "local5"
-  | "local6"
-  | "local7";
+/** Syslog facilities; the index is the facility code. */
+export const FACILITIES = [
+  "kern",
+  "user",
+  "mail",
+  "daemon",
+  "auth",
+  "syslog",
+  "lpr",
+  "news",
+  "uucp",
+  "cron",
+  "auth2",
+  "ftp",
+  "ntp",
+  "audit",
+  "alert",
+  "cron2",
+  "local0",
+  "local1",
+  "local2",
+  "local3",
+  "local4",
+  "local5",
+  "local6",
+  "local7",
+] as const;
+export type Facility = typeof FACILITIES[number];
 
-export type Level = "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug";
+/** Syslog levels, most severe first: the index is the severity number. */
+export const LEVELS = [
+  "emerg",
+  "alert",
+  "crit",
+  "err",
+  "warning",
+  "notice",
+  "info",
+  "debug",
+] as const;
+export type Level = typeof LEVELS[number];
 
 export interface LogTarget {
   /** udp: host:port (default port 514); unix: a datagram socket path such as /dev/log; stdout. */

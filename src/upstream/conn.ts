@@ -2,11 +2,23 @@
 // response parser and the body readers share. A connection parked in the keep-alive pool keeps
 // one read pending (into its own buffer): the next request adopts that read, and if it settles
 // while parked the server closed the connection (or misbehaved) and the pool drops it at once.
+//
+// Read buffers are recycled: a connection takes one from a small free list when it first reads
+// and gives it back when it closes with no read pending (server-close mode opens a connection per
+// request; allocating 16-64 KB each time was most of its garbage). Nothing outside this file
+// keeps a view of the buffer: the parser and the body readers copy what they hand out.
 
 import { classifyConnectError, errorText, UpstreamError } from "./errors.ts";
+import { Watchdog } from "./watchdog.ts";
 
-/** Read buffer size; also the largest response head accepted (502 beyond it). */
+/** Largest response head (or chunk-size line run) accepted: 502 beyond it. */
 export const READ_BUFFER = 64 * 1024;
+/** A read buffer starts this large and doubles (up to READ_BUFFER) only for a longer head. */
+export const INITIAL_BUFFER = 16 * 1024;
+/** Free read buffers kept for reuse (16 KB each, so at most 4 MB). */
+const FREE_MAX = 256;
+const freeBuffers: Uint8Array[] = [];
+const EMPTY = new Uint8Array(0);
 
 export interface ServerAddress {
   hostname: string;
@@ -19,7 +31,10 @@ export type Connector = (addr: ServerAddress, signal: AbortSignal) => Promise<De
 export const defaultConnector: Connector = (addr, signal) =>
   Deno.connect({ hostname: addr.hostname, port: addr.port, signal });
 
-/** Connects with `timeout connect`; throws UpstreamError("connect-*"). */
+/**
+ * Connects with `timeout connect`; throws UpstreamError("connect-*"). The timeout rides on the
+ * shared watchdog sweep (no timer per connect); `abort` (the client going away) cancels too.
+ */
 export async function connectWithTimeout(
   addr: ServerAddress,
   timeoutMs: number | null,
@@ -28,14 +43,19 @@ export async function connectWithTimeout(
 ): Promise<Deno.TcpConn> {
   const ac = new AbortController();
   let timedOut = false;
-  const timer = timeoutMs && timeoutMs > 0
-    ? setTimeout(() => {
+  let wd: Watchdog | null = null;
+  if (timeoutMs && timeoutMs > 0) {
+    wd = new Watchdog(timeoutMs, () => {
       timedOut = true;
       ac.abort();
-    }, timeoutMs)
-    : undefined;
-  const onAbort = () => ac.abort();
-  abort?.addEventListener("abort", onAbort, { once: true });
+    });
+    wd.arm();
+  }
+  let onAbort: (() => void) | null = null;
+  if (abort) {
+    onAbort = () => ac.abort();
+    abort.addEventListener("abort", onAbort, { once: true });
+  }
   try {
     const conn = await connector(addr, ac.signal);
     if (ac.signal.aborted) {
@@ -55,13 +75,14 @@ export async function connectWithTimeout(
     if (abort?.aborted) throw new UpstreamError("connect-error", "aborted by client");
     throw new UpstreamError(classifyConnectError(err), errorText(err), { cause: err });
   } finally {
-    if (timer !== undefined) clearTimeout(timer);
-    abort?.removeEventListener("abort", onAbort);
+    wd?.disarm();
+    if (onAbort) abort!.removeEventListener("abort", onAbort);
   }
 }
 
 export class UpstreamConn {
-  readonly buf = new Uint8Array(READ_BUFFER);
+  /** The read buffer (empty until the first read; bytes [start, end) are unconsumed). */
+  buf: Uint8Array = EMPTY;
   start = 0;
   end = 0;
   /** True once it served a request and went back to the pool. */
@@ -71,8 +92,10 @@ export class UpstreamConn {
   idle = false;
   /** The read a parked connection keeps pending (adopted by the next fill()). */
   idleRead: Promise<number | null> | null = null;
-  /** performance.now() when parked. */
-  idleSince = 0;
+  /** A read into `buf` is in flight (the buffer must not be recycled meanwhile). */
+  private reading = false;
+  /** The pool's idle watchdog for this connection (made once, re-armed on each park). */
+  idleWatchdog: Watchdog | null = null;
 
   constructor(readonly conn: Deno.TcpConn, readonly key: string) {}
 
@@ -83,24 +106,39 @@ export class UpstreamConn {
 
   /**
    * Reads more bytes into the buffer; returns how many (0 = EOF). Throws on a socket error, or
-   * UpstreamError("invalid-response") when the buffer is full of unconsumed bytes.
+   * UpstreamError("invalid-response") when READ_BUFFER bytes are buffered and unconsumed.
    */
   async fill(): Promise<number> {
-    if (this.start === this.end) {
-      this.start = 0;
-      this.end = 0;
-    } else if (this.end === this.buf.length) {
-      if (this.start === 0) {
-        throw new UpstreamError("invalid-response", "response head or line too long");
-      }
-      this.buf.copyWithin(0, this.start, this.end);
-      this.end -= this.start;
-      this.start = 0;
-    }
     let p = this.idleRead;
     if (p) this.idleRead = null;
-    else p = this.conn.read(this.buf.subarray(this.end));
-    const n = await p;
+    else {
+      if (this.start === this.end) {
+        this.start = 0;
+        this.end = 0;
+        if (this.buf.length === 0) this.buf = freeBuffers.pop() ?? new Uint8Array(INITIAL_BUFFER);
+      } else if (this.end === this.buf.length) {
+        if (this.start > 0) {
+          this.buf.copyWithin(0, this.start, this.end);
+          this.end -= this.start;
+          this.start = 0;
+        } else if (this.buf.length < READ_BUFFER) {
+          const bigger = new Uint8Array(Math.min(READ_BUFFER, this.buf.length * 2));
+          bigger.set(this.buf.subarray(0, this.end));
+          giveBack(this.buf);
+          this.buf = bigger;
+        } else {
+          throw new UpstreamError("invalid-response", "response head or line too long");
+        }
+      }
+      this.reading = true;
+      p = this.conn.read(this.buf.subarray(this.end));
+    }
+    let n: number | null;
+    try {
+      n = await p;
+    } finally {
+      this.reading = false;
+    }
     if (n === null) return 0;
     this.end += n;
     return n;
@@ -108,16 +146,16 @@ export class UpstreamConn {
 
   /** Writes every byte (conn.write may write only part of a buffer). */
   async writeAll(bytes: Uint8Array): Promise<void> {
-    let off = 0;
-    while (off < bytes.length) {
-      off += await this.conn.write(off === 0 ? bytes : bytes.subarray(off));
-    }
+    let off = await this.conn.write(bytes);
+    while (off < bytes.length) off += await this.conn.write(bytes.subarray(off));
   }
 
   /** Parks the connection: keeps one read pending to notice a close by the server. */
   startIdleRead(): Promise<number | null> {
     this.start = 0;
     this.end = 0;
+    if (this.buf.length === 0) this.buf = freeBuffers.pop() ?? new Uint8Array(INITIAL_BUFFER);
+    this.reading = true;
     this.idleRead = this.conn.read(this.buf);
     return this.idleRead;
   }
@@ -128,5 +166,18 @@ export class UpstreamConn {
     try {
       this.conn.close();
     } catch { /* already closed */ }
+    // A pending read may still write into the buffer until it settles: only recycle when none.
+    if (!this.reading && this.idleRead === null) this.recycle();
   }
+
+  private recycle(): void {
+    giveBack(this.buf);
+    this.buf = EMPTY;
+    this.start = 0;
+    this.end = 0;
+  }
+}
+
+function giveBack(b: Uint8Array): void {
+  if (b.length === INITIAL_BUFFER && freeBuffers.length < FREE_MAX) freeBuffers.push(b);
 }

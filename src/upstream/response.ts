@@ -24,12 +24,17 @@ export interface ResponseHead {
   connectionTokens: string[];
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_VALUE = /[\0\r\n]/;
-const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/;
+/** tchar (RFC 9110 §5.6.2) by char code, for header names. */
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") {
+  TCHAR[c.charCodeAt(0)] = 1;
+}
 
 /** Latin-1 decode (header bytes are octets; TextDecoder("latin1") is windows-1252). */
 export function latin1(bytes: Uint8Array, from: number, to: number): string {
+  if (to - from <= 4096) {
+    return String.fromCharCode.apply(null, bytes.subarray(from, to) as unknown as number[]);
+  }
   let s = "";
   for (let i = from; i < to; i += 4096) {
     s += String.fromCharCode.apply(
@@ -101,6 +106,53 @@ export async function readResponseHead(
   }
 }
 
+function invalid(message: string): UpstreamError {
+  return new UpstreamError("invalid-response", message);
+}
+
+function isToken(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || TCHAR[c] === 0) return false;
+  }
+  return s.length > 0;
+}
+
+/** Trims optional whitespace (SP / HTAB) around a header value. */
+function trimOws(s: string, from: number, to: number): string {
+  while (from < to && (s.charCodeAt(from) === 32 || s.charCodeAt(from) === 9)) from++;
+  while (to > from && (s.charCodeAt(to - 1) === 32 || s.charCodeAt(to - 1) === 9)) to--;
+  return s.slice(from, to);
+}
+
+/** Content-Length value: comma-separated equal decimal numbers (at most 15 digits each). */
+function parseContentLength(value: string, previous: number): number {
+  let n = previous;
+  let i = 0;
+  for (;;) {
+    while (i < value.length && (value.charCodeAt(i) === 32 || value.charCodeAt(i) === 9)) i++;
+    let v = 0;
+    const digits = i;
+    while (i < value.length) {
+      const c = value.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      v = v * 10 + (c - 48);
+      i++;
+    }
+    if (i === digits || i - digits > 15) throw invalid("invalid content-length");
+    while (i < value.length && (value.charCodeAt(i) === 32 || value.charCodeAt(i) === 9)) i++;
+    if (n !== -1 && n !== v) throw invalid("conflicting content-length");
+    n = v;
+    if (i === value.length) return n;
+    if (value.charCodeAt(i) !== 44) throw invalid("invalid content-length"); // ","
+    i++;
+  }
+}
+
+/**
+ * Parses the head in buf[from, to) (status line to the empty line included). One latin-1
+ * string for the whole head, lines found with indexOf, names checked by a char table.
+ */
 export function parseHead(
   buf: Uint8Array,
   from: number,
@@ -108,57 +160,66 @@ export function parseHead(
   method: string,
 ): ResponseHead {
   const text = latin1(buf, from, to);
-  const lines = text.split("\n");
-  let statusLine = lines[0];
-  if (statusLine.endsWith("\r")) statusLine = statusLine.slice(0, -1);
-  const m = STATUS_LINE.exec(statusLine);
-  if (!m) throw new UpstreamError("invalid-response", "invalid status line");
-  const minor = m[1];
-  const status = Number(m[2]);
-  if (status < 100) throw new UpstreamError("invalid-response", "invalid status code");
+  let eol = text.indexOf("\n");
+  if (eol === -1) eol = text.length;
+  const lineEnd = eol > 0 && text.charCodeAt(eol - 1) === 13 ? eol - 1 : eol;
+  // "HTTP/1.x NNN[ reason]"
+  if (
+    lineEnd < 12 || !text.startsWith("HTTP/1.") || text.charCodeAt(8) !== 32 ||
+    (lineEnd > 12 && text.charCodeAt(12) !== 32)
+  ) {
+    throw invalid("invalid status line");
+  }
+  const minor = text.charCodeAt(7);
+  if (minor !== 48 && minor !== 49) throw invalid("invalid status line");
+  let status = 0;
+  for (let i = 9; i < 12; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) throw invalid("invalid status line");
+    status = status * 10 + (c - 48);
+  }
+  if (status < 100) throw invalid("invalid status code");
+  const reason = lineEnd > 13 ? text.slice(13, lineEnd) : "";
+  if (reason.indexOf("\r") !== -1) throw invalid("invalid status line");
   const headers: [string, string][] = [];
   let contentLength = -1;
   let chunked = false;
   let te = false;
   let connection = "";
-  for (let i = 1; i < lines.length; i++) {
-    let line = lines[i];
-    if (line.endsWith("\r")) line = line.slice(0, -1);
-    if (line === "") continue;
-    const colon = line.indexOf(":");
-    if (colon <= 0) throw new UpstreamError("invalid-response", "invalid header line");
-    const name = line.slice(0, colon);
-    if (!TOKEN.test(name)) throw new UpstreamError("invalid-response", "invalid header name");
-    const value = line.slice(colon + 1).trim();
-    if (BAD_VALUE.test(value)) throw new UpstreamError("invalid-response", "invalid header value");
+  let pos = eol + 1;
+  while (pos < text.length) {
+    let nl = text.indexOf("\n", pos);
+    if (nl === -1) nl = text.length;
+    const end = nl > pos && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+    const lineStart = pos;
+    pos = nl + 1;
+    if (end === lineStart) continue;
+    const colon = text.indexOf(":", lineStart);
+    if (colon === -1 || colon >= end || colon === lineStart) throw invalid("invalid header line");
+    const name = text.slice(lineStart, colon);
+    if (!isToken(name)) throw invalid("invalid header name");
+    const value = trimOws(text, colon + 1, end);
+    if (value.indexOf("\r") !== -1 || value.indexOf("\0") !== -1) {
+      throw invalid("invalid header value");
+    }
     headers.push([name, value]);
-    const lower = name.length === 14 || name.length === 17 || name.length === 10
-      ? name.toLowerCase()
-      : "";
+    const len = name.length;
+    if (len !== 14 && len !== 17 && len !== 10) continue;
+    const lower = name.toLowerCase();
     if (lower === "content-length") {
-      for (const part of value.split(",")) {
-        const p = part.trim();
-        if (!/^\d{1,15}$/.test(p)) {
-          throw new UpstreamError("invalid-response", "invalid content-length");
-        }
-        const n = Number(p);
-        if (contentLength !== -1 && contentLength !== n) {
-          throw new UpstreamError("invalid-response", "conflicting content-length");
-        }
-        contentLength = n;
-      }
+      contentLength = parseContentLength(value, contentLength);
     } else if (lower === "transfer-encoding") {
       te = true;
-      const codings = value.toLowerCase().split(",");
-      chunked = codings[codings.length - 1].trim() === "chunked";
+      const last = value.lastIndexOf(",");
+      chunked = trimOws(value, last + 1, value.length).toLowerCase() === "chunked";
     } else if (lower === "connection") {
       connection = connection ? `${connection},${value}` : value;
     }
   }
   const connectionTokens = connection
     ? connection.toLowerCase().split(",").map((t) => t.trim()).filter((t) => t)
-    : [];
-  let keepAlive = minor === "1"
+    : NO_TOKENS;
+  let keepAlive = minor === 49
     ? !connectionTokens.includes("close")
     : connectionTokens.includes("keep-alive");
   let bodyMode: BodyMode;
@@ -169,9 +230,9 @@ export function parseHead(
   if (bodyMode === "close") keepAlive = false;
   if (bodyMode === "length" && contentLength === 0) bodyMode = "none";
   return {
-    version: `HTTP/1.${minor}`,
+    version: minor === 49 ? "HTTP/1.1" : "HTTP/1.0",
     status,
-    reason: m[3] ?? "",
+    reason,
     headers,
     bodyMode,
     length: contentLength,
@@ -180,3 +241,5 @@ export function parseHead(
     connectionTokens,
   };
 }
+
+const NO_TOKENS: string[] = [];

@@ -29,7 +29,7 @@ export class BufferedConn {
   }
 
   /** Reads more bytes; null at EOF. `timeoutMs` null = wait forever. */
-  async fill(timeoutMs: number | null, size = 16 * 1024): Promise<boolean> {
+  async fill(timeoutMs: number | null, size = 4096): Promise<boolean> {
     const chunk = new Uint8Array(size);
     let timer: ReturnType<typeof setTimeout> | undefined;
     let n: number | null;

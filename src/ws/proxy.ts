@@ -39,7 +39,11 @@ export interface WsUpstream {
    * of the final status. `requests`, `current`/`max` stay with the proxy room.
    */
   counters: Counters[];
-  /** Called once when the server connection is closed (tunnel over or response relayed). */
+  /**
+   * Called once when the server connection is closed: after a relayed refusal, after a failed
+   * handshake, or when a tunnel's socket is closed (which may be up to limits.closeGraceMs after
+   * the tunnel's log line, while our close frame waits for the backend's answer).
+   */
   release?: () => void;
 }
 
@@ -229,9 +233,9 @@ export async function proxyWebSocket(
     counters: up.counters,
     signal: deps.signal,
     onEnd(termination, bytesToClient) {
-      release();
       emit(101, termination, headSize + bytesToClient);
     },
+    onConnClosed: release, // the tunnel owns the socket from here on
   });
   return response;
 }

@@ -60,9 +60,12 @@ export interface TunnelOptions {
   signal?: AbortSignal;
   /** Called once when the tunnel is over; `bytesToClient` counts frames sent to the client. */
   onEnd(termination: string, bytesToClient: number): void;
+  /** Called once when the backend connection has been closed (may come after onEnd, while
+   * our close frame waits for the backend's answer, at most closeGraceMs later). */
+  onConnClosed(): void;
 }
 
-const SMALL_READ = 2048;
+const SMALL_READ = 1024;
 const LARGE_READ = 64 * 1024;
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -92,6 +95,8 @@ export class Tunnel {
   private lastActivity = Date.now();
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private graceTimer: ReturnType<typeof setTimeout> | undefined;
+  private drainTimer: ReturnType<typeof setTimeout> | undefined;
+  private reading = false;
   private openTimer: ReturnType<typeof setTimeout> | undefined;
   private fragOpcode = 0;
   private fragParts: Uint8Array[] = [];
@@ -141,6 +146,7 @@ export class Tunnel {
     clearTimeout(this.openTimer);
     this.openTimer = undefined;
     if (this.ended) return;
+    this.reading = true;
     this.readLoop();
   }
 
@@ -213,8 +219,10 @@ export class Tunnel {
       return;
     }
     let buf = new Uint8Array(SMALL_READ);
-    while (!this.ended && !this.closeRecvUp) {
-      if (s.bufferedAmount > this.limits.clientHighWater) {
+    // After the end (idle timeout, shutdown) the loop goes on until the backend answers our
+    // close frame or closes, so it gets a clean close handshake (bounded by closeGraceMs).
+    while (!this.connClosed && !this.closeRecvUp) {
+      if (!this.ended && s.bufferedAmount > this.limits.clientHighWater) {
         await this.clientDrain();
         continue;
       }
@@ -222,19 +230,22 @@ export class Tunnel {
       try {
         n = await this.conn.read(buf);
       } catch {
-        if (!this.ended && !this.connClosed) this.backendGone();
+        if (this.ended) this.closeConn();
+        else if (!this.connClosed) this.backendGone();
         return;
       }
-      if (this.ended || this.connClosed) return;
+      if (this.connClosed) return;
       if (n === null) {
-        this.backendGone();
+        if (this.ended) this.closeConn();
+        else this.backendGone();
         return;
       }
       this.lastActivity = Date.now();
       try {
         this.decoder.push(buf.subarray(0, n));
       } catch (err) {
-        this.protocolError(err);
+        if (this.ended) this.closeConn();
+        else this.protocolError(err);
         return;
       }
       // A full read means more is coming: read bigger; a trickle: go back to a small buffer
@@ -257,7 +268,15 @@ export class Tunnel {
   }
 
   private onFrame(fin: boolean, opcode: number, payload: Uint8Array): void {
-    if (this.ended || this.closeRecvUp) return;
+    if (this.closeRecvUp) return;
+    if (this.ended) {
+      // Draining after the end: only the backend's close frame matters now.
+      if (opcode === OP_CLOSE) {
+        this.closeRecvUp = true;
+        this.closeConn();
+      }
+      return;
+    }
     switch (opcode) {
       case OP_TEXT:
       case OP_BINARY:
@@ -385,9 +404,12 @@ export class Tunnel {
   private closeConn(): void {
     if (this.connClosed) return;
     this.connClosed = true;
+    clearTimeout(this.drainTimer);
+    this.drainTimer = undefined;
     try {
       this.conn.close();
     } catch { /* already closed */ }
+    this.opts.onConnClosed();
   }
 
   private closeConnAfterFlush(): void {
@@ -397,6 +419,17 @@ export class Tunnel {
     // A backend that stops reading must not keep the socket: bound the wait.
     const t = setTimeout(() => this.closeConn(), this.limits.closeGraceMs);
     this.writer.flushed().then(() => clearTimeout(t));
+  }
+
+  /** We sent a close frame and the tunnel ends: let the read loop see the backend's answer. */
+  private drainUpstream(): void {
+    if (this.connClosed || this.connClosing) return;
+    if (!this.reading) {
+      this.closeConnAfterFlush();
+      return;
+    }
+    this.connClosing = true;
+    this.drainTimer = setTimeout(() => this.closeConn(), this.limits.closeGraceMs);
   }
 
   // ---- timers and the end ------------------------------------------------------------------
@@ -412,7 +445,7 @@ export class Tunnel {
     }
     this.closeClient(1001, "idle timeout");
     this.sendCloseUp(1001, "idle timeout");
-    this.closeConnAfterFlush();
+    this.drainUpstream();
     this.finish(idle.termination);
   }
 
@@ -421,7 +454,7 @@ export class Tunnel {
     if (this.ended) return;
     this.closeClient(1001, "proxy shutting down");
     this.sendCloseUp(1001, "proxy shutting down");
-    this.closeConnAfterFlush();
+    this.drainUpstream();
     this.finish("KD--");
   }
 

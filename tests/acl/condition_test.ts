@@ -5,7 +5,8 @@ import { compileFrontend, compileRouter } from "../../src/acl/compile.ts";
 import { validateFrontendAcls } from "../../src/acl/validate.ts";
 import { splitWords } from "../../src/acl/words.ts";
 import { ConfigError } from "../../src/config/model.ts";
-import { frontend, req } from "../balance/fixture.ts";
+import { frontend } from "../helpers/config.ts";
+import { req } from "../balance/fixture.ts";
 import { noServers } from "./helpers.ts";
 
 const ACLS: [string, string][] = [

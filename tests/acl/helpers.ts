@@ -3,7 +3,7 @@ import { ok as assert } from "node:assert/strict";
 import { compileFrontend } from "../../src/acl/compile.ts";
 import type { RouteContext } from "../../src/acl/router.ts";
 import type { RequestInfo } from "../../src/proxy/request.ts";
-import { frontend } from "../balance/fixture.ts";
+import { frontend } from "../helpers/config.ts";
 
 export const noServers: RouteContext = { nbsrv: () => 0 };
 

@@ -1,7 +1,8 @@
 // The Wt recipe (4 ACLs, 3 backends, track lines) over thousands of requests: sessions stay
 // on their server, session-less requests alternate, nbsrv() gates on forced health.
 import { deepStrictEqual as assertEquals, equal } from "node:assert/strict";
-import { recipeConfig, req } from "../balance/fixture.ts";
+import { recipeConfig } from "../helpers/config.ts";
+import { req } from "../balance/fixture.ts";
 import { pipeline } from "../balance/pipeline.ts";
 
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";

@@ -2,15 +2,8 @@
 // the same servers forced down and up: every request must reach the same Wt server.
 import { deepStrictEqual as assertEquals, equal } from "node:assert/strict";
 import type { AdminState, Health } from "../../src/state.ts";
-import {
-  backend,
-  config,
-  frontend,
-  recipeConfig,
-  req,
-  server,
-  shorthandConfig,
-} from "./fixture.ts";
+import { backend, config, frontend, recipeConfig, server } from "../helpers/config.ts";
+import { req, shorthandConfig } from "./fixture.ts";
 import { pipeline } from "./pipeline.ts";
 
 /** Small deterministic PRNG (mulberry32) so a failure is reproducible. */

@@ -4,7 +4,8 @@ import { selectors, type ServerRef } from "../../src/balance/selector.ts";
 import type { BackendConfig } from "../../src/config/model.ts";
 import type { RequestInfo } from "../../src/proxy/request.ts";
 import { ServerState } from "../../src/state.ts";
-import { backend, req, server } from "./fixture.ts";
+import { backend, server } from "../helpers/config.ts";
+import { req } from "./fixture.ts";
 import "../../src/balance/all.ts";
 
 export interface Capabilities {

@@ -2,7 +2,8 @@
 import { deepStrictEqual as assertEquals, equal, throws } from "node:assert/strict";
 import { createBalancer } from "../../src/balance/create.ts";
 import { StateStore } from "../../src/state.ts";
-import { backend, config, frontend, req, server } from "./fixture.ts";
+import { backend, config, frontend, server } from "../helpers/config.ts";
+import { req } from "./fixture.ts";
 
 function setup(algorithm = "roundrobin") {
   const be = backend("b", [

@@ -3,7 +3,8 @@ import { deepStrictEqual as assertEquals, equal, ok as assert } from "node:asser
 import { type Capabilities, refs, selectorConformance, variedRequest } from "./conformance.ts";
 import { selectors } from "../../src/balance/selector.ts";
 import { powerOfChoices } from "../../src/balance/random.ts";
-import { backend, req } from "./fixture.ts";
+import { backend } from "../helpers/config.ts";
+import { req } from "./fixture.ts";
 import "../../src/balance/all.ts";
 
 const CAPS: Record<string, Capabilities> = {

@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { validateBalance } from "../../src/balance/validate.ts";
-import { backend, server } from "./fixture.ts";
+import { backend, server } from "../helpers/config.ts";
 
 const msgs = (b: ReturnType<typeof backend>) =>
   validateBalance(b).map((d) => `${d.severity}: ${d.message}`);

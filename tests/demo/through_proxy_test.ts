@@ -3,20 +3,13 @@
 import { equal, match, ok as assert } from "node:assert/strict";
 import { startWtServer } from "../../src/demo/wtserver.ts";
 import { startRuntime } from "../../src/runtime.ts";
-import { loc, recipeConfig } from "../balance/fixture.ts";
+import { bind, recipeConfig } from "../helpers/config.ts";
 
 Deno.test("demo servers behind the proxy: affinity, alternation, failover", async () => {
   const wt1 = await startWtServer({ prefix: "wt1", port: 0 });
   const wt2 = await startWtServer({ prefix: "wt2", port: 0 });
   const config = recipeConfig(wt1.port, wt2.port);
-  config.frontends[0].binds = [{
-    host: "127.0.0.1",
-    port: 0,
-    wildcard: false,
-    family: "ipv4",
-    text: "127.0.0.1:0",
-    loc,
-  }];
+  config.frontends[0].binds = [bind()];
   const rt = await startRuntime(config, { health: false, logging: false, admin: false });
   const base = `http://127.0.0.1:${rt.listeners[0].port}`;
   const get = async (path: string, init?: RequestInit) => {

@@ -10,63 +10,21 @@ import type {
   Timeouts,
 } from "../../src/config/model.ts";
 import { type StateEvent, StateStore } from "../../src/state.ts";
+import {
+  backend as sharedBackend,
+  bareSettings,
+  config as sharedConfig,
+  recipeConfig,
+  server,
+} from "../helpers/config.ts";
 
-const loc = { file: "test", line: 1, col: 1 };
+export { server };
 
-export function server(name: string, port: number, o: Partial<ServerConfig> = {}): ServerConfig {
-  return {
-    name,
-    address: { host: "127.0.0.1", port, wildcard: false, family: "ipv4" },
-    addressText: `127.0.0.1:${port}`,
-    check: false,
-    track: null,
-    weight: 1,
-    backup: false,
-    inter: 2000,
-    fastinter: 2000,
-    downinter: 2000,
-    rise: 2,
-    fall: 3,
-    maxconn: 0,
-    disabled: false,
-    prefix: null,
-    loc,
-    ...o,
-  };
-}
-
+/** Built-in settings (no `defaults` section) with the check-related bits a test sets. */
 export function settings(
   o: { httpchk?: HttpCheck | null; timeouts?: Partial<Timeouts> } = {},
 ): ProxySettings {
-  return {
-    mode: "http",
-    options: {
-      httplog: false,
-      dontlognull: false,
-      httpServerClose: false,
-      httpPretendKeepalive: false,
-      httpKeepAlive: false,
-      httpclose: false,
-      forwardfor: null,
-      originalto: null,
-      redispatch: false,
-      httpchk: o.httpchk ?? null,
-    },
-    retries: 3,
-    maxconn: 0,
-    timeouts: {
-      connect: null,
-      client: null,
-      server: null,
-      tunnel: null,
-      httpRequest: null,
-      httpKeepAlive: null,
-      check: null,
-      queue: null,
-      ...o.timeouts,
-    },
-    log: [],
-  };
+  return bareSettings({ options: { httpchk: o.httpchk ?? null }, timeouts: o.timeouts });
 }
 
 export function backend(
@@ -74,26 +32,12 @@ export function backend(
   servers: ServerConfig[],
   s: ProxySettings = settings(),
 ): BackendConfig {
-  return {
-    name,
-    balance: { algorithm: "roundrobin", param: null },
-    servers,
-    affinity: null,
-    settings: s,
-    loc,
-  };
+  return sharedBackend(name, servers, { settings: s });
 }
 
+/** Backends only: the health room needs no frontend. */
 export function config(backends: BackendConfig[]): Config {
-  return {
-    file: "test",
-    format: "yaml",
-    global: { maxconn: 100, log: [], logTag: "wtproxy" },
-    frontends: [],
-    backends,
-    admin: null,
-    warnings: [],
-  };
+  return sharedConfig([], backends);
 }
 
 /** A synced store plus the list of events it emitted. */
@@ -105,16 +49,9 @@ export function storeFor(cfg: Config): { store: StateStore; events: StateEvent[]
   return { store, events };
 }
 
-/** Recipe-shaped config: bck1/srv1, bck2/srv2 checked; bck_lb tracks both. */
+/** Recipe-shaped config: bck1/srv1, bck2/srv2 checked (plus `o`); bck_lb tracks both. */
 export function recipe(port1: number, port2: number, o: Partial<ServerConfig> = {}): Config {
-  return config([
-    backend("bck_lb", [
-      server("srv1", port1, { track: { backend: "bck1", server: "srv1" } }),
-      server("srv2", port2, { track: { backend: "bck2", server: "srv2" } }),
-    ]),
-    backend("bck1", [server("srv1", port1, { check: true, prefix: "wt1", ...o })]),
-    backend("bck2", [server("srv2", port2, { check: true, prefix: "wt2", ...o })]),
-  ]);
+  return config(recipeConfig(port1, port2, o).backends.map((b) => backend(b.name, b.servers)));
 }
 
 export interface RawServer {

@@ -65,7 +65,7 @@ export interface TestProxy {
   logs: RequestLog[];
   /** Resolves with the next log record (or one already logged and not yet taken). */
   nextLog(): Promise<RequestLog>;
-  /** Headers the backend handshake carried in the last call (as sent by us). */
+  /** Aborts deps.signal (tunnels close with 1001) and shuts the front down. */
   close(): Promise<void>;
 }
 

@@ -200,3 +200,30 @@ Deno.test("ws: client gone abruptly -> backend connection closed, log CD--", asy
     backend.close();
   }
 });
+
+Deno.test("ws: after our close frame, a silent backend is cut after closeGraceMs", async () => {
+  const backend = startRawBackend();
+  const proxy = startProxy({
+    backendPort: backend.port,
+    timeouts: { tunnel: 200 },
+    limits: { closeGraceMs: 300 },
+  });
+  try {
+    const clientP = openClient(proxy.port);
+    const peer = await within(backend.accepted[0], 5000, "accept");
+    await answer101(peer);
+    const reading = peer.readFrames();
+    const c = await within(clientP, 5000, "open");
+    assertEquals((await within(c.closed, 5000, "idle close")).code, 1001);
+    const cl = await within(peer.waitFrame((f) => f.opcode === OP_CLOSE), 5000, "close frame");
+    assertEquals((cl.payload[0] << 8) | cl.payload[1], 1001);
+    const t0 = Date.now();
+    await within(reading, 5000, "backend connection closed by the proxy"); // we never answer
+    assert(Date.now() - t0 >= 150, "the proxy waited for the backend's close frame");
+    assertEquals((await within(proxy.nextLog(), 5000, "log")).termination, "cD--");
+    peer.conn.close();
+  } finally {
+    await proxy.close();
+    backend.close();
+  }
+});
