@@ -204,7 +204,9 @@ async function closeListener(h: ListenerHandle, graceMs: number): Promise<void> 
     timer = setTimeout(resolve, graceMs);
   });
   let drained = false;
-  await Promise.race([h.server.shutdown().then(() => drained = true), deadline]);
+  // shutdown() rejects (BadResource) when the abort below closes the server first: expected.
+  const shut = h.server.shutdown().then(() => drained = true, () => {});
+  await Promise.race([shut, deadline]);
   clearTimeout(timer);
   if (drained) return;
   // Past the grace period: the abort signal closes every connection of this server.
@@ -213,7 +215,7 @@ async function closeListener(h: ListenerHandle, graceMs: number): Promise<void> 
   } catch { /* already closed */ }
   let t2: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([
-    h.server.finished,
+    h.server.finished.catch(() => {}),
     new Promise<void>((resolve) => {
       t2 = setTimeout(resolve, 1000);
     }),

@@ -15,10 +15,9 @@ import {
   bareSettings,
   config as sharedConfig,
   recipeConfig,
-  server,
 } from "../helpers/config.ts";
 
-export { server };
+export { server } from "../helpers/config.ts";
 
 /** Built-in settings (no `defaults` section) with the check-related bits a test sets. */
 export function settings(

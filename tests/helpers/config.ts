@@ -1,8 +1,8 @@
 // Configuration model objects built by hand (no parser needed), for every room's tests and for
 // the scripts. Each builder takes the fields a caller wants different as its last argument.
 import type {
-  Bind,
   BackendConfig,
+  Bind,
   Config,
   FrontendConfig,
   Loc,
