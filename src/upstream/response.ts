@@ -47,11 +47,14 @@ export function latin1(bytes: Uint8Array, from: number, to: number): string {
 
 /** Index just past the "\r\n\r\n" (or "\n\n") ending a head within buf[from, to), or -1. */
 function findHeadEnd(buf: Uint8Array, from: number, to: number): number {
-  for (let i = from; i < to; i++) {
-    if (buf[i] !== 10) continue;
+  let i = from;
+  while (i < to) {
+    i = buf.indexOf(10, i);
+    if (i === -1 || i >= to) return -1;
     // i is a LF: the head ends if the previous line was empty.
     if (i + 1 < to && buf[i + 1] === 10) return i + 2;
     if (i + 2 < to && buf[i + 1] === 13 && buf[i + 2] === 10) return i + 3;
+    i++;
   }
   return -1;
 }

@@ -1,87 +1,11 @@
-// The Wt recipe's shape as a Config built by hand (no parser needed): frontend `proxied`,
-// backends bck1 (srv1, checked), bck2 (srv2, checked) and bck_lb (srv1/srv2 tracking them).
+// The Wt recipe's shape as a Config built by hand (tests/helpers/config.ts): frontend `proxied`,
+// backends bck1 (srv1, checked), bck2 (srv2, checked) and bck_lb (srv1/srv2 tracking them);
+// a runtime stand-in and a Prometheus text parser for the admin tests.
 
-import type {
-  AdminConfig,
-  BackendConfig,
-  Config,
-  FrontendConfig,
-  Loc,
-  ProxySettings,
-  ServerConfig,
-} from "../../src/config/model.ts";
+import type { AdminConfig, BackendConfig, Config, ServerConfig } from "../../src/config/model.ts";
 import { StateStore } from "../../src/state.ts";
 import type { AdminRuntime } from "../../src/admin/runtime.ts";
-
-const loc: Loc = { file: "test.yaml", line: 1, col: 1 };
-
-export function settings(): ProxySettings {
-  return {
-    mode: "http",
-    options: {
-      httplog: false,
-      dontlognull: false,
-      httpServerClose: true,
-      httpPretendKeepalive: false,
-      httpKeepAlive: false,
-      httpclose: false,
-      forwardfor: null,
-      originalto: null,
-      redispatch: true,
-      httpchk: null,
-    },
-    retries: 3,
-    maxconn: 2000,
-    timeouts: {
-      connect: 5000,
-      client: 50000,
-      server: 50000,
-      tunnel: null,
-      httpRequest: null,
-      httpKeepAlive: null,
-      check: null,
-      queue: null,
-    },
-    log: [],
-  };
-}
-
-export function server(
-  name: string,
-  port: number,
-  extra: Partial<ServerConfig> = {},
-): ServerConfig {
-  return {
-    name,
-    address: { host: "127.0.0.1", port, wildcard: false, family: "ipv4" },
-    addressText: `127.0.0.1:${port}`,
-    check: true,
-    track: null,
-    weight: 1,
-    backup: false,
-    inter: 2000,
-    fastinter: 2000,
-    downinter: 2000,
-    rise: 2,
-    fall: 3,
-    maxconn: 0,
-    disabled: false,
-    prefix: null,
-    loc,
-    ...extra,
-  };
-}
-
-export function backend(name: string, servers: ServerConfig[]): BackendConfig {
-  return {
-    name,
-    balance: { algorithm: "roundrobin", param: null },
-    servers,
-    affinity: null,
-    settings: settings(),
-    loc,
-  };
-}
+import { backend, bind, config, frontend, loc, server, settings } from "../helpers/config.ts";
 
 export function adminConfig(
   host = "127.0.0.1",
@@ -105,46 +29,29 @@ export function adminConfig(
 
 /** The recipe: wt1 sessions go to bck1 while nbsrv(bck1) > 0, wt2 to bck2, else bck_lb. */
 export function recipeConfig(port1 = 1, port2 = 2, frontendPort = 0): Config {
-  const frontend: FrontendConfig = {
-    name: "proxied",
-    binds: [{
-      host: "127.0.0.1",
-      port: frontendPort,
-      wildcard: false,
-      family: "ipv4",
-      text: `127.0.0.1:${frontendPort}`,
-      loc,
-    }],
-    acls: [
-      { name: "srv1_up", text: "nbsrv(bck1) gt 0", loc },
-      { name: "srv2_up", text: "nbsrv(bck2) gt 0", loc },
-      { name: "wt1", text: "url_sub wtd=wt1", loc },
-      { name: "wt2", text: "url_sub wtd=wt2", loc },
-    ],
-    useBackend: [
-      { backend: "bck1", polarity: "if", condition: "srv1_up wt1", loc },
-      { backend: "bck2", polarity: "if", condition: "srv2_up wt2", loc },
-    ],
-    defaultBackend: "bck_lb",
-    settings: settings(),
-    loc,
-  };
-  return {
-    file: "test.yaml",
-    format: "yaml",
-    global: { maxconn: 4096, log: [], logTag: "wtproxy" },
-    frontends: [frontend],
-    backends: [
-      backend("bck1", [server("srv1", port1, { prefix: "wt1" })]),
-      backend("bck2", [server("srv2", port2, { prefix: "wt2" })]),
-      backend("bck_lb", [
-        server("srv1", port1, { check: false, track: { backend: "bck1", server: "srv1" } }),
-        server("srv2", port2, { check: false, track: { backend: "bck2", server: "srv2" } }),
+  const s = settings({ options: { httpPretendKeepalive: false } });
+  const be = (name: string, servers: ServerConfig[]) => backend(name, servers, { settings: s });
+  return config(
+    [frontend(
+      [
+        ["srv1_up", "nbsrv(bck1) gt 0"],
+        ["srv2_up", "nbsrv(bck2) gt 0"],
+        ["wt1", "url_sub wtd=wt1"],
+        ["wt2", "url_sub wtd=wt2"],
+      ],
+      [["bck1", "if", "srv1_up wt1"], ["bck2", "if", "srv2_up wt2"]],
+      "bck_lb",
+      { name: "proxied", binds: [bind(frontendPort)], settings: s },
+    )],
+    [
+      be("bck1", [server("srv1", port1, { check: true, prefix: "wt1" })]),
+      be("bck2", [server("srv2", port2, { check: true, prefix: "wt2" })]),
+      be("bck_lb", [
+        server("srv1", port1, { track: { backend: "bck1", server: "srv1" } }),
+        server("srv2", port2, { track: { backend: "bck2", server: "srv2" } }),
       ]),
     ],
-    admin: null,
-    warnings: [],
-  };
+  );
 }
 
 /** A runtime without listeners: the admin room only needs config + state (+ flags). */
