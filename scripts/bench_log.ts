@@ -8,8 +8,17 @@
 
 import dgram from "node:dgram";
 import process from "node:process";
-import type { Config, LogTarget, ServerConfig } from "../src/config/model.ts";
+import type { Config } from "../src/config/model.ts";
 import { startRuntime } from "../src/runtime.ts";
+import {
+  backend,
+  bind,
+  config as buildConfig,
+  frontend,
+  server,
+  settings,
+  udpTarget,
+} from "../tests/helpers/config.ts";
 
 if (Deno.args[0] === "--helper") {
   // Child: a tiny backend and a UDP catcher; prints their ports, then the datagram count on EOF.
@@ -54,100 +63,26 @@ async function readLine(): Promise<string> {
 const ports = JSON.parse(await readLine()) as { backend: number; syslog: number };
 
 const loc = { file: "bench", line: 1, col: 1 };
-function target(facility: "local0" | "local1", level: "debug" | "notice"): LogTarget {
-  return {
-    kind: "udp",
-    text: `127.0.0.1:${ports.syslog}`,
-    host: "127.0.0.1",
-    port: ports.syslog,
-    path: null,
-    facility,
-    level,
-    minLevel: "emerg",
-    format: "rfc3164",
-    loc,
-  };
-}
-
 function config(log: boolean): Config {
-  const targets = log ? [target("local0", "debug"), target("local1", "notice")] : [];
-  const settings = {
-    mode: "http" as const,
+  const targets = log
+    ? [
+      udpTarget(ports.syslog, "local0", "debug", { loc }),
+      udpTarget(ports.syslog, "local1", "notice", { loc }),
+    ]
+    : [];
+  const s = settings({
     options: {
       httplog: true,
       dontlognull: true,
-      httpServerClose: true,
-      httpPretendKeepalive: true,
-      httpKeepAlive: false,
-      httpclose: false,
       forwardfor: { except: null, header: "x-forwarded-for", ifNone: false },
-      originalto: null,
-      redispatch: true,
-      httpchk: null,
-    },
-    retries: 3,
-    maxconn: 2000,
-    timeouts: {
-      connect: 5000,
-      client: 50000,
-      server: 50000,
-      tunnel: null,
-      httpRequest: null,
-      httpKeepAlive: null,
-      check: null,
-      queue: null,
     },
     log: targets,
-  };
-  const server: ServerConfig = {
-    name: "srv1",
-    address: { host: "127.0.0.1", port: ports.backend, wildcard: false, family: "ipv4" },
-    addressText: `127.0.0.1:${ports.backend}`,
-    check: false,
-    track: null,
-    weight: 1,
-    backup: false,
-    inter: 2000,
-    fastinter: 2000,
-    downinter: 2000,
-    rise: 2,
-    fall: 3,
-    maxconn: 0,
-    disabled: false,
-    prefix: null,
-    loc,
-  };
-  return {
-    file: "bench",
-    format: "yaml",
-    global: { maxconn: 4096, log: targets, logTag: "wtproxy" },
-    frontends: [{
-      name: "wt",
-      binds: [{
-        host: "127.0.0.1",
-        port: 0,
-        wildcard: false,
-        family: "ipv4",
-        text: "127.0.0.1:0",
-        loc,
-      }],
-      acls: [],
-      useBackend: [],
-      defaultBackend: "bck1",
-      settings,
-      loc,
-    }],
-    backends: [{
-      name: "bck1",
-      balance: { algorithm: "roundrobin", param: null },
-      servers: [server],
-      affinity: null,
-      settings,
-      loc,
-    }],
-    admin: null,
-    warnings: [],
-  };
+  });
+  return buildConfig(
+    [frontend([], [], "bck1", { name: "wt", binds: [bind(0, loc)], settings: s, loc })],
+    [backend("bck1", [server("srv1", ports.backend, { loc })], { settings: s, loc })],
+    { file: "bench", global: { maxconn: 4096, log: targets, logTag: "wtproxy" } },
+  );
 }
 
 // Two proxies side by side (runs alternate, the idle one costs nothing).

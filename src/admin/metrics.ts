@@ -240,20 +240,15 @@ export function renderMetrics(rt: AdminRuntime): string {
   for (const f of cfg.frontends) {
     const fs = store.frontends.get(f.name);
     const labels = { proxy: f.name };
-    e.add(
-      "haproxy_frontend_status",
-      "gauge",
-      "Current status of the service, per state label value.",
-      { ...labels, state: "UP" },
-      rt.stopping ? 0 : 1,
-    );
-    e.add(
-      "haproxy_frontend_status",
-      "gauge",
-      "Current status of the service, per state label value.",
-      { ...labels, state: "DOWN" },
-      rt.stopping ? 1 : 0,
-    );
+    for (const state of ["UP", "DOWN"]) {
+      e.add(
+        "haproxy_frontend_status",
+        "gauge",
+        "Current status of the service, per state label value.",
+        { ...labels, state },
+        (state === "UP") === !rt.stopping ? 1 : 0,
+      );
+    }
     e.add(
       "haproxy_frontend_limit_sessions",
       "gauge",

@@ -138,3 +138,22 @@ export async function connectWithin(
     signal?.removeEventListener("abort", onAbort);
   }
 }
+
+/**
+ * The layer-4 part every checker starts with: the clock starts, then a connect bounded by
+ * `opts.connectTimeoutMs` (else `timeoutMs`). Gives the connection, or the L4TOUT / L4CON
+ * verdict to return as it is.
+ */
+export async function connectPhase(
+  server: ServerConfig,
+  timeoutMs: number,
+  opts: CheckOptions,
+): Promise<{ start: number; conn: Deno.TcpConn } | { start: number; failed: CheckResult }> {
+  const start = performance.now();
+  const out = await connectWithin(server, opts.connectTimeoutMs ?? timeoutMs, opts.signal);
+  if (out.kind === "timeout") return { start, failed: result("L4TOUT", start) };
+  if (out.kind === "error") {
+    return { start, failed: result("L4CON", start, undefined, errorInfo(out.error)) };
+  }
+  return { start, conn: out.conn };
+}

@@ -17,7 +17,7 @@ import {
   type CheckOptions,
   type CheckResult,
   type CheckStatus,
-  connectWithin,
+  connectPhase,
   errorInfo,
   result,
 } from "./checker.ts";
@@ -160,11 +160,9 @@ export class HttpChecker implements Checker {
     timeoutMs: number,
     opts: CheckOptions = {},
   ): Promise<CheckResult> {
-    const start = performance.now();
-    const out = await connectWithin(server, opts.connectTimeoutMs ?? timeoutMs, opts.signal);
-    if (out.kind === "timeout") return result("L4TOUT", start);
-    if (out.kind === "error") return result("L4CON", start, undefined, errorInfo(out.error));
-    const conn = out.conn;
+    const l4 = await connectPhase(server, timeoutMs, opts);
+    if ("failed" in l4) return l4.failed;
+    const { start, conn } = l4;
     // Read phase: `timeout check` more after the connect, else what is left of the whole check.
     const left = opts.connectTimeoutMs !== undefined
       ? timeoutMs

@@ -6,8 +6,7 @@ import {
   type Checker,
   type CheckOptions,
   type CheckResult,
-  connectWithin,
-  errorInfo,
+  connectPhase,
   result,
 } from "./checker.ts";
 
@@ -17,13 +16,11 @@ export class TcpChecker implements Checker {
     timeoutMs: number,
     opts: CheckOptions = {},
   ): Promise<CheckResult> {
-    const start = performance.now();
-    const out = await connectWithin(server, opts.connectTimeoutMs ?? timeoutMs, opts.signal);
-    if (out.kind === "timeout") return result("L4TOUT", start);
-    if (out.kind === "error") return result("L4CON", start, undefined, errorInfo(out.error));
-    const r = result("L4OK", start);
+    const l4 = await connectPhase(server, timeoutMs, opts);
+    if ("failed" in l4) return l4.failed;
+    const r = result("L4OK", l4.start);
     try {
-      out.conn.close();
+      l4.conn.close();
     } catch { /* already closed */ }
     return r;
   }

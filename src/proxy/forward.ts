@@ -11,7 +11,7 @@ import { headerLines, requestHead } from "../upstream/request.ts";
 import type { ResponseHead } from "../upstream/response.ts";
 import { BodySource } from "../upstream/upload.ts";
 import { type AttemptDeps, ClientGone, connectAttempts, ProxyFailure } from "./attempt.ts";
-import type { FrontendRt, HeaderPlan } from "./compile.ts";
+import type { BackendRt, FrontendRt, HeaderPlan } from "./compile.ts";
 import { wsDeps } from "./connect.ts";
 import { errorBytes, errorResponse } from "./errors.ts";
 import type { RequestInfo } from "./request.ts";
@@ -64,6 +64,18 @@ export function forwardedLines(plan: HeaderPlan, info: RequestInfo): [string, st
   const xot = plan.xot;
   if (xot && !inAny(info.dstIp, xot.except)) out.push([xot.name, info.dstIp]);
   return out;
+}
+
+/** The same lines as header text ("name: value\r\n" each), for the request head. */
+function forwardedText(plan: HeaderPlan, info: RequestInfo): string {
+  let s = "";
+  const xff = plan.xff;
+  if (xff && !inAny(info.srcIp, xff.except) && !(xff.ifNone && info.headers.has(xff.name))) {
+    s = `${xff.name}: ${info.srcIp}\r\n`;
+  }
+  const xot = plan.xot;
+  if (xot && !inAny(info.dstIp, xot.except)) s += `${xot.name}: ${info.dstIp}\r\n`;
+  return s;
 }
 
 export function newRecord(fe: FrontendRt, info: RequestInfo, acceptDate: number): RequestLog {
@@ -148,15 +160,14 @@ export async function forwardRequest(
     return fail(503, "SC--");
   }
 
-  // Client disconnects before the response head: stop connecting / waiting.
-  const ac = new AbortController();
+  // Client disconnects before the response head: stop connecting / waiting. req.signal is
+  // passed as is (no AbortController of our own): it aborts only when the client goes away.
+  const signal = req.signal;
   let ex: Exchange | null = null;
-  const onAbort = () => {
-    ac.abort();
-    ex?.abort();
-  };
-  req.signal.addEventListener("abort", onAbort, { once: true });
-  const body = req.body ? new BodySource(req.body, fe.clientTimeout) : null;
+  const onAbort = () => ex?.abort();
+  signal.addEventListener("abort", onAbort, { once: true });
+  const reqBody = req.body;
+  const body = reqBody ? new BodySource(reqBody, fe.clientTimeout) : null;
   const chunked = body !== null && !req.headers.has("content-length");
   const clientLines = headerLines(req.headers) + (chunked ? "transfer-encoding: chunked\r\n" : "");
 
@@ -164,31 +175,30 @@ export async function forwardRequest(
   let sentAt = 0;
   try {
     let fresh = false;
+    const attemptOpts = {
+      usePool: (be: BackendRt) => !fresh && !fe.plans.get(be.config.name)!.closeMode,
+      signal,
+    };
     for (let tries = 0;; tries++) {
-      const c = await connectAttempts(core, fe, info, rec, backendName, {
-        usePool: (be) => !fresh && !fe.plans.get(be.config.name)!.closeMode,
-        signal: ac.signal,
-      });
+      const c = await connectAttempts(core, fe, info, rec, backendName, attemptOpts);
       const be = c.backend;
       const srvC = c.server.state.counters;
       const beC = be.state.counters;
       if (counters.length === 1) {
-        be.state.counters.requests++;
+        beC.requests++;
         srvC.requests++;
       }
       counters = [feC, beC, srvC];
       rec.beconn = beC.current;
       rec.srvConn = srvC.current;
       const plan = fe.plans.get(be.config.name)!;
-      let lines = clientLines + plan.connectionLine;
-      for (const [n, v] of forwardedLines(plan, info)) lines += `${n}: ${v}\r\n`;
-      const headBytes = requestHead(info.method, info.target, lines);
+      const headBytes = requestHead(
+        info.method,
+        info.target,
+        clientLines + plan.connectionLine + forwardedText(plan, info),
+      );
       beC.open();
       srvC.open();
-      const closeConns = () => {
-        beC.close();
-        srvC.close();
-      };
       ex = new Exchange(
         c.uc,
         { method: info.method, head: headBytes, body, chunked },
@@ -201,8 +211,9 @@ export async function forwardRequest(
       } catch (err) {
         core.inflight.delete(ex);
         c.uc.close();
-        closeConns();
-        if (ac.signal.aborted) throw new ClientGone();
+        beC.close();
+        srvC.close();
+        if (signal.aborted) throw new ClientGone();
         if (ex.clientFailure === "timeout") {
           rec.tres = -1;
           return fail(408, "cD--");
@@ -235,48 +246,41 @@ export async function forwardRequest(
       if (h.status === 101 || h.status > 599) {
         core.inflight.delete(exchange);
         exchange.abort();
-        closeConns();
+        beC.close();
+        srvC.close();
         beC.responseErrors++;
         srvC.responseErrors++;
         return fail(502, "PH--");
       }
-      const headers = new Headers();
-      const tokens = h.connectionTokens;
-      for (const [name, value] of h.headers) {
-        const lower = name.toLowerCase();
-        if (DROP_RESPONSE.has(lower) || (tokens.length > 0 && tokens.includes(lower))) continue;
-        if (lower === "content-length" && (h.bodyMode === "chunked" || h.bodyMode === "close")) {
-          continue;
-        }
-        headers.append(lower, value);
-      }
+      const headers = responseHeaders(h);
       const small = exchange.takeBufferedBody();
-      if (small) {
+      if (small !== null) {
         core.inflight.delete(exchange);
-        if (small.reusable) core.pool.release(uc);
+        if (exchange.reusable()) core.pool.release(uc);
         else uc.close();
-        closeConns();
-        if (body && !body.ended) body.cancel();
-        for (const cc of counters) cc.bytesIn += body?.bytes ?? 0;
-        req.signal.removeEventListener("abort", onAbort);
-        const res = new Response(small.body, { status: h.status, headers });
-        end(h.status, "----", h.headBytes + small.body.length);
+        beC.close();
+        srvC.close();
+        if (body) {
+          if (!body.ended) body.cancel();
+          for (const cc of counters) cc.bytesIn += body.bytes;
+        }
+        const res = new Response(small, { status: h.status, headers });
+        end(h.status, "----", h.headBytes + small.length);
         return res;
       }
       const stream = exchange.bodyStream(fe.clientTimeout, (result, reusable) => {
         core.inflight.delete(exchange);
         if (reusable) core.pool.release(uc);
         else uc.close();
-        closeConns();
+        beC.close();
+        srvC.close();
         if (body && !body.ended) body.cancel();
         for (const cc of counters) cc.bytesIn += body?.bytes ?? 0;
         end(h.status, TERMINATION[result.end], h.headBytes + result.bytes);
       });
-      req.signal.removeEventListener("abort", onAbort);
       return new Response(stream, { status: h.status, headers });
     }
   } catch (err) {
-    req.signal.removeEventListener("abort", onAbort);
     body?.cancel();
     if (err instanceof ProxyFailure) return fail(err.status, err.termination);
     if (err instanceof ClientGone) {
@@ -286,8 +290,26 @@ export async function forwardRequest(
     console.error(`wtproxy: internal error: ${err instanceof Error ? err.stack : err}`);
     return fail(502, "PH--");
   } finally {
-    req.signal.removeEventListener("abort", onAbort);
+    signal.removeEventListener("abort", onAbort);
   }
+}
+
+/**
+ * The server's header lines for the client: hop-by-hop ones (and those its Connection header
+ * names) dropped, Content-Length dropped where Deno re-frames the body. A plain list of pairs:
+ * Response copies it once (a Headers object would be validated twice).
+ */
+function responseHeaders(h: ResponseHead): [string, string][] {
+  const out: [string, string][] = [];
+  const tokens = h.connectionTokens;
+  const reframed = h.bodyMode === "chunked" || h.bodyMode === "close";
+  for (const pair of h.headers) {
+    const lower = pair[0].toLowerCase();
+    if (DROP_RESPONSE.has(lower) || (tokens.length > 0 && tokens.includes(lower))) continue;
+    if (reframed && lower === "content-length") continue;
+    out.push(lower === pair[0] ? pair : [lower, pair[1]]);
+  }
+  return out;
 }
 
 async function proxyWs(

@@ -59,6 +59,11 @@ export class Exchange {
   /** performance.now() when the first response byte arrived. */
   firstByteAt = 0;
 
+  /** Called by readResponseHead when the first response byte arrives. */
+  onFirstByte(): void {
+    this.firstByteAt = performance.now();
+  }
+
   constructor(
     readonly uc: UpstreamConn,
     readonly req: ExchangeRequest,
@@ -85,9 +90,7 @@ export class Exchange {
         this.uploading = this.upload(req.body);
       } else this.uploadComplete = true;
       try {
-        this.head = await readResponseHead(uc, req.method, () => {
-          this.firstByteAt = performance.now();
-        });
+        this.head = await readResponseHead(uc, req.method, this);
       } catch (err) {
         if (this.serverTimedOut) throw new UpstreamError("server-timeout", "server timeout");
         if (err instanceof UpstreamError && !this.aborted) throw err;
@@ -232,15 +235,23 @@ export class Exchange {
 
   /**
    * Fast path for small answers: when the whole Content-Length body is already buffered, takes
-   * it (no stream needed) and returns it with the outcome; null otherwise.
+   * it (a copy: no stream needed), else null. `reusable()` then tells whether the connection
+   * may go back to the pool.
    */
-  takeBufferedBody(): { body: Uint8Array<ArrayBuffer>; reusable: boolean } | null {
+  takeBufferedBody(): Uint8Array<ArrayBuffer> | null {
     const head = this.head!;
     const uc = this.uc;
-    if (head.bodyMode !== "length" || uc.buffered < head.length) return null;
-    const body = uc.buf.slice(uc.start, uc.start + head.length);
-    uc.start += head.length;
-    return { body, reusable: head.keepAlive && this.uploadComplete && !this.aborted };
+    const n = head.length;
+    if (head.bodyMode !== "length" || uc.buffered < n) return null;
+    const body = new Uint8Array(n);
+    body.set(uc.buf.subarray(uc.start, uc.start + n));
+    uc.start += n;
+    return body;
+  }
+
+  /** After takeBufferedBody(): the exchange ended cleanly and the server keeps the connection. */
+  reusable(): boolean {
+    return this.head!.keepAlive && this.uploadComplete && !this.aborted;
   }
 
   /** Waits for the request body upload to settle (tests, logging). */

@@ -14,7 +14,6 @@ export interface PoolOptions {
 
 export class Pool {
   private readonly idle = new Map<string, UpstreamConn[]>();
-  private readonly watchdogs = new Map<UpstreamConn, Watchdog>();
   readonly maxIdle: number;
   readonly idleTimeoutMs: number;
   private closed = false;
@@ -49,27 +48,18 @@ export class Pool {
     uc.reused = true;
     uc.idle = true;
     list.push(uc);
-    const wd = new Watchdog(this.idleTimeoutMs, () => this.drop(uc));
-    this.watchdogs.set(uc, wd);
-    wd.arm();
+    // One watchdog per connection, made on its first park and re-armed on the next ones.
+    (uc.idleWatchdog ??= new Watchdog(this.idleTimeoutMs, () => this.drop(uc))).arm();
     // Anything that settles this read while parked means the connection is unusable.
-    uc.startIdleRead().then(
-      () => {
-        if (uc.idle) this.drop(uc);
-      },
-      () => {
-        if (uc.idle) this.drop(uc);
-      },
-    );
+    const dropIfIdle = () => {
+      if (uc.idle) this.drop(uc);
+    };
+    uc.startIdleRead().then(dropIfIdle, dropIfIdle);
   }
 
   private unpark(uc: UpstreamConn): void {
     uc.idle = false;
-    const wd = this.watchdogs.get(uc);
-    if (wd) {
-      wd.disarm();
-      this.watchdogs.delete(uc);
-    }
+    uc.idleWatchdog?.disarm();
   }
 
   private drop(uc: UpstreamConn): void {

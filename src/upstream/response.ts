@@ -61,17 +61,18 @@ function findHeadEnd(buf: Uint8Array, from: number, to: number): number {
 
 /**
  * Reads one response head from `uc` (1xx interim answers other than 101 are skipped, like a
- * proxy that cannot relay them). `onFirstByte` is called once when the first byte arrives.
+ * proxy that cannot relay them). `timing.onFirstByte()` is called once when the first byte
+ * arrives.
  * Throws UpstreamError: "invalid-response" for garbage, "closed-after-send" (or "stale-reused"
  * on a reused connection) for EOF before a complete head.
  */
 export async function readResponseHead(
   uc: UpstreamConn,
   method: string,
-  onFirstByte?: () => void,
+  timing?: { onFirstByte(): void },
 ): Promise<ResponseHead> {
   let gotByte = uc.buffered > 0;
-  if (gotByte) onFirstByte?.();
+  if (gotByte) timing?.onFirstByte();
   for (;;) {
     let scanFrom = uc.start;
     let end = -1;
@@ -98,7 +99,7 @@ export async function readResponseHead(
       }
       if (!gotByte) {
         gotByte = true;
-        onFirstByte?.();
+        timing?.onFirstByte();
       }
     }
     const headStart = uc.start;

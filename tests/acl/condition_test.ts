@@ -5,7 +5,7 @@ import { compileFrontend, compileRouter } from "../../src/acl/compile.ts";
 import { validateFrontendAcls } from "../../src/acl/validate.ts";
 import { splitWords } from "../../src/acl/words.ts";
 import { ConfigError } from "../../src/config/model.ts";
-import { frontend } from "../helpers/config.ts";
+import { frontend, recipeConfig } from "../helpers/config.ts";
 import { req } from "../balance/fixture.ts";
 import { noServers } from "./helpers.ts";
 
@@ -154,16 +154,7 @@ Deno.test("warnings: an ACL without values never matches (and says so)", () => {
 });
 
 Deno.test("the recipe's ACLs validate clean", () => {
-  const fe = frontend(
-    [
-      ["srv1", "url_sub wtd=wt1"],
-      ["srv2", "url_sub wtd=wt2"],
-      ["srv1_up", "nbsrv(bck1) gt 0"],
-      ["srv2_up", "nbsrv(bck2) gt 0"],
-    ],
-    [["bck1", "if", "srv1_up srv1"], ["bck2", "if", "srv2_up srv2"]],
-    "bck_lb",
-  );
+  const fe = recipeConfig().frontends[0];
   assertEquals(validateFrontendAcls(fe, new Set(["bck1", "bck2", "bck_lb"])), []);
 });
 

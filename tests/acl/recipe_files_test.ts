@@ -6,54 +6,8 @@ import type { Config } from "../../src/config/model.ts";
 import { req } from "../balance/fixture.ts";
 import { pipeline } from "../balance/pipeline.ts";
 
-// /work/shared/seed/affinity.cfg, verbatim (the ports of the servers are what matter here).
-const AFFINITY_CFG = `global
-    log 127.0.0.1 local0 
-    log 127.0.0.1 local1 notice
-    maxconn 4096
-    user haproxy
-    group haproxy
-    daemon
-
-defaults
-    log    global
-    mode    http
-    option    httplog
-    option    dontlognull
-        option  http-server-close
-        option  http-pretend-keepalive
-        option  forwardfor
-        option  originalto
-    retries    3
-    option redispatch
-    maxconn    2000
-    contimeout    5000
-    clitimeout    50000
-    srvtimeout    50000
-
-frontend wt
-        bind 0.0.0.0:80
-        acl srv1 url_sub wtd=wt1
-        acl srv2 url_sub wtd=wt2
-        acl srv1_up nbsrv(bck1) gt 0
-        acl srv2_up nbsrv(bck2) gt 0
-        use_backend bck1 if srv1_up srv1
-        use_backend bck2 if srv2_up srv2
-        default_backend bck_lb
-
-backend bck_lb
-        balance roundrobin
-        server srv1 0.0.0.0:9090 track bck1/srv1
-        server srv2 0.0.0.0:9091 track bck2/srv2
-
-backend bck1
-        balance roundrobin
-        server srv1 0.0.0.0:9090 check
-
-backend bck2
-        balance roundrobin
-        server srv2 0.0.0.0:9091 check
-`;
+// The Wt wiki's file, verbatim (tests/fixtures/seed; the ports of the servers are what matter).
+const AFFINITY_CFG = new URL("../fixtures/seed/affinity.cfg", import.meta.url).pathname;
 
 function exercise(config: Config): void {
   const p = pipeline(config);
@@ -79,6 +33,10 @@ Deno.test("config.example.yaml routes like the recipe", async () => {
 });
 
 Deno.test("the Wt wiki's HAProxy file routes like the recipe", async () => {
-  const { config } = await loadConfigText(AFFINITY_CFG, "affinity.cfg", "cfg");
+  const { config } = await loadConfigText(
+    await Deno.readTextFile(AFFINITY_CFG),
+    "affinity.cfg",
+    "cfg",
+  );
   exercise(config);
 });

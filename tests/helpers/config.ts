@@ -4,7 +4,9 @@ import type {
   BackendConfig,
   Bind,
   Config,
+  Facility,
   FrontendConfig,
+  Level,
   Loc,
   LogTarget,
   ProxyOptions,
@@ -89,6 +91,28 @@ export function backend(
     servers,
     affinity: null,
     settings: settings(),
+    loc,
+    ...extra,
+  };
+}
+
+/** `log 127.0.0.1:PORT FACILITY [LEVEL]`: a UDP syslog target in HAProxy's format. */
+export function udpTarget(
+  port: number,
+  facility: Facility,
+  level: Level = "debug",
+  extra: Partial<LogTarget> = {},
+): LogTarget {
+  return {
+    kind: "udp",
+    text: `127.0.0.1:${port} ${facility}${level === "debug" ? "" : " " + level}`,
+    host: "127.0.0.1",
+    port,
+    path: null,
+    facility,
+    level,
+    minLevel: "emerg",
+    format: "rfc3164",
     loc,
     ...extra,
   };

@@ -13,74 +13,37 @@ import type {
   ProxySettings,
 } from "../../src/config/model.ts";
 import type { RequestLog } from "../../src/log/record.ts";
+import {
+  backend as sharedBackend,
+  config,
+  frontend as sharedFrontend,
+  settings as recipeSettings,
+  udpTarget as sharedUdpTarget,
+} from "../helpers/config.ts";
 
 export const loc: Loc = { file: "wt.cfg", line: 3, col: 3 };
 
+/** A UDP syslog target written at `loc` (wt.cfg:3:3). */
 export function udpTarget(
   port: number,
   facility: Facility,
   level: Level = "debug",
   extra: Partial<LogTarget> = {},
 ): LogTarget {
-  return {
-    kind: "udp",
-    text: `127.0.0.1:${port} ${facility}${level === "debug" ? "" : " " + level}`,
-    host: "127.0.0.1",
-    port,
-    path: null,
-    facility,
-    level,
-    minLevel: "emerg",
-    format: "rfc3164",
-    loc,
-    ...extra,
-  };
+  return sharedUdpTarget(port, facility, level, { loc, ...extra });
 }
 
+/** The recipe's settings with these log targets and logging options. */
 export function settings(log: LogTarget[], httplog = true, dontlognull = false): ProxySettings {
-  return {
-    mode: "http",
-    options: {
-      httplog,
-      dontlognull,
-      httpServerClose: true,
-      httpPretendKeepalive: true,
-      httpKeepAlive: false,
-      httpclose: false,
-      forwardfor: null,
-      originalto: null,
-      redispatch: true,
-      httpchk: null,
-    },
-    retries: 3,
-    maxconn: 2000,
-    timeouts: {
-      connect: 5000,
-      client: 50000,
-      server: 50000,
-      tunnel: null,
-      httpRequest: null,
-      httpKeepAlive: null,
-      check: null,
-      queue: null,
-    },
-    log,
-  };
+  return recipeSettings({ log, options: { httplog, dontlognull } });
 }
 
 export function frontend(name: string, s: ProxySettings): FrontendConfig {
-  return { name, binds: [], acls: [], useBackend: [], defaultBackend: null, settings: s, loc };
+  return sharedFrontend([], [], null, { name, settings: s, loc });
 }
 
 export function backend(name: string, s: ProxySettings): BackendConfig {
-  return {
-    name,
-    balance: { algorithm: "roundrobin", param: null },
-    servers: [],
-    affinity: null,
-    settings: s,
-    loc,
-  };
+  return sharedBackend(name, [], { settings: s, loc });
 }
 
 /**
@@ -95,15 +58,11 @@ export function recipeConfig(
   const targets = opts.targets ??
     [udpTarget(port, "local0"), udpTarget(port, "local1", "notice")];
   const s = settings(targets, opts.httplog ?? true, opts.dontlognull ?? false);
-  return {
+  return config([frontend("wt", s)], [backend("bck1", s), backend("bck_lb", s)], {
     file: "wt.cfg",
     format: "cfg",
     global: { maxconn: 4096, log: targets, logTag: opts.tag ?? "wtproxy" },
-    frontends: [frontend("wt", s)],
-    backends: [backend("bck1", s), backend("bck_lb", s)],
-    admin: null,
-    warnings: [],
-  };
+  });
 }
 
 /** 23/Nov/2026:20:02:06.018 local time: the first datagram of haproxy-semantics §3.1. */

@@ -2,40 +2,14 @@
 // 127.0.0.1 (ephemeral port) to a live backend; the access lines arrive at a UDP catcher.
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import type { Bind, Config, ServerConfig } from "../../src/config/model.ts";
+import type { ServerConfig } from "../../src/config/model.ts";
 import { startRuntime } from "../../src/runtime.ts";
+import { bind as bindAt, config as sharedConfig, server } from "../helpers/config.ts";
 import { backend, frontend, loc, settings, udpCatcher, udpTarget } from "./fixture.ts";
 
-function srv(name: string, port: number, extra: Partial<ServerConfig> = {}): ServerConfig {
-  return {
-    name,
-    address: { host: "127.0.0.1", port, wildcard: false, family: "ipv4" },
-    addressText: `127.0.0.1:${port}`,
-    check: false,
-    track: null,
-    weight: 1,
-    backup: false,
-    inter: 2000,
-    fastinter: 2000,
-    downinter: 2000,
-    rise: 2,
-    fall: 3,
-    maxconn: 0,
-    disabled: false,
-    prefix: null,
-    loc,
-    ...extra,
-  };
-}
-
-const bind: Bind = {
-  host: "127.0.0.1",
-  port: 0,
-  wildcard: false,
-  family: "ipv4",
-  text: "127.0.0.1:0",
-  loc,
-};
+const srv = (name: string, port: number, extra: Partial<ServerConfig> = {}) =>
+  server(name, port, { loc, ...extra });
+const bind = bindAt(0, loc);
 
 Deno.test("runtime: real requests produce httplog datagrams (routed, <NOSRV>, redispatch)", async () => {
   const c = await udpCatcher();
@@ -52,22 +26,14 @@ Deno.test("runtime: real requests produce httplog datagrams (routed, <NOSRV>, re
   const wt = { ...frontend("wt", s), binds: [bind], defaultBackend: "bck1" };
   const f = { ...frontend("f", s), binds: [bind], defaultBackend: "nosrv" };
   const rr = { ...frontend("r", s), binds: [bind], defaultBackend: "closed2" };
-  const config: Config = {
-    file: "wt.cfg",
-    format: "cfg",
-    global: { maxconn: 4096, log: targets, logTag: "wtproxy" },
-    frontends: [wt, f, rr],
-    backends: [
-      { ...backend("bck1", s), servers: [srv("srv1", live.addr.port)] },
-      { ...backend("nosrv", s), servers: [srv("s1", live.addr.port, { disabled: true })] },
-      {
-        ...backend("closed2", s),
-        servers: [srv("dead", deadPort), srv("alive", live.addr.port)],
-      },
-    ],
-    admin: null,
-    warnings: [],
-  };
+  const config = sharedConfig([wt, f, rr], [
+    { ...backend("bck1", s), servers: [srv("srv1", live.addr.port)] },
+    { ...backend("nosrv", s), servers: [srv("s1", live.addr.port, { disabled: true })] },
+    {
+      ...backend("closed2", s),
+      servers: [srv("dead", deadPort), srv("alive", live.addr.port)],
+    },
+  ], { file: "wt.cfg", format: "cfg", global: { maxconn: 4096, log: targets, logTag: "wtproxy" } });
   const rt = await startRuntime(config, { health: false, admin: false });
   try {
     const port = (fe: string) => rt.listeners.find((l) => l.frontend === fe)!.port;
