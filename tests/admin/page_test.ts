@@ -3,20 +3,11 @@
 // without a reload. Saves screenshots/stats.png (and stats-down.png) for a human look.
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { chromium } from "playwright-core";
 import { startAdmin } from "../../src/admin/server.ts";
 import { applyCheckResult, setAdminState } from "../../src/health/machine.ts";
 import type { CheckResult } from "../../src/health/checker.ts";
 import { adminConfig, fakeRuntime } from "./fixture.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const haveChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
+import { launchChromium, skipBrowser } from "../helpers/browser.ts";
 
 // Page-side expressions as strings (the test itself is type-checked without the DOM lib).
 const statusIs = (key: string, text: string) =>
@@ -26,7 +17,7 @@ const background = (sel: string) =>
 
 Deno.test({
   name: "stats page: renders in Chromium and shows a server going DOWN live",
-  ignore: !haveChromium,
+  ignore: skipBrowser,
   sanitizeResources: false, // the browser's pipes belong to playwright
   sanitizeOps: false,
   async fn() {
@@ -61,25 +52,12 @@ Deno.test({
       }
     }, 100);
     const admin = await startAdmin(rt, adminConfig("127.0.0.1", "tok"), { samplePeriodMs: 250 });
-    const userDataDir = await Deno.makeTempDir({ prefix: "wtproxy-chromium-" });
-    const context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-      timeout: 30_000,
+    const browser = await launchChromium({
       // the browser's side of the token: HTTP Basic with the token as password
       httpCredentials: { username: "admin", password: "tok" },
       viewport: { width: 1500, height: 900 },
     });
+    const { context } = browser;
     try {
       const page = await context.newPage();
       const errors: string[] = [];
@@ -137,9 +115,8 @@ Deno.test({
       assertEquals(errors, []);
     } finally {
       clearInterval(traffic);
-      await context.close();
+      await browser.close();
       await admin.stop();
-      await Deno.remove(userDataDir, { recursive: true }).catch(() => {});
     }
   },
 });

@@ -4,23 +4,14 @@
 // and when that server stops the user lands in a fresh session on the other one.
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { chromium } from "playwright-core";
 import { loadConfigText } from "../../src/config/load.ts";
 import { startRuntime } from "../../src/runtime.ts";
 import { startWtServer, type WtServer } from "../../src/demo/wtserver.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const haveChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
+import { launchChromium, skipBrowser } from "../helpers/browser.ts";
 
 Deno.test({
   name: "demo in Chromium: session sticks, push ticks arrive, failover to a fresh session",
-  ignore: !haveChromium,
+  ignore: skipBrowser,
   sanitizeResources: false, // playwright's pipes to the browser outlive the test body briefly
   sanitizeOps: false,
   async fn() {
@@ -35,26 +26,10 @@ Deno.test({
     const { config } = await loadConfigText(yaml, "config.example.yaml");
     const rt = await startRuntime(config, { logging: false, admin: false });
     const front = `http://127.0.0.1:${rt.listeners[0].port}`;
-    const userDataDir = await Deno.makeTempDir({ prefix: "wtproxy-chromium-" });
-    const context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-      timeout: 30_000,
-      viewport: { width: 1100, height: 800 },
-    });
+    const browser = await launchChromium({ viewport: { width: 1100, height: 800 } });
     const stopped = new Set<string>();
     try {
-      const page = await context.newPage();
+      const page = await browser.context.newPage();
       const errors: string[] = [];
       page.on("pageerror", (e) => errors.push(String(e)));
       assertEquals((await page.goto(front + "/"))?.status(), 200);
@@ -105,8 +80,7 @@ Deno.test({
       await page.screenshot({ path: "screenshots/demo-failover.png", fullPage: true });
       assertEquals(errors, []);
     } finally {
-      await context.close();
-      await Deno.remove(userDataDir, { recursive: true }).catch(() => {});
+      await browser.close();
       await rt.stop(1000);
       for (const [name, s] of Object.entries(servers)) if (!stopped.has(name)) await s.stop();
     }
