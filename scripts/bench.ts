@@ -1,12 +1,18 @@
-// deno task bench [--quick] [--duration SECONDS] [--connections N]
+// deno task bench [--quick] [--rounds N] [--duration SECONDS] [--connections N] [--v8-flags=...]
 //
 // wtproxy against HAProxy (both single-threaded) in front of nginx, all on 127.0.0.1, driven by
-// wrk with the same duration and connection count, runs interleaved (HAProxy, wtproxy, HAProxy,
-// wtproxy, ...). Scenarios:
+// wrk with the same duration and connection count. Every round starts each contender afresh;
+// rounds are interleaved and alternate the order (HAProxy wtproxy, wtproxy HAProxy, ...); the
+// table gives the median over the rounds. Scenarios:
 //   1. recipe mode (http-server-close), small responses    goal: wtproxy >= 1.0x HAProxy req/s
 //   2. keep-alive on both sides, small responses            goal: >= 0.6x
 //   3. 1 GB download and 100 MB upload through the proxy     goal: >= 0.5x MB/s, RSS growth < 50 MB
-// Prints req/s, p50/p99 latency and proxy RSS per contender and the wtproxy/HAProxy ratio.
+// Besides req/s and latency it reports the proxy's CPU time per request (user+system, all
+// threads, from /proc): on a shared 2-core box it is steadier than req/s. `--quick` is one round
+// of 3 s; the full run (3 rounds of 5 s) takes about 3 minutes.
+// wtproxy runs with the V8 flags of `deno task start` (deno.json), so that the benchmark
+// measures what users run; `--v8-flags=...` overrides them (`--v8-flags=` for none), e.g.
+// `--v8-flags=--max-semi-space-size=2` (a 2 MB young generation: about 50 MB less RSS).
 // Internal: `--serve CONFIG` runs wtproxy itself (the subprocess the benchmark starts).
 
 import { parseArgs } from "node:util";
@@ -20,6 +26,7 @@ const args = parseArgs({
     duration: { type: "string" },
     connections: { type: "string", default: "50" },
     rounds: { type: "string" },
+    "v8-flags": { type: "string" },
     serve: { type: "string" },
   },
 });
@@ -38,9 +45,20 @@ if (args.values.serve) {
 }
 
 const quick = args.values.quick!;
-const duration = Number(args.values.duration ?? (quick ? 3 : 8));
+const duration = Number(args.values.duration ?? (quick ? 3 : 5));
 const connections = Number(args.values.connections);
-const rounds = Number(args.values.rounds ?? (quick ? 1 : 2));
+const rounds = Number(args.values.rounds ?? (quick ? 1 : 3));
+const v8Flags = args.values["v8-flags"] ?? startTaskV8Flags();
+
+/** The --v8-flags of deno.json's `start` task, if any. */
+function startTaskV8Flags(): string | undefined {
+  try {
+    const cfg = JSON.parse(Deno.readTextFileSync(new URL("../deno.json", import.meta.url)));
+    return /--v8-flags=(\S+)/.exec(cfg.tasks?.start ?? "")?.[1];
+  } catch {
+    return undefined;
+  }
+}
 const tmp = await Deno.makeTempDir({ prefix: "wtproxy-bench-" });
 await Deno.chmod(tmp, 0o755); // nginx workers may run as another user
 const children: Deno.ChildProcess[] = [];
@@ -98,6 +116,24 @@ function rssMb(pid: number): number {
   }
 }
 
+/** CPU seconds (user + system, all threads) used so far by `pid`. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return NaN;
+  }
+}
+
+function median(xs: number[]): number {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
 async function run(cmd: string, argv: string[]): Promise<string> {
   const out = await new Deno.Command(cmd, { args: argv, stdout: "piped", stderr: "piped" })
     .output();
@@ -105,9 +141,10 @@ async function run(cmd: string, argv: string[]): Promise<string> {
 }
 
 function ms(v: string): number {
-  const m = /([\d.]+)(us|ms|s)/.exec(v);
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(v);
   if (!m) return NaN;
-  return Number(m[1]) * (m[2] === "us" ? 0.001 : m[2] === "s" ? 1000 : 1);
+  const unit = { us: 0.001, ms: 1, s: 1000, m: 60000 }[m[2]]!;
+  return Number(m[1]) * unit;
 }
 
 interface WrkResult {
@@ -117,17 +154,18 @@ interface WrkResult {
   errors: number;
 }
 
-async function wrk(port: number): Promise<WrkResult> {
+async function wrk(port: number, seconds = duration): Promise<WrkResult> {
   const out = await run("wrk", [
     "-t1",
     `-c${connections}`,
-    `-d${duration}s`,
+    `-d${seconds}s`,
     "--latency",
     `http://127.0.0.1:${port}/`,
   ]);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
-  const p50 = ms(/50%\s+(\S+)/.exec(out)?.[1] ?? "");
-  const p99 = ms(/99%\s+(\S+)/.exec(out)?.[1] ?? "");
+  // Anchored: "72.50%" in the thread-stats table must not be taken for the 50% line.
+  const p50 = ms(/^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? "");
+  const p99 = ms(/^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? "");
   const errs = /Non-2xx or 3xx responses: (\d+)/.exec(out);
   const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const errors = (errs ? Number(errs[1]) : 0) +
@@ -283,6 +321,7 @@ contenders.push({
       "run",
       "-A",
       "--unstable-no-legacy-abort",
+      ...(v8Flags ? [`--v8-flags=${v8Flags}`] : []),
       `--config=${root}deno.json`,
       `${root}scripts/bench.ts`,
       "--serve",
@@ -293,42 +332,55 @@ contenders.push({
   },
 });
 
+/** Contenders in round `r`: A B, then B A, ... (neither always runs first, on a cold box). */
+function order(r: number): Contender[] {
+  return r % 2 === 0 ? contenders : [...contenders].reverse();
+}
+
 interface Row {
   scenario: string;
   name: string;
   rps: number;
   p50: number;
   p99: number;
+  /** Proxy CPU time per request, microseconds. */
+  cpuUs: number;
   rss: number;
   errors: number;
+  rounds: number;
 }
 const rows: Row[] = [];
 
 async function httpScenario(scenario: string, mode: Mode): Promise<void> {
   const acc = new Map<string, Row[]>();
   for (let r = 0; r < rounds; r++) {
-    for (const c of contenders) {
+    for (const c of order(r)) {
       const p = await c.start(mode);
-      await wrk(p.port).catch(() => null); // warm-up (JIT), short
+      await wrk(p.port, 1).catch(() => null); // warm-up (JIT, pools), short
+      const cpu0 = cpuSeconds(p.pid);
       const res = await wrk(p.port);
-      const row = { scenario, name: c.name, ...res, rss: rssMb(p.pid) };
+      const cpuUs = (cpuSeconds(p.pid) - cpu0) * 1e6 / (res.rps * duration);
+      const row = { scenario, name: c.name, ...res, cpuUs, rss: rssMb(p.pid), rounds: 1 };
       acc.set(c.name, [...(acc.get(c.name) ?? []), row]);
       await kill(p.child);
       console.error(
-        `  ${scenario} ${c.name} round ${r + 1}: ${res.rps.toFixed(0)} req/s p50 ${res.p50} ms`,
+        `  ${scenario} ${c.name} round ${r + 1}: ${res.rps.toFixed(0)} req/s, p50 ${res.p50} ms, ` +
+          `${cpuUs.toFixed(1)} us CPU/req, RSS ${row.rss.toFixed(0)} MB`,
       );
     }
   }
   for (const [name, list] of acc) {
-    const avg = (f: (r: Row) => number) => list.reduce((a, r) => a + f(r), 0) / list.length;
+    const med = (f: (r: Row) => number) => median(list.map(f));
     rows.push({
       scenario,
       name,
-      rps: avg((r) => r.rps),
-      p50: avg((r) => r.p50),
-      p99: avg((r) => r.p99),
-      rss: Math.max(...list.map((r) => r.rss)),
+      rps: med((r) => r.rps),
+      p50: med((r) => r.p50),
+      p99: med((r) => r.p99),
+      cpuUs: med((r) => r.cpuUs),
+      rss: med((r) => r.rss),
       errors: list.reduce((a, r) => a + r.errors, 0),
+      rounds: list.length,
     });
   }
 }
@@ -338,12 +390,14 @@ interface XferRow {
   downMBs: number;
   upMBs: number;
   rssBase: number;
-  rssPeak: number;
+  /** Peak RSS over the base (after one small request) during the download, and the upload. */
+  downGrowth: number;
+  upGrowth: number;
 }
-const xfer: XferRow[] = [];
+const xfer = new Map<string, XferRow[]>();
 
 async function curlSpeed(argv: string[], pid: number): Promise<{ mbs: number; peak: number }> {
-  let peak = 0;
+  let peak = rssMb(pid);
   const timer = setInterval(() => peak = Math.max(peak, rssMb(pid)), 50);
   try {
     const out = await run("curl", [
@@ -355,37 +409,45 @@ async function curlSpeed(argv: string[], pid: number): Promise<{ mbs: number; pe
       ...argv,
     ]);
     const [down, up] = out.trim().split(" ").map(Number);
-    return { mbs: Math.max(down, up) / 1024 / 1024, peak };
+    return { mbs: Math.max(down, up) / 1024 / 1024, peak: Math.max(peak, rssMb(pid)) };
   } finally {
     clearInterval(timer);
   }
 }
 
 async function transferScenario(): Promise<void> {
-  for (const c of contenders) {
-    const p = await c.start("keep-alive");
-    // One small request first so that the baseline includes the warmed-up runtime.
-    await run("curl", ["-s", "-o", "/dev/null", `http://127.0.0.1:${p.port}/`]);
-    const base = rssMb(p.pid);
-    const d = await curlSpeed([`http://127.0.0.1:${p.port}/big`], p.pid);
-    const u = await curlSpeed([
-      "-H",
-      "Content-Type: application/octet-stream",
-      "--data-binary",
-      `@${upFile}`,
-      `http://127.0.0.1:${p.port}/up`,
-    ], p.pid);
-    xfer.push({
-      name: c.name,
-      downMBs: d.mbs,
-      upMBs: u.mbs,
-      rssBase: base,
-      rssPeak: Math.max(d.peak, u.peak),
-    });
-    await kill(p.child);
-    console.error(
-      `  transfer ${c.name}: down ${d.mbs.toFixed(0)} MB/s up ${u.mbs.toFixed(0)} MB/s`,
-    );
+  // Once straight from the backend first, so that no contender pays for a cold page cache.
+  await run("curl", ["-s", "-o", "/dev/null", `http://127.0.0.1:${backendPort}/big`]);
+  for (let r = 0; r < rounds; r++) {
+    for (const c of order(r)) {
+      const p = await c.start("keep-alive");
+      // One small request first so that the baseline includes the warmed-up runtime.
+      await run("curl", ["-s", "-o", "/dev/null", `http://127.0.0.1:${p.port}/`]);
+      const base = rssMb(p.pid);
+      const d = await curlSpeed([`http://127.0.0.1:${p.port}/big`], p.pid);
+      const u = await curlSpeed([
+        "-H",
+        "Content-Type: application/octet-stream",
+        "--data-binary",
+        `@${upFile}`,
+        `http://127.0.0.1:${p.port}/up`,
+      ], p.pid);
+      const row: XferRow = {
+        name: c.name,
+        downMBs: d.mbs,
+        upMBs: u.mbs,
+        rssBase: base,
+        downGrowth: d.peak - base,
+        upGrowth: u.peak - base,
+      };
+      xfer.set(c.name, [...(xfer.get(c.name) ?? []), row]);
+      await kill(p.child);
+      console.error(
+        `  transfer ${c.name} round ${r + 1}: down ${d.mbs.toFixed(0)} MB/s (+${
+          row.downGrowth.toFixed(0)
+        } MB RSS), up ${u.mbs.toFixed(0)} MB/s (+${row.upGrowth.toFixed(0)} MB RSS)`,
+      );
+    }
   }
 }
 
@@ -394,51 +456,73 @@ try {
   console.error(
     `backend ${backendName}; ${duration}s x ${connections} connections, ${rounds} round(s)`,
   );
+  const t0 = Date.now();
   await httpScenario("1 server-close", "server-close");
   await httpScenario("2 keep-alive", "keep-alive");
   await transferScenario();
 
   const f = (n: number, d = 0) => Number.isFinite(n) ? n.toFixed(d) : "-";
   const lines: string[] = [];
-  lines.push(`| scenario | proxy | req/s | p50 ms | p99 ms | RSS MB | errors |`);
-  lines.push(`| --- | --- | ---: | ---: | ---: | ---: | ---: |`);
-  for (const r of rows) {
-    lines.push(
-      `| ${r.scenario} | ${r.name} | ${f(r.rps)} | ${f(r.p50, 2)} | ${f(r.p99, 2)} | ${
-        f(r.rss, 1)
-      } | ${r.errors} |`,
-    );
-  }
+  lines.push(
+    `backend ${backendName}; wrk -t1 -c${connections} -d${duration}s; ${rounds} round(s), ` +
+      `medians; ${((Date.now() - t0) / 1000).toFixed(0)} s` +
+      (v8Flags ? `; wtproxy --v8-flags=${v8Flags}` : ""),
+  );
+  lines.push("");
+  lines.push(
+    `| scenario | proxy | req/s | vs haproxy | p50 ms | p99 ms | CPU us/req | RSS MB | errors |`,
+  );
+  lines.push(`| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
   const ratio = (s: string) => {
     const w = rows.find((r) => r.scenario === s && r.name === "wtproxy");
     const h = rows.find((r) => r.scenario === s && r.name === "haproxy");
     return w && h ? (w.rps / h.rps).toFixed(2) + "x" : "-";
   };
+  for (const r of rows) {
+    lines.push(
+      `| ${r.scenario} | ${r.name} | ${f(r.rps)} | ${
+        r.name === "wtproxy" ? ratio(r.scenario) : ""
+      } | ${f(r.p50, 2)} | ${f(r.p99, 2)} | ${f(r.cpuUs, 1)} | ${f(r.rss, 1)} | ${r.errors} |`,
+    );
+  }
   lines.push("");
   lines.push(
-    `ratio wtproxy/haproxy: server-close ${ratio("1 server-close")} (goal >= 1.0x), ` +
+    `ratio wtproxy/haproxy req/s: server-close ${ratio("1 server-close")} (goal >= 1.0x), ` +
       `keep-alive ${ratio("2 keep-alive")} (goal >= 0.6x)`,
   );
   lines.push("");
   lines.push(
-    `| transfer | proxy | 1 GB down MB/s | 100 MB up MB/s | RSS base MB | RSS peak MB | growth MB |`,
+    `| transfer | proxy | 1 GB down MB/s | 100 MB up MB/s | RSS base MB | RSS growth during down MB | during up MB |`,
   );
   lines.push(`| --- | --- | ---: | ---: | ---: | ---: | ---: |`);
-  for (const x of xfer) {
+  const med = new Map<string, XferRow>();
+  for (const [name, list] of xfer) {
+    const m = (g: (x: XferRow) => number) => median(list.map(g));
+    const x: XferRow = {
+      name,
+      downMBs: m((x) => x.downMBs),
+      upMBs: m((x) => x.upMBs),
+      rssBase: m((x) => x.rssBase),
+      downGrowth: m((x) => x.downGrowth),
+      upGrowth: m((x) => x.upGrowth),
+    };
+    med.set(name, x);
     lines.push(
-      `| 3 | ${x.name} | ${f(x.downMBs)} | ${f(x.upMBs)} | ${f(x.rssBase, 1)} | ${
-        f(x.rssPeak, 1)
-      } | ${f(x.rssPeak - x.rssBase, 1)} |`,
+      `| 3 | ${name} | ${f(x.downMBs)} | ${f(x.upMBs)} | ${f(x.rssBase, 1)} | ${
+        f(x.downGrowth, 1)
+      } | ${f(x.upGrowth, 1)} |`,
     );
   }
-  const w = xfer.find((x) => x.name === "wtproxy");
-  const h = xfer.find((x) => x.name === "haproxy");
+  const w = med.get("wtproxy");
+  const h = med.get("haproxy");
   if (w && h) {
     lines.push("");
     lines.push(
       `ratio wtproxy/haproxy MB/s: down ${(w.downMBs / h.downMBs).toFixed(2)}x, up ${
         (w.upMBs / h.upMBs).toFixed(2)
-      }x (goal >= 0.5x); wtproxy RSS growth ${(w.rssPeak - w.rssBase).toFixed(1)} MB (goal < 50)`,
+      }x (goal >= 0.5x); wtproxy RSS growth ${
+        Math.max(w.downGrowth, w.upGrowth).toFixed(1)
+      } MB (goal < 50)`,
     );
   }
   console.log(lines.join("\n"));

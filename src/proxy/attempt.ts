@@ -85,19 +85,46 @@ export interface AttemptOptions {
 
 /**
  * Connects `info` to a server of `backendName`, filling rec.backend/server/tw/tc/retries/
- * redispatched and the retry counters. Throws ProxyFailure (503 SC--/sC--) or ClientGone.
+ * redispatched and the retry counters. Throws (or rejects with) ProxyFailure (503 SC--/sC--)
+ * or ClientGone. When the first pick has an idle pooled connection the answer is given at once,
+ * not as a promise (the keep-alive hot path saves an async round trip).
  */
-export async function connectAttempts(
+export function connectAttempts(
   deps: AttemptDeps,
   fe: FrontendRt,
   info: RequestInfo,
   rec: RequestLog,
   backendName: string,
   opts: AttemptOptions,
-): Promise<Connected> {
-  let be = deps.snapshot.backends.get(backendName);
-  if (!be) throw new ProxyFailure(503, "SC--", `no backend ${backendName}`);
+): Connected | Promise<Connected> {
+  const be = deps.snapshot.backends.get(backendName);
+  if (!be) return Promise.reject(new ProxyFailure(503, "SC--", `no backend ${backendName}`));
   rec.backend = be.config.name;
+  const first = be.balancer.pick(info, undefined);
+  if (first && !opts.signal?.aborted && opts.usePool(be)) {
+    const uc = deps.pool.take(serverAddr(first).key);
+    if (uc) {
+      rec.server = first.config.name;
+      rec.tw = 0;
+      rec.tc = 0;
+      return { uc, backend: be, server: first, pooled: true };
+    }
+  }
+  return connectLoop(deps, fe, info, rec, be, opts, first);
+}
+
+/** The attempt loop proper; `first` is the balancer's first pick (already made). */
+async function connectLoop(
+  deps: AttemptDeps,
+  fe: FrontendRt,
+  info: RequestInfo,
+  rec: RequestLog,
+  backend: BackendRt,
+  opts: AttemptOptions,
+  first: ServerRef | undefined,
+): Promise<Connected> {
+  let be = backend;
+  let firstPick = true;
   let attemptsLeft = be.retries + 1;
   let exclude: Set<string> | null = null;
   let last: ServerRef | null = null;
@@ -108,7 +135,10 @@ export async function connectAttempts(
   const signal = opts.signal;
   for (;;) {
     let srv: ServerRef | undefined;
-    if (last && !be.redispatch) srv = last; // without redispatch a retry sticks to its server
+    if (firstPick) {
+      firstPick = false;
+      srv = first;
+    } else if (last && !be.redispatch) srv = last; // without redispatch a retry sticks to it
     else {
       srv = be.balancer.pick(info, exclude ?? undefined);
       // Only already-failed servers remain, but they are still usable: try one again.

@@ -167,8 +167,13 @@ export async function forwardRequest(
   const onAbort = () => ex?.abort();
   signal.addEventListener("abort", onAbort, { once: true });
   const reqBody = req.body;
-  const body = reqBody ? new BodySource(reqBody, fe.clientTimeout) : null;
-  const chunked = body !== null && !req.headers.has("content-length");
+  let body: BodySource | null = null;
+  let chunked = false;
+  if (reqBody) {
+    const cl = req.headers.get("content-length");
+    chunked = cl === null;
+    body = new BodySource(reqBody, fe.clientTimeout, cl === null ? null : Number(cl));
+  }
   const clientLines = headerLines(req.headers) + (chunked ? "transfer-encoding: chunked\r\n" : "");
 
   let head: ResponseHead | null = null;
@@ -180,7 +185,8 @@ export async function forwardRequest(
       signal,
     };
     for (let tries = 0;; tries++) {
-      const c = await connectAttempts(core, fe, info, rec, backendName, attemptOpts);
+      const pending = connectAttempts(core, fe, info, rec, backendName, attemptOpts);
+      const c = pending instanceof Promise ? await pending : pending;
       const be = c.backend;
       const srvC = c.server.state.counters;
       const beC = be.state.counters;
@@ -207,7 +213,7 @@ export async function forwardRequest(
       core.inflight.add(ex);
       sentAt = performance.now();
       try {
-        head = await ex.send();
+        head = await ex.send(sentAt);
       } catch (err) {
         core.inflight.delete(ex);
         c.uc.close();

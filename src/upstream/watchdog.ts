@@ -16,10 +16,10 @@ export class Watchdog {
     private readonly onFire: () => void,
   ) {}
 
-  /** Starts watching (idempotent); resets the idle time. */
-  arm(timeoutMs: number | null = this.timeoutMs): void {
+  /** Starts watching (idempotent); resets the idle time (to `now` when the caller has it). */
+  arm(timeoutMs: number | null = this.timeoutMs, now = performance.now()): void {
     this.timeoutMs = timeoutMs;
-    this.last = performance.now();
+    this.last = now;
     if (!timeoutMs || timeoutMs <= 0) {
       if (this.armed) this.disarm();
       return;

@@ -1,0 +1,160 @@
+// The byte-level response head parser and the reusable buffers of the upstream room: strictness
+// (anything unparsable is a 502 PH--), framing decisions, and that reused buffers never leak
+// bytes from one use into the next.
+
+import { deepStrictEqual as assertEquals, ok as assert, throws } from "node:assert/strict";
+import { parseHead } from "../../src/upstream/response.ts";
+import { UpstreamError } from "../../src/upstream/errors.ts";
+import { BodySource } from "../../src/upstream/upload.ts";
+
+const enc = new TextEncoder();
+const head = (s: string, method = "GET") => {
+  const b = enc.encode(s);
+  return parseHead(b, 0, b.length, method);
+};
+const invalid = (s: string) =>
+  throws(
+    () => head(s),
+    (e: unknown) => e instanceof UpstreamError && e.kind === "invalid-response",
+    JSON.stringify(s),
+  );
+
+Deno.test("parseHead: status line, headers as sent, every Set-Cookie kept", () => {
+  const h = head(
+    "HTTP/1.1 200 OK\r\nServer: x\r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\n" +
+      "Content-Length: 5\r\nX-Sp:   v  w \t\r\n\r\n",
+  );
+  assertEquals(h.version, "HTTP/1.1");
+  assertEquals(h.status, 200);
+  assertEquals(h.reason, "OK");
+  assertEquals(h.headers, [
+    ["Server", "x"],
+    ["Set-Cookie", "a=1"],
+    ["set-cookie", "b=2"],
+    ["Content-Length", "5"],
+    ["X-Sp", "v  w"],
+  ]);
+  assertEquals([h.bodyMode, h.length, h.keepAlive], ["length", 5, true]);
+  assertEquals(
+    h.headBytes,
+    enc.encode(
+      "HTTP/1.1 200 OK\r\nServer: x\r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\n" +
+        "Content-Length: 5\r\nX-Sp:   v  w \t\r\n\r\n",
+    ).length,
+  );
+});
+
+Deno.test("parseHead: reason phrases, bare LF, HTTP/1.0 keep-alive rules", () => {
+  assertEquals(head("HTTP/1.1 404\r\n\r\n").reason, "");
+  assertEquals(head("HTTP/1.1 404 \r\n\r\n").reason, "");
+  assertEquals(head("HTTP/1.1 503 Service  Unavailable\n\n").reason, "Service  Unavailable");
+  const h10 = head("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n");
+  assertEquals([h10.version, h10.keepAlive, h10.bodyMode], ["HTTP/1.0", false, "none"]);
+  const ka = head("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 1\r\n\r\n");
+  assertEquals(ka.keepAlive, true);
+  const close = head("HTTP/1.1 200 OK\r\nConnection: close, X-Hop\r\nContent-Length: 1\r\n\r\n");
+  assertEquals([close.keepAlive, close.connectionTokens], [false, ["close", "x-hop"]]);
+});
+
+Deno.test("parseHead: framing (RFC 9112 §6.3)", () => {
+  assertEquals(
+    head("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n").bodyMode,
+    "chunked",
+  );
+  const te = head("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n");
+  assertEquals([te.bodyMode, te.keepAlive], ["close", false]);
+  // Transfer-Encoding wins over Content-Length.
+  assertEquals(
+    head("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n").bodyMode,
+    "chunked",
+  );
+  assertEquals(head("HTTP/1.1 200 OK\r\n\r\n").bodyMode, "close");
+  assertEquals(head("HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n", "HEAD").bodyMode, "none");
+  assertEquals(head("HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n", "HEAD").length, 7);
+  for (const s of [204, 304, 100, 101]) {
+    assertEquals(head(`HTTP/1.1 ${s} X\r\nContent-Length: 7\r\n\r\n`).bodyMode, "none");
+  }
+  assertEquals(head("HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\n").length, 5);
+  assertEquals(head("HTTP/1.1 200 OK\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\n").length, 5);
+  assertEquals(head("HTTP/1.1 200 OK\r\nContent-Length: 000000000000012\r\n\r\n").length, 12);
+});
+
+Deno.test("parseHead: garbage is invalid-response (502 PH--)", () => {
+  for (
+    const s of [
+      "HTTP/1.1 20 OK\r\n\r\n",
+      "HTTP/1.1 2000 OK\r\n\r\n",
+      "HTTP/1.2 200 OK\r\n\r\n",
+      "HTTP/2 200 OK\r\n\r\n",
+      "HTTP/1.10 200 OK\r\n\r\n",
+      "http/1.1 200 OK\r\n\r\n",
+      "HTTP/1.1 099 Low\r\n\r\n",
+      "HTTP/1.1 2x0 OK\r\n\r\n",
+      "HTTP/1.1 200OK\r\n\r\n",
+      "HTTP/1.1 200 O\rK\r\n\r\n",
+      "garbage\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nNoColon\r\n\r\n",
+      "HTTP/1.1 200 OK\r\n: empty name\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nBad\u00e9: x\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nX: a\rb\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nX: a\0b\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: 5,\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: 1234567890123456\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+    ]
+  ) invalid(s);
+});
+
+Deno.test("parseHead: latin-1 values pass as octets", () => {
+  const b = new Uint8Array([...enc.encode("HTTP/1.1 200 OK\r\nX-L: caf"), 0xe9, 13, 10, 13, 10]);
+  assertEquals(parseHead(b, 0, b.length, "GET").headers, [["X-L", "caf\u00e9"]]);
+});
+
+function byteStream(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
+  let i = 0;
+  return new ReadableStream({
+    type: "bytes",
+    pull(c) {
+      if (i === chunks.length) {
+        c.close();
+        c.byobRequest?.respond(0);
+        return;
+      }
+      const chunk = chunks[i++];
+      const req = c.byobRequest;
+      if (req?.view) {
+        const v = req.view as Uint8Array;
+        v.set(chunk.subarray(0, v.byteLength));
+        req.respond(Math.min(v.byteLength, chunk.length));
+      } else c.enqueue(chunk.slice());
+    },
+  });
+}
+
+Deno.test("BodySource: one reused buffer for a byte stream; a replay gives the original bytes", async () => {
+  const chunks = [enc.encode("first-"), enc.encode("second-"), enc.encode("third")];
+  const body = new BodySource(byteStream(chunks), null);
+  const seen: string[] = [];
+  for (let c; (c = await body.read()) !== null;) {
+    seen.push(new TextDecoder().decode(c));
+  }
+  assertEquals(seen.join(""), "first-second-third");
+  assert(body.rewind());
+  const replay: string[] = [];
+  for (let c; (c = await body.read()) !== null;) replay.push(new TextDecoder().decode(c));
+  assertEquals(replay.join(""), "first-second-third");
+  assertEquals(body.bytes, 18);
+});
+
+Deno.test("BodySource: a plain (non-byte) stream still works", async () => {
+  const s = ReadableStream.from([enc.encode("a"), enc.encode("bc")]);
+  const body = new BodySource(s, null);
+  let text = "";
+  for (let c; (c = await body.read()) !== null;) text += new TextDecoder().decode(c);
+  assertEquals(text, "abc");
+});
