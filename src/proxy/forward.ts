@@ -229,11 +229,12 @@ export async function forwardRequest(
           ? err
           : new UpstreamError("closed-after-send", `${err}`);
         // A pooled connection closed under us, or the first write failed: nothing reached the
-        // server, so try once more on a fresh connection if the body can be replayed.
-        if (
-          (e.kind === "stale-reused" || e.kind === "reset-before-send") && tries < 2 &&
-          (body === null || body.rewind())
-        ) {
+        // server, so try once more on a fresh connection if the body can be replayed (once the
+        // old upload has stopped reading it).
+        const retryable = (e.kind === "stale-reused" || e.kind === "reset-before-send") &&
+          tries < 2;
+        if (retryable && body) await ex.detachUpload();
+        if (retryable && (body === null || body.rewind())) {
           fresh = true;
           ex = null;
           continue;

@@ -53,6 +53,7 @@ export class Exchange {
   /** The client failed (timeout or abort) while sending its body. */
   clientFailure: "timeout" | "abort" | null = null;
   private uploading: Promise<void> | null = null;
+  private detached = false;
   uploadComplete = false;
   private aborted = false;
   head: ResponseHead | null = null;
@@ -147,11 +148,24 @@ export class Exchange {
         this.serverWd.touch();
       } catch {
         // The server closed while we were sending: the response read reports it (or the server
-        // already answered, e.g. 413, and that answer is still delivered).
-        body.cancel();
+        // already answered, e.g. 413, and that answer is still delivered). A detached upload
+        // leaves the client's body alone: a retry replays it.
+        if (!this.detached) body.cancel();
         return;
       }
+      if (this.detached) return;
     }
+  }
+
+  /**
+   * Before a retry replays the body on another connection: stops this exchange's upload without
+   * cancelling the client's body, and waits until it no longer reads from it (what it read is in
+   * the body's replay buffer, or the body is no longer replayable).
+   */
+  async detachUpload(): Promise<void> {
+    this.detached = true;
+    this.uc.close();
+    await this.uploading;
   }
 
   /** Closes the server connection (client gone, shutdown). */

@@ -332,3 +332,64 @@ Deno.test("stale pooled connection: the request is replayed once on a fresh conn
     await be.close();
   }
 });
+
+Deno.test("pooled connection closed mid-upload: the retry sends the whole body once", async () => {
+  // A backend that answers the first request keep-alive, then closes the pooled connection
+  // after the head of the second one (mid-upload); later connections read whole requests.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const bodies: string[] = [];
+  const dec = new TextDecoder();
+  const serve = async () => {
+    let n = 0;
+    for await (const conn of listener) {
+      const index = n++;
+      (async () => {
+        let buf = "";
+        const chunk = new Uint8Array(65536);
+        const readUntil = async (cond: () => boolean) => {
+          while (!cond()) {
+            const r = await conn.read(chunk).catch(() => null);
+            if (r === null) return false;
+            buf += dec.decode(chunk.subarray(0, r));
+          }
+          return true;
+        };
+        try {
+          for (let req = 0;; req++) {
+            if (!await readUntil(() => buf.includes("\r\n\r\n"))) return;
+            const end = buf.indexOf("\r\n\r\n") + 4;
+            const length = Number(/content-length: (\d+)/i.exec(buf.slice(0, end))?.[1] ?? 0);
+            if (index === 0 && req === 1) return; // close mid-upload, no answer
+            if (!await readUntil(() => buf.length >= end + length)) return;
+            bodies.push(buf.slice(end, end + length));
+            buf = buf.slice(end + length);
+            await conn.write(
+              new TextEncoder().encode("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+            );
+          }
+        } finally {
+          conn.close();
+        }
+      })();
+    }
+  };
+  const accepting = serve().catch(() => {});
+  const px = await startTestProxy(simpleConfig({ s1: `127.0.0.1:${listener.addr.port}` }));
+  const client = await RawClient.connect(px.port);
+  try {
+    await client.send("POST /1 HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx");
+    assertEquals((await client.response()).status, 200);
+    // The second request's body comes in two parts: the pooled connection dies in between.
+    await client.send("POST /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nhello");
+    await new Promise((r) => setTimeout(r, 150));
+    await client.send("world");
+    const res = await client.response();
+    assertEquals([res.status, res.text], [200, "ok"]);
+    assertEquals(bodies, ["x", "helloworld"]);
+  } finally {
+    client.conn.close();
+    await px.stop();
+    listener.close();
+    await accepting;
+  }
+});
