@@ -31,7 +31,8 @@ import {
   unixLogUnsupported,
   UnixTransport,
 } from "./sink.ts";
-import { encodeLine, formatSyslog, targetAccepts } from "./syslog.ts";
+import { encodeLineShared as encodeLine, formatSyslog, targetAccepts } from "./syslog.ts";
+import { SenderHub, type SenderOptions, type SocketSpec } from "./sender.ts";
 
 export interface Logging {
   access: AccessLogger;
@@ -45,7 +46,13 @@ export interface Logging {
   reload(config: Config): void;
 }
 
-export interface LoggingOptions extends QueueOptions {
+export interface LoggingOptions extends QueueOptions, SenderOptions {
+  /**
+   * Where UDP/unix datagrams are sent from: "worker" (default) = a dedicated Worker owns the
+   * sockets and the request path only batches finished lines (sender.ts); "main" = sent from
+   * this thread (sink.ts).
+   */
+  sender?: "worker" | "main";
   /** Where "stdout" lines go (tests pass their own writer); default Deno.stdout. */
   stdout?: ByteWriter;
   /** Clock for syslog headers and JSON `time` (tests); default Date.now. */
@@ -117,6 +124,17 @@ export function createLogging(
   let frontends = new Map<string, FrontendRoutes>();
   let backends = new Map<string, Route[]>();
   let stopped = false;
+  const retiring = new Set<Promise<void>>();
+  const mainTransport = (spec: SocketSpec): Transport =>
+    spec.kind === "udp"
+      ? new UdpTransport(spec.host, spec.port, opts)
+      : new UnixTransport(spec.path, opts);
+  let hub: SenderHub | null = null;
+  function socketTransport(key: string, spec: SocketSpec): Transport {
+    if (opts.sender === "main") return mainTransport(spec);
+    hub ??= new SenderHub(opts, mainTransport);
+    return hub.transport(key, spec);
+  }
 
   function transportFor(t: LogTarget | null, pool: Map<string, Transport>): Transport {
     const key = t === null || t.kind === "stdout"
@@ -127,8 +145,9 @@ export function createLogging(
     let tr = pool.get(key) ?? transports.get(key);
     if (!tr) {
       if (key === "stdout") tr = new StreamTransport("stdout", stdoutWriter);
-      else if (t!.kind === "udp") tr = new UdpTransport(t!.host, t!.port, opts);
-      else tr = new UnixTransport(t!.path!, opts);
+      else if (t!.kind === "udp") {
+        tr = socketTransport(key, { kind: "udp", host: t!.host, port: t!.port });
+      } else tr = socketTransport(key, { kind: "unix", path: t!.path! });
     }
     pool.set(key, tr);
     return tr;
@@ -173,7 +192,11 @@ export function createLogging(
     // Commit: retire transports no longer used (flushed and closed in the background).
     for (const [key, tr] of transports) {
       if (pool.has(key)) continue;
-      tr.close().then(() => retiredDrops += tr.dropped());
+      const p = tr.close().then(() => {
+        retiredDrops += tr.dropped();
+        retiring.delete(p);
+      });
+      retiring.add(p);
     }
     transports = pool;
     tag = cfg.global.logTag || "wtproxy";
@@ -268,6 +291,7 @@ export function createLogging(
       unsubscribe();
       stopped = true;
       await Promise.all([...transports.values()].map((tr) => tr.close(1000)));
+      await Promise.all([...retiring]);
     },
     reload(cfg: Config): void {
       if (stopped) return;

@@ -39,6 +39,11 @@ export interface QueueOptions {
    * One at a time still passes ~130k datagrams/s on loopback.
    */
   inFlight?: number;
+  /**
+   * Called after the counters change with how many more messages were sent and dropped (the
+   * sender worker mirrors them to the main thread through shared memory).
+   */
+  onCount?: (sent: number, dropped: number) => void;
 }
 
 /** A bounded FIFO of datagrams with a few sends in flight; subclasses transmit one. */
@@ -54,10 +59,12 @@ abstract class DatagramTransport implements Transport {
   protected closed = false;
   private scheduled = false;
   private pumping = false;
+  private readonly onCount?: (sent: number, dropped: number) => void;
 
   constructor(readonly key: string, opts: QueueOptions) {
     this.ring = new Array(opts.queueLimit ?? 4096);
     this.maxInflight = opts.inFlight ?? 1;
+    this.onCount = opts.onCount;
   }
 
   /** Starts sending `bytes`; must call `done` exactly once. May throw (counted as a drop). */
@@ -70,6 +77,7 @@ abstract class DatagramTransport implements Transport {
   send(bytes: Uint8Array): boolean {
     if (this.closed || this.size === this.ring.length) {
       this.nDropped++;
+      this.onCount?.(0, 1);
       return false;
     }
     this.ring[(this.head + this.size) % this.ring.length] = bytes;
@@ -87,6 +95,7 @@ abstract class DatagramTransport implements Transport {
   /** Drops everything queued (counted), e.g. when the destination cannot be resolved. */
   protected dropQueued(): void {
     this.nDropped += this.size;
+    if (this.size) this.onCount?.(0, this.size);
     this.ring.fill(undefined);
     this.size = 0;
     this.head = 0;
@@ -109,6 +118,7 @@ abstract class DatagramTransport implements Transport {
         this.inflight--;
         if (err) this.nDropped++;
         else this.nSent++;
+        this.onCount?.(err ? 0 : 1, err ? 1 : 0);
         if (this.pumping) return; // a synchronous completion inside pump(): its loop goes on
         if (this.size > 0) this.pump();
         else this.checkIdle();
@@ -149,6 +159,7 @@ abstract class DatagramTransport implements Transport {
     await this.flush(timeoutMs);
     this.closed = true;
     this.nDropped += this.size;
+    if (this.size) this.onCount?.(0, this.size);
     this.size = 0;
     this.release();
   }

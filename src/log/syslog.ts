@@ -100,6 +100,29 @@ export function encodeLine(line: string, maxLen = DEFAULT_MAX_LEN): Uint8Array {
   return cut;
 }
 
+const SLAB = 64 * 1024;
+let slab = new Uint8Array(SLAB);
+let slabUsed = 0;
+
+/**
+ * encodeLine's result, written into a shared 64 KiB slab and returned as a view of it: no
+ * ArrayBuffer per line (allocating one costs more than formatting the whole line). A slab is
+ * never rewritten (a new one replaces it when full), so a view stays valid while queued.
+ */
+export function encodeLineShared(line: string, maxLen = DEFAULT_MAX_LEN): Uint8Array {
+  const room = Math.min(maxLen, line.length * 3);
+  if (room > SLAB / 8) return encodeLine(line, maxLen);
+  if (room > SLAB - slabUsed) {
+    slab = new Uint8Array(SLAB);
+    slabUsed = 0;
+  }
+  const at = slabUsed;
+  const { read, written } = encoder.encodeInto(line, slab.subarray(at, at + room));
+  if (read < line.length) return encodeLine(line, maxLen); // cut: HAProxy's exact byte cut
+  slabUsed = at + written;
+  return slab.subarray(at, at + written);
+}
+
 /** The full `local`-format datagram text: `<PRI>Mmm dd hh:mm:ss TAG[PID]: MSG\n`. */
 export function formatSyslog(
   facility: Facility,
