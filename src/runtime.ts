@@ -171,14 +171,15 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       const deadline = performance.now() + graceMs;
       if (logging) logStopping(logging, current, graceMs);
       // The admin listener stays up while draining, so /healthz answers 503 to the orchestrator.
-      await Promise.all(handles.map((h) => closeListener(h, graceMs)));
+      const drained = await Promise.all(handles.map((h) => closeListener(h, graceMs)));
       await admin?.stop().catch(() => {});
-      // Whatever is still running after the grace period is cut.
+      // Whatever is still running after the grace period is cut: streams, tunnels.
       shutdown.abort();
       for (const x of [...core.inflight]) x.abort();
       while (core.active > 0 && performance.now() < deadline + 1000) {
         await new Promise((r) => setTimeout(r, 10));
       }
+      if (drained.includes(false)) await finished(handles, 1000);
       core.pool.close();
       await health?.stop();
       if (logging) logStopped(logging, current, store);
@@ -197,28 +198,31 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
   return runtime;
 }
 
-/** shutdown() (stop accepting, wait for in-flight), cut at `graceMs` by aborting the server. */
-async function closeListener(h: ListenerHandle, graceMs: number): Promise<void> {
+/**
+ * shutdown(): stop accepting and wait for in-flight requests, at most `graceMs`; true when
+ * drained. What is left is cut by the caller through its own handles (streams, tunnels): once
+ * shutdown() has begun, aborting the server's signal makes Deno throw an uncatchable BadResource
+ * from inside its listener (Deno 2.9), so the signal is never used here.
+ */
+async function closeListener(h: ListenerHandle, graceMs: number): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, graceMs);
+  const deadline = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), graceMs);
   });
-  let drained = false;
-  // shutdown() rejects (BadResource) when the abort below closes the server first: expected.
-  const shut = h.server.shutdown().then(() => drained = true, () => {});
-  await Promise.race([shut, deadline]);
+  const drained = h.server.shutdown().then(() => true, () => true);
+  const done = await Promise.race([drained, deadline]);
   clearTimeout(timer);
-  if (drained) return;
-  // Past the grace period: the abort signal closes every connection of this server.
-  try {
-    h.abort.abort();
-  } catch { /* already closed */ }
-  let t2: ReturnType<typeof setTimeout> | undefined;
+  return done;
+}
+
+/** Waits (at most `ms`) until every listener's server has finished. */
+async function finished(hs: ListenerHandle[], ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([
-    h.server.finished.catch(() => {}),
+    Promise.all(hs.map((h) => h.server.finished.catch(() => {}))),
     new Promise<void>((resolve) => {
-      t2 = setTimeout(resolve, 1000);
+      timer = setTimeout(resolve, ms);
     }),
   ]);
-  clearTimeout(t2);
+  clearTimeout(timer);
 }

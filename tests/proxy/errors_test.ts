@@ -393,3 +393,39 @@ Deno.test("pooled connection closed mid-upload: the retry sends the whole body o
     await accepting;
   }
 });
+
+Deno.test("stop() cuts an endless response after the grace period, without crashing", async () => {
+  // An endless chunked body (Deno's shutdown() alone would wait for it for ever).
+  const be = new RawBackend(async (_r, c): Promise<"close"> => {
+    await c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for (let i = 0; i < 200; i++) {
+      try {
+        await c.write("5\r\nchunk\r\n");
+      } catch {
+        return "close";
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return "close";
+  });
+  const px = await startTestProxy(simpleConfig({ s1: be.address }));
+  const client = await RawClient.connect(px.port);
+  try {
+    await client.send("GET /endless HTTP/1.1\r\nHost: a\r\n\r\n");
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = performance.now();
+    await px.runtime.stop(300);
+    const took = performance.now() - t0;
+    assert(took < 3000, `stop took ${took} ms`);
+    // The client reads what was already sent, then the connection ends (bounded).
+    let closed = false;
+    for (let i = 0; i < 1000 && !closed; i++) closed = await client.waitClosed();
+    assert(closed, "the client connection is closed");
+    const [rec] = await px.waitLogs(1);
+    assertEquals(rec.status, 200);
+  } finally {
+    client.conn.close();
+    await px.stop();
+    await be.close();
+  }
+});
