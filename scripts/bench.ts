@@ -18,6 +18,7 @@
 import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config/load.ts";
 import { startRuntime } from "../src/runtime.ts";
+import { startTaskV8Flags } from "./start_flags.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -50,15 +51,6 @@ const connections = Number(args.values.connections);
 const rounds = Number(args.values.rounds ?? (quick ? 1 : 3));
 const v8Flags = args.values["v8-flags"] ?? startTaskV8Flags();
 
-/** The --v8-flags of deno.json's `start` task, if any. */
-function startTaskV8Flags(): string | undefined {
-  try {
-    const cfg = JSON.parse(Deno.readTextFileSync(new URL("../deno.json", import.meta.url)));
-    return /--v8-flags=(\S+)/.exec(cfg.tasks?.start ?? "")?.[1];
-  } catch {
-    return undefined;
-  }
-}
 const tmp = await Deno.makeTempDir({ prefix: "wtproxy-bench-" });
 await Deno.chmod(tmp, 0o755); // nginx workers may run as another user
 const children: Deno.ChildProcess[] = [];

@@ -11,6 +11,7 @@
 import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config/load.ts";
 import { startRuntime } from "../src/runtime.ts";
+import { startTaskV8Flags } from "./start_flags.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -275,7 +276,9 @@ try {
     // Idle tunnels, on a fresh wtproxy process; each tunnel costs the proxy two sockets.
     if (haproxy) await kill(haproxy);
     await kill(wt);
-    wt = spawn(Deno.execPath(), ["run", "-A", "--v8-flags=--expose-gc", self, "--serve", yaml]);
+    // The start task's V8 flags (what users run), plus --expose-gc for the RSS reading.
+    const flags = ["--expose-gc", startTaskV8Flags()].filter(Boolean).join(",");
+    wt = spawn(Deno.execPath(), ["run", "-A", `--v8-flags=${flags}`, self, "--serve", yaml]);
     await waitPort(wtPort);
     const fullGc = async () => {
       wt.kill("SIGUSR2");
