@@ -7,7 +7,7 @@ import { type Network, parseNetwork } from "../acl/ip.ts";
 import { isWebSocketUpgrade, proxyWebSocket } from "../ws/proxy.ts";
 import { UpstreamError } from "../upstream/errors.ts";
 import { type BodyEnd, Exchange } from "../upstream/exchange.ts";
-import { headerLines, requestHead } from "../upstream/request.ts";
+import { headerLines, HOP_BY_HOP, requestHead } from "../upstream/request.ts";
 import type { ResponseHead } from "../upstream/response.ts";
 import { BodySource } from "../upstream/upload.ts";
 import { type AttemptDeps, ClientGone, connectAttempts, ProxyFailure } from "./attempt.ts";
@@ -25,15 +25,7 @@ export interface ProxyCore extends AttemptDeps {
 }
 
 /** Response headers that never go to the client (hop-by-hop; Deno.serve does the framing). */
-const DROP_RESPONSE = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-]);
+const DROP_RESPONSE = HOP_BY_HOP;
 
 const TERMINATION: Record<BodyEnd, string> = {
   "done": "----",

@@ -5,8 +5,11 @@ const encoder = new TextEncoder();
 // deno-lint-ignore no-control-regex
 const NON_ASCII = /[^\x00-\x7f]/;
 
-/** Hop-by-hop request headers that never go to the server (RFC 9110 §7.6.1 + legacy ones). */
-const HOP_BY_HOP = new Set([
+/**
+ * Hop-by-hop headers (RFC 9110 §7.6.1 + legacy ones): never forwarded, in either direction.
+ * The one list every room builds its own drop set from.
+ */
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   "connection",
   "keep-alive",
   "proxy-connection",

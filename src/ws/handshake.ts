@@ -3,6 +3,7 @@
 // to the backend, and checking the backend's 101.
 
 import type { RequestInfo } from "../proxy/request.ts";
+import { HOP_BY_HOP } from "../upstream/request.ts";
 
 /** Items of a comma-separated header value, trimmed (case kept). */
 function items(value: string | null): string[] {
@@ -67,17 +68,7 @@ export async function acceptFor(key: string): Promise<string> {
 }
 
 /** Request headers never forwarded upstream: hop-by-hop ones and extension offers. */
-const DROP_REQUEST = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "content-length",
-  "sec-websocket-extensions",
-]);
+const DROP_REQUEST = new Set([...HOP_BY_HOP, "content-length", "sec-websocket-extensions"]);
 
 /**
  * The request head sent to the backend: the client's target verbatim, `Host` first, the
@@ -166,16 +157,7 @@ export function check101(head: ResponseHead, accept: string, offered: string[]):
 }
 
 /** Response headers never copied to the client (hop-by-hop, and the ones Deno writes itself). */
-export const DROP_RESPONSE = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "date",
-]);
+export const DROP_RESPONSE = new Set([...HOP_BY_HOP, "date"]);
 
 /** Headers of a backend's 101 that Deno.upgradeWebSocket writes itself. */
 export const OWN_101 = new Set([
