@@ -18,7 +18,7 @@
 import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config/load.ts";
 import { startRuntime } from "../src/runtime.ts";
-import { startTaskV8Flags } from "./start_flags.ts";
+import { cpuSeconds, freePort, startTaskV8Flags, waitPort } from "./lib.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -65,26 +65,6 @@ function which(cmd: string): string | null {
   return null;
 }
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const p = l.addr.port;
-  l.close();
-  return p;
-}
-
-async function waitPort(port: number, ms = 10000): Promise<void> {
-  const until = Date.now() + ms;
-  for (;;) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return;
-    } catch {
-      if (Date.now() > until) throw new Error(`nothing listens on ${port}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
-
 function spawn(cmd: string, argv: string[]): Deno.ChildProcess {
   const child = new Deno.Command(cmd, { args: argv, stdout: "null", stderr: "piped" }).spawn();
   children.push(child);
@@ -103,17 +83,6 @@ function rssMb(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
     return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
-/** CPU seconds (user + system, all threads) used so far by `pid`. */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
   } catch {
     return NaN;
   }

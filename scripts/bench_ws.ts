@@ -11,7 +11,7 @@
 import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config/load.ts";
 import { startRuntime } from "../src/runtime.ts";
-import { startTaskV8Flags } from "./start_flags.ts";
+import { cpuSeconds, freePort, startTaskV8Flags, waitPort } from "./lib.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -77,26 +77,6 @@ const rounds = Number(args.values.rounds ?? (quick ? 1 : 2));
 const children: Deno.ChildProcess[] = [];
 const tmp = await Deno.makeTempDir({ prefix: "wtproxy-bench-ws-" });
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const p = l.addr.port;
-  l.close();
-  return p;
-}
-
-async function waitPort(port: number, ms = 15000): Promise<void> {
-  const until = Date.now() + ms;
-  for (;;) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return;
-    } catch {
-      if (Date.now() > until) throw new Error(`nothing listens on ${port}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
-
 function spawn(cmd: string, argv: string[]): Deno.ChildProcess {
   const child = new Deno.Command(cmd, { args: argv, stdout: "null", stderr: "inherit" }).spawn();
   children.push(child);
@@ -121,13 +101,6 @@ function rssMB(pid: number): number {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);
   const m = /VmRSS:\s+(\d+) kB/.exec(status);
   return m ? Number(m[1]) / 1024 : NaN;
-}
-
-/** CPU seconds (user + system) used so far by a process. */
-function cpuSeconds(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
 }
 
 function openWs(port: number): Promise<WebSocket> {

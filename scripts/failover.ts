@@ -12,6 +12,7 @@
 // The script also runs itself as a backend: `failover.ts --backend PORT NAME`.
 
 import { parseArgs } from "node:util";
+import { freePort } from "./lib.ts";
 
 const ROOT = new URL("..", import.meta.url);
 const EXAMPLE = new URL("config.example.yaml", ROOT);
@@ -44,13 +45,6 @@ interface Figures {
     backWithin: boolean;
     backLimitMs: number;
   };
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
