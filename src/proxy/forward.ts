@@ -252,6 +252,24 @@ export async function forwardRequest(
         return fail(502, "PH--");
       }
       const headers = responseHeaders(h);
+      if (h.status === 205 && h.bodyMode !== "none") {
+        // A 205 has no content (RFC 9110 §15.3.6) and Response refuses one: answer it bodiless
+        // and close the server connection (the body it sent anyway is not read).
+        core.inflight.delete(exchange);
+        exchange.abort();
+        beC.close();
+        srvC.close();
+        if (body) {
+          if (!body.ended) body.cancel();
+          for (const cc of counters) cc.bytesIn += body.bytes;
+        }
+        const res = new Response(null, {
+          status: 205,
+          headers: headers.filter(([n]) => n !== "content-length"),
+        });
+        end(205, "----", h.headBytes);
+        return res;
+      }
       const small = exchange.takeBufferedBody();
       if (small !== null) {
         core.inflight.delete(exchange);

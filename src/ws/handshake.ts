@@ -118,6 +118,9 @@ export function headerValue(head: ResponseHead, name: string): string | null {
   return null;
 }
 
+/** A header name (RFC 9110 tchar+): anything else is refused, as HAProxy does (502). */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
 /** Parses a response head (without the final CRLFCRLF); throws HeadError when malformed. */
 export function parseResponseHead(text: string, size: number): ResponseHead {
   const lines = text.split("\r\n");
@@ -127,7 +130,7 @@ export function parseResponseHead(text: string, size: number): ResponseHead {
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i];
     const c = line.indexOf(":");
-    if (c <= 0 || /[\s]/.test(line.slice(0, c))) {
+    if (c <= 0 || !TOKEN.test(line.slice(0, c)) || line.includes("\0")) {
       throw new HeadError(`bad header line ${JSON.stringify(line.slice(0, 80))}`);
     }
     headers.push([line.slice(0, c), line.slice(c + 1).trim()]);

@@ -13,7 +13,20 @@ export class ReadTimeout extends Error {
 }
 
 const MAX_HEAD = 64 * 1024;
-const latin1 = new TextDecoder("latin1");
+/** Header bytes are octets: true latin-1 (TextDecoder("latin1") is windows-1252, whose
+ * characters beyond U+00FF Headers would reject). */
+const latin1 = {
+  decode(b: Uint8Array): string {
+    let s = "";
+    for (let i = 0; i < b.length; i += 4096) {
+      s += String.fromCharCode.apply(
+        null,
+        b.subarray(i, Math.min(b.length, i + 4096)) as unknown as number[],
+      );
+    }
+    return s;
+  },
+};
 
 /** A Deno.Conn with a read-ahead buffer (bytes read past what was consumed). */
 export class BufferedConn {

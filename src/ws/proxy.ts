@@ -254,23 +254,34 @@ function relayRefusal(
       for (const t of v.split(",")) listed.add(t.trim().toLowerCase());
     }
   }
-  const headers = new Headers();
-  for (const [name, value] of head.headers) {
-    const n = name.toLowerCase();
-    if (DROP_RESPONSE.has(n) || listed.has(n)) continue;
-    headers.append(n, value);
-  }
+  let res: Response;
   let body: ReadableStream<Uint8Array> | null;
   try {
-    body = responseBody(bc, head, deps.timeouts.server, (termination, bytes) => {
-      release();
-      emit(head.status, termination, head.size + bytes);
-    });
+    const headers = new Headers();
+    for (const [name, value] of head.headers) {
+      const n = name.toLowerCase();
+      if (DROP_RESPONSE.has(n) || listed.has(n)) continue;
+      headers.append(n, value);
+    }
+    // A status, reason or header Response cannot carry is the server's fault: 502.
+    if (head.status < 200 || head.status > 599) throw new HeadError("bad status");
+    res = new Response(null, { status: head.status, statusText: head.reason, headers });
+    // A 205 has no content (Response refuses one): whatever the server sent is not read.
+    body = head.status === 205
+      ? null
+      : responseBody(bc, head, deps.timeouts.server, (termination, bytes) => {
+        release();
+        emit(head.status, termination, head.size + bytes);
+      });
   } catch {
     release();
     const res = (deps.errorResponse ?? defaultErrorResponse)(502);
     emit(502, "PH--", 0);
     return res;
   }
-  return new Response(body, { status: head.status, statusText: head.reason, headers });
+  if (head.status === 205) {
+    release();
+    emit(205, "----", head.size);
+  }
+  return body === null ? res : new Response(body, res);
 }
