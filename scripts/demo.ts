@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   console.log(`
 wtproxy demo: ${file}
   wt1 -> 127.0.0.1:9090, wt2 -> 127.0.0.1:9091 (Wt-like servers, --session-id-prefix wt1/wt2)
-  open  http://127.0.0.1:${ports[0]}/   (new sessions alternate between wt1 and wt2)
+  open  http://127.0.0.1:${ports[0]}/   (requests without a session are balanced round robin)
   keys  1 = stop/start wt1, 2 = stop/start wt2, q = quit   (or the buttons on the page)
 `);
 

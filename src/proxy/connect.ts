@@ -7,7 +7,7 @@ import type { RequestLog } from "../log/record.ts";
 import type { WsConnectError, WsDeps, WsUpstream } from "../ws/proxy.ts";
 import { ClientGone, connectAttempts, ProxyFailure } from "./attempt.ts";
 import type { FrontendRt } from "./compile.ts";
-import { errorResponse } from "./errors.ts";
+import { errorBytes, errorResponse } from "./errors.ts";
 import { forwardedLines, type ProxyCore } from "./forward.ts";
 import type { RequestInfo } from "./request.ts";
 
@@ -46,6 +46,7 @@ export function wsDeps(
     log: rec,
     logger: core.logger,
     errorResponse,
+    errorBytes,
     signal: core.shutdown,
     async connect(): Promise<WsUpstream> {
       const backendName = fe.router.route(info);

@@ -119,6 +119,7 @@ export async function forwardRequest(
 
   let counters: Counters[] = [feC];
   let finished = false;
+  let headIn = 0;
   const end = (status: number, termination: string, bytes: number) => {
     if (finished) return;
     finished = true;
@@ -126,8 +127,13 @@ export async function forwardRequest(
     rec.termination = termination;
     rec.bytesRead = bytes;
     rec.ta = Math.round(performance.now() - t0);
+    // Bytes in: the request head as received (as HAProxy counts it), the body is added apart.
+    if (headIn === 0) {
+      headIn = (rec.requestLine?.length ?? 0) + headerLines(req.headers).length + 4;
+    }
     for (const c of counters) {
       if (status > 0) c.countStatus(status);
+      c.bytesIn += headIn;
       c.bytesOut += bytes;
       c.observeTime(rec.ta);
     }
@@ -167,6 +173,7 @@ export async function forwardRequest(
     body = new BodySource(reqBody, fe.clientTimeout, cl === null ? null : Number(cl));
   }
   const clientLines = headerLines(req.headers) + (chunked ? "transfer-encoding: chunked\r\n" : "");
+  headIn = (rec.requestLine?.length ?? 0) + clientLines.length + 4;
 
   let head: ResponseHead | null = null;
   let sentAt = 0;

@@ -78,6 +78,8 @@ export interface WsDeps {
   logger: AccessLogger;
   /** HAProxy's own error pages (400, 502, 503, 504); defaults to defaultErrorResponse. */
   errorResponse?(status: number): Response;
+  /** Bytes of that page on the wire, for the log; 400 is logged 0 as HAProxy's parser does. */
+  errorBytes?(status: number): number;
   /** Overrides of DEFAULT_LIMITS. */
   limits?: Partial<WsLimits>;
   /** Aborting it ends the tunnel with close 1001 both ways (proxy shutdown), logged KD--. */
@@ -145,7 +147,7 @@ export async function proxyWebSocket(
   };
   const fail = (status: number, termination: string): Response => {
     const res = errorPage(status);
-    emit(status, termination, 0);
+    emit(status, termination, status === 400 ? 0 : deps.errorBytes?.(status) ?? 0);
     return res;
   };
 

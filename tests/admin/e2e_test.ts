@@ -65,6 +65,8 @@ Deno.test("e2e: admin maint moves wt1 traffic to srv2, ready brings it back; met
       5,
     );
     assert(metric(m, "haproxy_frontend_bytes_out_total", { proxy: "proxied" }) > 0);
+    // GETs only: bytes in are the request heads, as HAProxy counts them (12 x "GET /?wtd=...").
+    assert(metric(m, "haproxy_frontend_bytes_in_total", { proxy: "proxied" }) >= 12 * 30);
     assert(
       metric(m, "haproxy_backend_http_total_time_seconds_count", { proxy: "bck1" }) >= 7,
     );

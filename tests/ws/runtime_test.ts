@@ -121,3 +121,37 @@ Deno.test("ws e2e: the demo server's push channel ticks through the proxy; unkno
     await wt2.stop();
   }
 });
+
+Deno.test("ws e2e: no usable server -> 503 page, logged with its size like any 503", async () => {
+  const proxy = await startTestProxy(`
+defaults:
+  mode: http
+  timeouts: { connect: 1s, client: 5s, server: 5s }
+frontends:
+  wt:
+    bind: ["127.0.0.1:0"]
+    default_backend: bck1
+backends:
+  bck1:
+    servers:
+      srv1: { address: 127.0.0.1:9, disabled: true }
+`);
+  try {
+    const res = await fetch(`http://127.0.0.1:${proxy.port}/?wtd=wt1a&request=ws`, {
+      headers: {
+        connection: "Upgrade",
+        upgrade: "websocket",
+        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "sec-websocket-version": "13",
+      },
+    });
+    const body = await res.text();
+    assertEquals(res.status, 503);
+    assert(body.includes("No server is available"), body);
+    const [rec] = await proxy.waitLogs(1);
+    assertEquals([rec.status, rec.termination, rec.server], [503, "SC--", null]);
+    assert(rec.bytesRead > body.length, `logged ${rec.bytesRead} bytes`);
+  } finally {
+    await proxy.stop();
+  }
+});
