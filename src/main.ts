@@ -111,7 +111,10 @@ function parse(args: string[]): Values {
 }
 
 function printDiagnostics(diagnostics: readonly Diagnostic[]): void {
-  for (const d of diagnostics) console.error(formatDiagnostic(d));
+  for (const d of diagnostics) {
+    // Line 0: a command-line option, not a place in the file.
+    console.error(d.line === 0 ? `wtproxy: ${d.severity}: ${d.message}` : formatDiagnostic(d));
+  }
 }
 
 /** Loads the file and applies option hooks; prints the diagnostics. Null when invalid. */

@@ -21,7 +21,8 @@ function envToken(): string | null {
  * file's `admin.token`, else $WTPROXY_ADMIN_TOKEN; a non-loopback address needs one.
  */
 export function applyAdminFlag(value: string | boolean, config: Config): Config {
-  const loc = { file: "command line", line: 1, col: 1 };
+  // Line 0: not in a file; printed as `wtproxy: error: ...`.
+  const loc = { file: "command line", line: 0, col: 0 };
   const fail = (message: string): never => {
     throw new ConfigError([{ ...loc, severity: "error", message }]);
   };

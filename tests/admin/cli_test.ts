@@ -57,7 +57,10 @@ Deno.test("wtproxy -c refuses --admin on a public address without a token", asyn
     assertEquals(ok.code, 0, ok.err);
     const bad = await run("--admin", "0.0.0.0:9100");
     assertEquals(bad.code, 1);
-    assert(bad.err.includes("--admin: 0.0.0.0:9100 is reachable from other machines"), bad.err);
+    assert(
+      bad.err.startsWith("wtproxy: error: --admin: 0.0.0.0:9100 is reachable from other machines"),
+      bad.err,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
