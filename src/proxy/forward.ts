@@ -241,6 +241,7 @@ export async function forwardRequest(
         rec.tres = -1;
         beC.responseErrors++;
         srvC.responseErrors++;
+        body?.cancel(); // no retry: stop reading what is left of the client's body
         if (e.kind === "server-timeout") return fail(504, "sH--");
         if (e.kind === "invalid-response") return fail(502, "PH--");
         return fail(502, "SH--");
@@ -256,6 +257,7 @@ export async function forwardRequest(
         srvC.close();
         beC.responseErrors++;
         srvC.responseErrors++;
+        body?.cancel();
         return fail(502, "PH--");
       }
       const headers = responseHeaders(h);
