@@ -8,6 +8,9 @@ import { UpstreamError } from "./errors.ts";
 import type { ResponseHead } from "./response.ts";
 import { latin1 } from "./response.ts";
 
+/** Most trailer lines accepted after a chunked body. */
+const MAX_TRAILERS = 128;
+
 /** Largest chunk read straight from the socket (bypassing the shared buffer). */
 const DIRECT_READ = 64 * 1024;
 const MAX_CHUNK_LINE = 4096;
@@ -90,6 +93,10 @@ export class BodyReader {
           if (line === "") {
             this.complete = true;
             return this.finish();
+          }
+          // Bounded like a head (Deno.serve's 128 lines): a server cannot stream trailers for ever.
+          if (this.trailers.length >= MAX_TRAILERS) {
+            throw new UpstreamError("body-truncated", `more than ${MAX_TRAILERS} trailer lines`);
           }
           const colon = line.indexOf(":");
           if (colon > 0) this.trailers.push([line.slice(0, colon), line.slice(colon + 1).trim()]);

@@ -30,6 +30,33 @@ Deno.test("chunked response with trailers: payload intact, trailers parsed", asy
   }
 });
 
+Deno.test("endless trailers after a chunked body: cut at 128 lines (SD--), nothing hangs", async () => {
+  const be = new RawBackend(async (_r, c): Promise<"close"> => {
+    await c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n");
+    try {
+      for (let i = 0; i < 1000; i++) await c.write(`X-T${i}: x\r\n`);
+      // ...and never the final empty line: wait (bounded) until the proxy hangs up.
+      const buf = new Uint8Array(16);
+      const timer = setTimeout(() => c.close(), 8000);
+      while ((await c.conn.read(buf).catch(() => null)) !== null) { /* drain */ }
+      clearTimeout(timer);
+    } catch { /* the proxy hung up */ }
+    return "close";
+  });
+  const px = await startTestProxy(simpleConfig({ s1: be.address }));
+  const client = await RawClient.connect(px.port);
+  try {
+    await client.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    const [rec] = await px.waitLogs(1);
+    // Cut at once as a broken body, not after the 5 s server timeout (sD--).
+    assertEquals([rec.status, rec.termination], [200, "SD--"]);
+  } finally {
+    client.conn.close();
+    await px.stop();
+    await be.close();
+  }
+});
+
 Deno.test("gzip body passes byte for byte with its content-encoding", async () => {
   const plain = new TextEncoder().encode("hello gzip world ".repeat(50));
   const gz = new Uint8Array(
