@@ -54,8 +54,13 @@ export interface Runtime {
 
 const NOOP_LOGGER: AccessLogger = { request() {} };
 
+/**
+ * What a listener is kept by across a reload: its address, whichever frontend it serves (a
+ * renamed frontend, or a bind moved to another one, keeps the socket instead of failing to bind
+ * a port still held by the old listener). Port 0 (ephemeral) binds stay per frontend.
+ */
 function listenerKey(frontend: string, bind: { host: string; port: number }): string {
-  return `${frontend}|${bind.host}|${bind.port}`;
+  return bind.port === 0 ? `${frontend}|${bind.host}|0` : `${bind.host}|${bind.port}`;
 }
 
 export async function startRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
@@ -85,7 +90,13 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
   let stopping = false;
   let admin: { addr: Deno.NetAddr; stop(): Promise<void> } | null = null;
 
-  const openListeners = (cfg: Config, keep: Map<string, ListenerHandle[]>) => {
+  /** Opens `cfg`'s listeners, taking kept ones out of `keep`; `moved` gets the kept listeners
+   * whose frontend changes (applied by the caller once the new snapshot is in place). */
+  const openListeners = (
+    cfg: Config,
+    keep: Map<string, ListenerHandle[]>,
+    moved: [ListenerHandle, string][] = [],
+  ) => {
     const out: ListenerHandle[] = [];
     try {
       for (const fe of cfg.frontends) {
@@ -94,12 +105,20 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
           const key = listenerKey(fe.name, bind);
           const kept = keep.get(key);
           if (kept) {
+            for (const h of kept) if (h.frontend !== fe.name) moved.push([h, fe.name]);
             out.push(...kept);
             keep.delete(key);
             continue;
           }
           for (const host of bindAddresses(bind)) {
-            out.push(startListener(core, fe.name, key, host, bind.port, backlog));
+            try {
+              out.push(startListener(core, fe.name, key, host, bind.port, backlog));
+            } catch (err) {
+              // Deno only says "Address already in use (os error 98)": name the bind.
+              const why = err instanceof Error ? err.message : String(err);
+              const addr = host.includes(":") ? `[${host}]:${bind.port}` : `${host}:${bind.port}`;
+              throw new Error(`frontend ${fe.name}: cannot bind ${addr}: ${why}`, { cause: err });
+            }
           }
         }
       }
@@ -133,18 +152,30 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     },
     async reload(next: Config) {
       const prev = current;
-      store.sync(next);
-      const snapshot = compileSnapshot(next, store, core.snapshot);
-      // Listeners: keep those whose frontend+bind is unchanged, open new ones, close the rest.
+      // Listeners first: keep those whose frontend+bind is unchanged, open new ones, close the
+      // rest. A bind that fails throws here, before the state store or the snapshot is touched,
+      // so the running configuration and its state (MAINT, counters, removed names) stay as
+      // they were. No await until the snapshot swap: no request sees the new listeners early.
       const byKey = new Map<string, ListenerHandle[]>();
       for (const h of handles) {
         const list = byKey.get(h.bindKey) ?? [];
         list.push(h);
         byKey.set(h.bindKey, list);
       }
-      const opened = openListeners(next, byKey);
+      const moved: [ListenerHandle, string][] = [];
+      const opened = openListeners(next, byKey, moved);
       const closing = [...byKey.values()].flat();
+      let snapshot;
+      try {
+        store.sync(next);
+        snapshot = compileSnapshot(next, store, core.snapshot);
+      } catch (err) {
+        for (const h of opened) if (!handles.includes(h)) h.abort.abort();
+        store.sync(prev);
+        throw err;
+      }
       core.snapshot = snapshot;
+      for (const [h, fe] of moved) h.frontend = fe;
       current = next;
       handles = opened;
       const keys = new Set<string>();

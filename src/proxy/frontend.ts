@@ -14,6 +14,7 @@ export interface RuntimeCore extends ProxyCore {
 }
 
 export interface ListenerHandle {
+  /** The frontend served; a reload may hand a kept listener to a renamed frontend. */
   frontend: string;
   /** The bind this listener comes from ("host:port" as configured), for reload diffs. */
   bindKey: string;
@@ -54,6 +55,7 @@ export function startListener(
 ): ListenerHandle {
   const abort = new AbortController();
   let local = { ip: hostname, port };
+  let h: ListenerHandle | null = null;
   const server = Deno.serve({
     hostname,
     port,
@@ -66,9 +68,10 @@ export function startListener(
       console.error(`wtproxy: ${frontend}: ${err instanceof Error ? err.stack : err}`);
       return errorResponse(502);
     },
-  }, (req, info) => handle(core, frontend, local, req, info.remoteAddr));
+  }, (req, info) => handle(core, h?.frontend ?? frontend, local, req, info.remoteAddr));
   local = { ip: hostname, port: server.addr.port };
-  return { frontend, bindKey, hostname, port: server.addr.port, server, abort };
+  h = { frontend, bindKey, hostname, port: server.addr.port, server, abort };
+  return h;
 }
 
 function handle(
