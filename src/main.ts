@@ -156,13 +156,6 @@ async function run(file: string, values: Values): Promise<number> {
     console.error(`wtproxy: cannot start: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }
-  for (const l of runtime.listeners) {
-    console.error(`wtproxy: frontend ${l.frontend} listening on ${hostPort(l.hostname, l.port)}`);
-  }
-  if (config.admin) {
-    console.error(`wtproxy: admin (stats, metrics, API) on http://${config.admin.bind.text}/stats`);
-  }
-
   // Reloads run one at a time; a bad file keeps the running configuration.
   let reloading = Promise.resolve();
   const reload = () => {
@@ -207,6 +200,14 @@ async function run(file: string, values: Values): Promise<number> {
     Deno.addSignalListener("SIGHUP", reload);
   } catch {
     // No SIGHUP on this platform (Windows): reload by restarting.
+  }
+  // Announced only now that the signals are handled: a SIGHUP sent on seeing these lines must
+  // reload, not kill the process.
+  for (const l of runtime.listeners) {
+    console.error(`wtproxy: frontend ${l.frontend} listening on ${hostPort(l.hostname, l.port)}`);
+  }
+  if (config.admin) {
+    console.error(`wtproxy: admin (stats, metrics, API) on http://${config.admin.bind.text}/stats`);
   }
   return await stopped;
 }
