@@ -3,7 +3,7 @@
 // a child process so the proxy process is alone with its work.
 //
 //   deno run -A scripts/bench_log.ts [seconds=5] [connections=32] [rounds=5] [inFlight=1]
-//                                    [senders=main,worker] [batchMs=1] [catcher=read|dgram|sink]
+//                                    [senders=main,worker] [batchMs=1] [catcher=read|dgram|sink|socat]
 //
 // Needs `wrk` on PATH. Prints req/s and CPU µs per request (the proxy process, all threads:
 // the sender worker included) per round, then medians and the loss against logging off.
@@ -33,11 +33,24 @@ if (Deno.args[0] === "--helper") {
   // separate (C) program, often on another host. Modes: "read" (default): Deno.listenDatagram,
   // every datagram received and counted; "dgram": node:dgram (costs ~20 µs per datagram in
   // Deno 2.9, more than the proxy's whole logging); "sink": bound, never read (the kernel
-  // queues, then discards).
+  // queues, then discards); "socat": Debian's socat reads them (a C receiver, like syslogd).
   const mode = Deno.args[1] ?? "read";
   let n = 0;
   let port: number;
-  if (mode === "dgram") {
+  let socat: Deno.ChildProcess | null = null;
+  if (mode === "socat") {
+    // A C receiver, as a real syslogd is: reads every datagram into /dev/null (not counted).
+    const probe = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    port = (probe.addr as Deno.NetAddr).port;
+    probe.close();
+    socat = new Deno.Command("socat", {
+      args: ["-u", `UDP-RECV:${port},bind=127.0.0.1`, "OPEN:/dev/null"],
+      stdout: "null",
+      stderr: "inherit",
+    }).spawn();
+    n = -1;
+    await new Promise((r) => setTimeout(r, 300));
+  } else if (mode === "dgram") {
     const sock = dgram.createSocket("udp4");
     sock.on("message", () => n++);
     await new Promise<void>((r) => sock.bind(0, "127.0.0.1", () => r()));
@@ -54,6 +67,10 @@ if (Deno.args[0] === "--helper") {
   }
   console.log(JSON.stringify({ backend: backend.addr.port, syslog: port }));
   for await (const _ of Deno.stdin.readable) { /* wait for EOF */ }
+  if (socat) {
+    socat.kill("SIGTERM");
+    await socat.status;
+  }
   console.log(JSON.stringify({ datagrams: n }));
   Deno.exit(0);
 }
@@ -67,7 +84,7 @@ const inFlight = Number(Deno.args[3] ?? 1);
 const senders = (Deno.args[4] ?? "main,worker").split(",") as ("main" | "worker")[];
 /** LoggingOptions.batchMs for the worker sender. */
 const batchMs = Number(Deno.args[5] ?? 1);
-/** Syslog catcher: "read" (default), "dgram" or "sink" (see the helper above). */
+/** Syslog catcher: "read" (default), "dgram", "sink" or "socat" (see the helper above). */
 const catcher = Deno.args[6] ?? "read";
 
 const child = new Deno.Command(Deno.execPath(), {
@@ -240,7 +257,9 @@ for (const v of variants.slice(1)) {
 for (const v of variants) await v.rt.logging?.stop();
 await child.stdin.close();
 const received = JSON.parse(await readLine()).datagrams;
-console.log(`syslog datagrams received: ${received < 0 ? "not read (sink)" : received}`);
+console.log(
+  `syslog datagrams received: ${received < 0 ? `not counted (${catcher})` : received}`,
+);
 await child.status;
 // runtime.stop() is left out: see the report (Deno.serve abort after shutdown).
 Deno.exit(0);
