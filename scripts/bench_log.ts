@@ -84,8 +84,18 @@ const inFlight = Number(Deno.args[3] ?? 1);
 const senders = (Deno.args[4] ?? "main,worker").split(",") as ("main" | "worker")[];
 /** LoggingOptions.batchMs for the worker sender. */
 const batchMs = Number(Deno.args[5] ?? 1);
-/** Syslog catcher: "read" (default), "dgram", "sink" or "socat" (see the helper above). */
-const catcher = Deno.args[6] ?? "read";
+/** Syslog catcher: "socat" (default when installed), "read", "dgram" or "sink" (see above). */
+const catcher = Deno.args[6] ?? (haveSocat() ? "socat" : "read");
+
+/** socat (Debian's) on PATH: the default receiver then, as cheap as a real syslogd. */
+function haveSocat(): boolean {
+  try {
+    return new Deno.Command("socat", { args: ["-V"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
 
 const child = new Deno.Command(Deno.execPath(), {
   args: ["run", "-A", new URL(import.meta.url).pathname, "--helper", catcher],
