@@ -4,6 +4,7 @@
 // lines, the timeouts, the partly filled RequestLog and the counters.
 
 import type { RequestLog } from "../log/record.ts";
+import type { Counters } from "../state.ts";
 import type { WsConnectError, WsDeps, WsUpstream } from "../ws/proxy.ts";
 import { ClientGone, connectAttempts, ProxyFailure } from "./attempt.ts";
 import type { FrontendRt } from "./compile.ts";
@@ -16,6 +17,22 @@ function connectError(status: number, termination: string): WsConnectError {
   e.status = status;
   e.termination = termination;
   return e;
+}
+
+/**
+ * The once-only release of a tunnel's server connection. Built apart from wsDeps() so that
+ * the closure (kept for the tunnel's whole life) does not keep wsDeps()'s scope (the
+ * RequestInfo with the request's headers).
+ */
+function serverRelease(beC: Counters, srvC: Counters, release: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    beC.close();
+    srvC.close();
+    release();
+  };
 }
 
 /**
@@ -79,19 +96,12 @@ export function wsDeps(
       rec.srvConn = srvC.current;
       beC.open();
       srvC.open();
-      let done = false;
       return {
         conn: c.uc.conn,
         backend: be.config.name,
         server: c.server.config.name,
         counters: [feC, beC, srvC],
-        release() {
-          if (done) return;
-          done = true;
-          beC.close();
-          srvC.close();
-          release();
-        },
+        release: serverRelease(beC, srvC, release),
       };
     },
   };

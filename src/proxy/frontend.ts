@@ -6,6 +6,8 @@ import type { Bind } from "../config/model.ts";
 import { BodyAbort } from "../upstream/exchange.ts";
 import { errorResponse } from "./errors.ts";
 import { forwardRequest, type ProxyCore } from "./forward.ts";
+import type { Counters } from "../state.ts";
+import type { Gate } from "./gate.ts";
 import { buildRequestInfo } from "./info.ts";
 
 export interface RuntimeCore extends ProxyCore {
@@ -74,6 +76,30 @@ export function startListener(
   return h;
 }
 
+/**
+ * The once-only release of a request's maxconn slots. Built apart from handle() so that the
+ * closure (kept for a WebSocket tunnel's whole life) does not keep handle()'s scope, which
+ * holds the Request and its RequestInfo.
+ */
+function slotRelease(
+  core: RuntimeCore,
+  feC: Counters,
+  store: RuntimeCore["store"],
+  feGate: Gate,
+  globalGate: Gate,
+): () => void {
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    core.active--;
+    feC.close();
+    store.activeConnections--;
+    feGate.release();
+    globalGate.release();
+  };
+}
+
 function handle(
   core: RuntimeCore,
   feName: string,
@@ -89,16 +115,7 @@ function handle(
   const feGate = fe.gate;
   const store = core.store;
   const feC = fe.state.counters;
-  let released = false;
-  const release = () => {
-    if (released) return;
-    released = true;
-    core.active--;
-    feC.close();
-    store.activeConnections--;
-    feGate.release();
-    globalGate.release();
-  };
+  const release = slotRelease(core, feC, store, feGate, globalGate);
   const enter = () => {
     core.active++;
     store.activeConnections++;

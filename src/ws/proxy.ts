@@ -171,15 +171,7 @@ export async function proxyWebSocket(
   counters = up.counters;
   log.backend = up.backend;
   log.server = up.server;
-  let released = false;
-  const release = () => {
-    if (released) return;
-    released = true;
-    try {
-      up.conn.close();
-    } catch { /* already closed */ }
-    up.release?.();
-  };
+  const release = connRelease(up);
 
   const bc = new BufferedConn(up.conn);
   let head: ResponseHead;
@@ -231,15 +223,44 @@ export async function proxyWebSocket(
     conn: up.conn,
     initial: bc.takeBuffered(),
     idle: tunnelIdle(deps.timeouts),
-    limits: { ...DEFAULT_LIMITS, ...deps.limits },
+    limits: deps.limits ? { ...DEFAULT_LIMITS, ...deps.limits } : DEFAULT_LIMITS, // read-only
     counters: up.counters,
     signal: deps.signal,
-    onEnd(termination, bytesToClient) {
-      emit(101, termination, headSize + bytesToClient);
-    },
-    onConnClosed: release, // the tunnel owns the socket from here on
+    onEnd: tunnelEnd(log, deps.logger, headSize),
+    onConnClosed: connRelease(up), // the tunnel owns the socket from here on
   });
   return response;
+}
+
+// The two callbacks a tunnel keeps for its whole life are built apart from proxyWebSocket(),
+// so that they do not keep its scope (the deps, with the request's RequestInfo and headers).
+
+/** Logs the tunnel's end (its 101 was counted already): emit() without countStatus. */
+function tunnelEnd(
+  log: RequestLog,
+  logger: AccessLogger,
+  headSize: number,
+): (termination: string, bytesToClient: number) => void {
+  return (termination, bytesToClient) => {
+    log.status = 101;
+    log.termination = termination;
+    log.bytesRead = headSize + bytesToClient;
+    log.ta = since(log);
+    logger.request(log.frontend, log);
+  };
+}
+
+/** Closes the server connection and calls up.release, once. */
+function connRelease(up: WsUpstream): () => void {
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    try {
+      up.conn.close();
+    } catch { /* already closed */ }
+    up.release?.();
+  };
 }
 
 /** The backend said no (403, 404, 500...): its answer goes to the client as it is. */

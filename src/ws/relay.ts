@@ -24,6 +24,7 @@ import {
   OP_TEXT,
   parseClose,
 } from "./frame.ts";
+import { Watchdog } from "../upstream/watchdog.ts";
 import { ConnWriter } from "./writer.ts";
 
 export interface WsLimits {
@@ -65,6 +66,9 @@ export interface TunnelOptions {
   onConnClosed(): void;
 }
 
+// The read buffer: a tunnel starts with a tiny one (10 000 idle tunnels each hold one pending
+// read buffer), grows on full reads (256 -> 1 KiB -> 64 KiB) and falls back to 1 KiB on a trickle.
+const FIRST_READ = 256;
 const SMALL_READ = 1024;
 const LARGE_READ = 64 * 1024;
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
@@ -92,8 +96,8 @@ export class Tunnel {
   private clientClosing = false;
   private termination = "----";
   private bytesToClient = 0;
-  private lastActivity = Date.now();
-  private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The inactivity timeout (shared sweep, no timer per tunnel); null without one. */
+  private idleDog: Watchdog | null = null;
   private graceTimer: ReturnType<typeof setTimeout> | undefined;
   private drainTimer: ReturnType<typeof setTimeout> | undefined;
   private reading = false;
@@ -102,8 +106,19 @@ export class Tunnel {
   private fragParts: Uint8Array[] = [];
   private fragSize = 0;
   private readonly onAbort = () => this.kill();
+  // What the tunnel keeps of its options (not the options object itself).
+  private initial: Uint8Array | null;
+  private readonly idle: { ms: number; termination: string } | null;
+  private readonly signal: AbortSignal | undefined;
+  private readonly onEnd: TunnelOptions["onEnd"];
+  private readonly onConnClosed: () => void;
 
-  constructor(private opts: TunnelOptions) {
+  constructor(opts: TunnelOptions) {
+    this.initial = opts.initial.length > 0 ? opts.initial : null;
+    this.idle = opts.idle;
+    this.signal = opts.signal;
+    this.onEnd = opts.onEnd;
+    this.onConnClosed = opts.onConnClosed;
     this.socket = opts.socket;
     this.conn = opts.conn;
     this.counters = opts.counters;
@@ -120,15 +135,19 @@ export class Tunnel {
     liveTunnels.add(this);
     const s = this.socket;
     s.binaryType = "arraybuffer";
-    s.onopen = () => this.clientOpened();
-    s.onmessage = (ev) => this.clientMessage(ev.data);
-    s.onclose = (ev) => this.clientClosed(ev.code, ev.reason, ev.wasClean);
-    s.onerror = () => {}; // onclose follows; keep Deno from reporting it as unhandled
+    // The tunnel itself is the listener (handleEvent): no closure nor on* wrapper per event.
+    s.addEventListener("open", this);
+    s.addEventListener("message", this);
+    s.addEventListener("close", this);
+    s.addEventListener("error", this); // onclose follows; keep Deno from reporting it as unhandled
     this.openTimer = setTimeout(() => {
       this.openTimer = undefined;
       if (this.socket.readyState === WebSocket.CONNECTING) this.finish("CD--");
     }, this.limits.openTimeoutMs);
-    if (opts.idle) this.idleTimer = setTimeout(() => this.idleCheck(), opts.idle.ms);
+    if (opts.idle) {
+      this.idleDog = new Watchdog(opts.idle.ms, () => this.idleFired());
+      this.idleDog.arm();
+    }
     if (opts.signal) {
       if (opts.signal.aborted) queueMicrotask(this.onAbort);
       else opts.signal.addEventListener("abort", this.onAbort, { once: true });
@@ -142,6 +161,23 @@ export class Tunnel {
 
   // ---- client side -------------------------------------------------------------------------
 
+  /** The client socket's events (EventListener object). */
+  handleEvent(ev: Event): void {
+    switch (ev.type) {
+      case "open":
+        this.clientOpened();
+        return;
+      case "message":
+        this.clientMessage((ev as MessageEvent<string | ArrayBuffer>).data);
+        return;
+      case "close": {
+        const c = ev as CloseEvent;
+        this.clientClosed(c.code, c.reason, c.wasClean);
+        return;
+      }
+    }
+  }
+
   private clientOpened(): void {
     clearTimeout(this.openTimer);
     this.openTimer = undefined;
@@ -152,7 +188,7 @@ export class Tunnel {
 
   private clientMessage(data: string | ArrayBuffer): void {
     if (this.ended || this.closeSentUp) return;
-    this.lastActivity = Date.now();
+    this.idleDog?.touch();
     const w = this.writer;
     let len: number;
     if (typeof data === "string") len = w.text(data);
@@ -212,13 +248,15 @@ export class Tunnel {
 
   private async readLoop(): Promise<void> {
     const s = this.socket;
+    const initial = this.initial;
+    this.initial = null;
     try {
-      if (this.opts.initial.length > 0) this.decoder.push(this.opts.initial);
+      if (initial !== null) this.decoder.push(initial);
     } catch (err) {
       this.protocolError(err);
       return;
     }
-    let buf = new Uint8Array(SMALL_READ);
+    let buf = new Uint8Array(FIRST_READ);
     // After the end (idle timeout, shutdown) the loop goes on until the backend answers our
     // close frame or closes, so it gets a clean close handshake (bounded by closeGraceMs).
     while (!this.connClosed && !this.closeRecvUp) {
@@ -240,7 +278,7 @@ export class Tunnel {
         else this.backendGone();
         return;
       }
-      this.lastActivity = Date.now();
+      this.idleDog?.touch();
       try {
         this.decoder.push(buf.subarray(0, n));
       } catch (err) {
@@ -248,10 +286,10 @@ export class Tunnel {
         else this.protocolError(err);
         return;
       }
-      // A full read means more is coming: read bigger; a trickle: go back to a small buffer
-      // (10 000 idle tunnels each hold one pending read buffer).
-      if (n === buf.length && buf.length < LARGE_READ) buf = new Uint8Array(LARGE_READ);
-      else if (n < SMALL_READ && buf.length > SMALL_READ) buf = new Uint8Array(SMALL_READ);
+      // A full read means more is coming: read bigger; a trickle: go back to a small buffer.
+      if (n === buf.length && buf.length < LARGE_READ) {
+        buf = new Uint8Array(buf.length < SMALL_READ ? SMALL_READ : LARGE_READ);
+      } else if (n < SMALL_READ && buf.length > SMALL_READ) buf = new Uint8Array(SMALL_READ);
     }
   }
 
@@ -409,7 +447,7 @@ export class Tunnel {
     try {
       this.conn.close();
     } catch { /* already closed */ }
-    this.opts.onConnClosed();
+    this.onConnClosed();
   }
 
   private closeConnAfterFlush(): void {
@@ -434,15 +472,10 @@ export class Tunnel {
 
   // ---- timers and the end ------------------------------------------------------------------
 
-  private idleCheck(): void {
-    this.idleTimer = undefined;
-    const idle = this.opts.idle;
+  /** The watchdog saw no traffic either way for idle.ms. */
+  private idleFired(): void {
+    const idle = this.idle;
     if (this.ended || !idle) return;
-    const left = this.lastActivity + idle.ms - Date.now();
-    if (left > 0) {
-      this.idleTimer = setTimeout(() => this.idleCheck(), left);
-      return;
-    }
     this.closeClient(1001, "idle timeout");
     this.sendCloseUp(1001, "idle timeout");
     this.drainUpstream();
@@ -461,15 +494,15 @@ export class Tunnel {
   private finish(termination: string): void {
     if (this.ended) return;
     this.ended = true;
-    clearTimeout(this.idleTimer);
+    this.idleDog?.disarm();
     clearTimeout(this.graceTimer);
     clearTimeout(this.openTimer);
-    this.opts.signal?.removeEventListener("abort", this.onAbort);
+    this.signal?.removeEventListener("abort", this.onAbort);
     if (!this.clientClosing) this.closeClient(1011);
     if (!this.connClosing) this.closeConn();
     this.fragParts = [];
     liveTunnels.delete(this);
     for (const c of this.counters) c.wsOpen--;
-    this.opts.onEnd(termination, this.bytesToClient);
+    this.onEnd(termination, this.bytesToClient);
   }
 }
