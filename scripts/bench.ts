@@ -18,7 +18,7 @@
 import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config/load.ts";
 import { startRuntime } from "../src/runtime.ts";
-import { cpuSeconds, freePort, startTaskV8Flags, waitPort } from "./lib.ts";
+import { cpuSeconds, freePort, Processes, rssMb, startTaskV8Flags, waitPort } from "./lib.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -53,7 +53,9 @@ const v8Flags = args.values["v8-flags"] ?? startTaskV8Flags();
 
 const tmp = await Deno.makeTempDir({ prefix: "wtproxy-bench-" });
 await Deno.chmod(tmp, 0o755); // nginx workers may run as another user
-const children: Deno.ChildProcess[] = [];
+const procs = new Processes("null");
+const spawn = (cmd: string, argv: string[]) => procs.spawn(cmd, argv);
+const kill = (child: Deno.ChildProcess) => procs.kill(child);
 
 function which(cmd: string): string | null {
   for (const dir of (Deno.env.get("PATH") ?? "").split(":").concat(["/usr/sbin", "/sbin"])) {
@@ -63,29 +65,6 @@ function which(cmd: string): string | null {
     } catch { /* not there */ }
   }
   return null;
-}
-
-function spawn(cmd: string, argv: string[]): Deno.ChildProcess {
-  const child = new Deno.Command(cmd, { args: argv, stdout: "null", stderr: "piped" }).spawn();
-  children.push(child);
-  return child;
-}
-
-async function kill(child: Deno.ChildProcess): Promise<void> {
-  try {
-    child.kill("SIGTERM");
-  } catch { /* gone */ }
-  await child.status;
-  await child.stderr.cancel().catch(() => {});
-}
-
-function rssMb(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
 }
 
 function median(xs: number[]): number {
@@ -488,12 +467,6 @@ try {
   }
   console.log(lines.join("\n"));
 } finally {
-  for (const c of children) {
-    try {
-      c.kill("SIGTERM");
-    } catch { /* gone */ }
-    await c.status;
-    await c.stderr.cancel().catch(() => {});
-  }
+  await procs.killAll();
   await Deno.remove(tmp, { recursive: true }).catch(() => {});
 }

@@ -11,7 +11,7 @@
 import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config/load.ts";
 import { startRuntime } from "../src/runtime.ts";
-import { cpuSeconds, freePort, startTaskV8Flags, waitPort } from "./lib.ts";
+import { cpuSeconds, freePort, Processes, rssMb, startTaskV8Flags, waitPort } from "./lib.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -74,34 +74,10 @@ const duration = Number(args.values.duration ?? (quick ? 3 : 6));
 const connections = Number(args.values.connections);
 const windowSize = Number(args.values.window);
 const rounds = Number(args.values.rounds ?? (quick ? 1 : 2));
-const children: Deno.ChildProcess[] = [];
+const procs = new Processes();
+const spawn = (cmd: string, argv: string[]) => procs.spawn(cmd, argv);
+const kill = (child: Deno.ChildProcess) => procs.kill(child);
 const tmp = await Deno.makeTempDir({ prefix: "wtproxy-bench-ws-" });
-
-function spawn(cmd: string, argv: string[]): Deno.ChildProcess {
-  const child = new Deno.Command(cmd, { args: argv, stdout: "null", stderr: "inherit" }).spawn();
-  children.push(child);
-  return child;
-}
-
-async function kill(child: Deno.ChildProcess): Promise<void> {
-  try {
-    child.kill("SIGTERM");
-  } catch { /* gone */ }
-  const t = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-  }, 3000);
-  await child.status;
-  clearTimeout(t);
-  children.splice(children.indexOf(child), 1);
-}
-
-function rssMB(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const m = /VmRSS:\s+(\d+) kB/.exec(status);
-  return m ? Number(m[1]) / 1024 : NaN;
-}
 
 function openWs(port: number): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
@@ -226,7 +202,7 @@ try {
       wtRates.push(w);
       console.log(
         `  wtproxy  ${w.toFixed(0).padStart(8)} msg/s   proxy CPU ${cpu.toFixed(0)}%, RSS ${
-          rssMB(wt.pid).toFixed(0)
+          rssMb(wt.pid).toFixed(0)
         } MB`,
       );
     }
@@ -264,7 +240,7 @@ try {
     if (n < wanted) {
       console.log(`idle: open-file limit ${limit}: ${n} tunnels instead of ${wanted}`);
     }
-    const before = rssMB(wt.pid);
+    const before = rssMb(wt.pid);
     const idle: WebSocket[] = [];
     const t0 = performance.now();
     for (let i = 0; i < n; i += 250) {
@@ -275,9 +251,9 @@ try {
     }
     const opened = (performance.now() - t0) / 1000;
     await new Promise((r) => setTimeout(r, 1000));
-    const afterNoGc = rssMB(wt.pid);
+    const afterNoGc = rssMb(wt.pid);
     await fullGc();
-    const after = rssMB(wt.pid);
+    const after = rssMb(wt.pid);
     console.log(
       `idle: RSS ${afterNoGc.toFixed(0)} MB before a full GC, ${after.toFixed(0)} MB after`,
     );
@@ -296,7 +272,7 @@ try {
     await new Promise((r) => setTimeout(r, 1000));
   }
 } finally {
-  for (const c of [...children].reverse()) await kill(c);
+  await procs.killAll();
   await Deno.remove(tmp, { recursive: true }).catch(() => {});
 }
 console.log("\n" + results.join("\n"));

@@ -43,3 +43,48 @@ export function cpuSeconds(pid: number): number {
     return NaN;
   }
 }
+
+/** Resident memory of `pid` in MB; NaN when it is gone. */
+export function rssMb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The child processes a benchmark starts, so every one of them is stopped at the end. */
+export class Processes {
+  private readonly children: Deno.ChildProcess[] = [];
+
+  constructor(private readonly stderr: "inherit" | "null" = "inherit") {}
+
+  spawn(cmd: string, argv: string[]): Deno.ChildProcess {
+    const child = new Deno.Command(cmd, { args: argv, stdout: "null", stderr: this.stderr })
+      .spawn();
+    this.children.push(child);
+    return child;
+  }
+
+  /** SIGTERM, then SIGKILL after 3 s; resolves once it has exited. */
+  async kill(child: Deno.ChildProcess): Promise<void> {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* gone */ }
+    const t = setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+    }, 3000);
+    await child.status;
+    clearTimeout(t);
+    const i = this.children.indexOf(child);
+    if (i !== -1) this.children.splice(i, 1);
+  }
+
+  /** Stops everything still running, the last started first. */
+  async killAll(): Promise<void> {
+    for (const c of [...this.children].reverse()) await this.kill(c);
+  }
+}
