@@ -2,6 +2,8 @@
 // formatted by the log room into HAProxy's httplog layout or JSON.
 // Timers follow HAProxy's httplog: -1 = the phase never completed.
 
+import type { RequestInfo } from "../proxy/request.ts";
+
 export interface RequestLog {
   clientIp: string;
   clientPort: number;
@@ -47,4 +49,33 @@ export interface RequestLog {
 export interface AccessLogger {
   /** Called once per finished request or tunnel; must never block or throw. */
   request(frontend: string, rec: RequestLog): void;
+}
+
+/** The record of a request just received: nothing routed, connected or answered yet. */
+export function newRequestLog(frontend: string, info: RequestInfo, acceptDate: number): RequestLog {
+  return {
+    clientIp: info.srcIp,
+    clientPort: info.srcPort,
+    acceptDate,
+    frontend,
+    backend: frontend,
+    server: null,
+    tr: 0,
+    tw: -1,
+    tc: -1,
+    tres: -1,
+    ta: 0,
+    status: -1,
+    bytesRead: 0,
+    termination: "----",
+    actconn: 0,
+    feconn: 0,
+    beconn: 0,
+    srvConn: 0,
+    retries: 0,
+    redispatched: false,
+    srvQueue: 0,
+    backendQueue: 0,
+    requestLine: `${info.method} ${info.target} ${info.version}`,
+  };
 }

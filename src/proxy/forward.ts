@@ -1,7 +1,7 @@
 // One HTTP request through the proxy: route, connect (attempt loop), send the request, answer
 // with the server's response streamed back, log it once, move the counters, free the slot.
 
-import type { AccessLogger, RequestLog } from "../log/record.ts";
+import { type AccessLogger, newRequestLog, type RequestLog } from "../log/record.ts";
 import type { Counters } from "../state.ts";
 import { type Network, parseNetwork } from "../acl/ip.ts";
 import { isWebSocketUpgrade, proxyWebSocket } from "../ws/proxy.ts";
@@ -70,34 +70,6 @@ function forwardedText(plan: HeaderPlan, info: RequestInfo): string {
   return s;
 }
 
-export function newRecord(fe: FrontendRt, info: RequestInfo, acceptDate: number): RequestLog {
-  return {
-    clientIp: info.srcIp,
-    clientPort: info.srcPort,
-    acceptDate,
-    frontend: fe.config.name,
-    backend: fe.config.name,
-    server: null,
-    tr: 0,
-    tw: -1,
-    tc: -1,
-    tres: -1,
-    ta: 0,
-    status: -1,
-    bytesRead: 0,
-    termination: "----",
-    actconn: 0,
-    feconn: 0,
-    beconn: 0,
-    srvConn: 0,
-    retries: 0,
-    redispatched: false,
-    srvQueue: 0,
-    backendQueue: 0,
-    requestLine: `${info.method} ${info.target} ${info.version}`,
-  };
-}
-
 /**
  * Handles one request of frontend `fe` (the maxconn slot is already held; `release` frees it
  * and must be called exactly once, when the response is over).
@@ -110,7 +82,7 @@ export async function forwardRequest(
   release: () => void,
 ): Promise<Response> {
   const t0 = performance.now();
-  const rec = newRecord(fe, info, Date.now());
+  const rec = newRequestLog(fe.config.name, info, Date.now());
   const feC = fe.state.counters;
   feC.requests++;
   const store = core.store;

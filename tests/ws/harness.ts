@@ -8,6 +8,7 @@ import { splitTarget } from "../../src/proxy/request.ts";
 import { Counters } from "../../src/state.ts";
 import { FrameDecoder } from "../../src/ws/frame.ts";
 import { isWebSocketUpgrade, proxyWebSocket, type WsDeps } from "../../src/ws/proxy.ts";
+import { newRequestLog } from "../../src/log/record.ts";
 
 export const enc = new TextEncoder();
 export const dec = new TextDecoder();
@@ -32,31 +33,7 @@ export function requestInfo(req: Request, remote: Deno.NetAddr, local: Deno.NetA
 }
 
 export function emptyLog(info: RequestInfo): RequestLog {
-  return {
-    clientIp: info.srcIp,
-    clientPort: info.srcPort,
-    acceptDate: Date.now(),
-    frontend: "fe",
-    backend: "fe",
-    server: null,
-    tr: 0,
-    tw: 0,
-    tc: 0,
-    tres: -1,
-    ta: -1,
-    status: 0,
-    bytesRead: 0,
-    termination: "----",
-    actconn: 1,
-    feconn: 1,
-    beconn: 0,
-    srvConn: 0,
-    retries: 0,
-    redispatched: false,
-    srvQueue: 0,
-    backendQueue: 0,
-    requestLine: `${info.method} ${info.target} ${info.version}`,
-  };
+  return { ...newRequestLog("fe", info, Date.now()), actconn: 1, feconn: 1 };
 }
 
 export interface TestProxy {
