@@ -1,6 +1,6 @@
 // The running proxy built from a Config: state store, health checks, logging, compiled routing
 // and balancing (a snapshot swapped on reload), listeners, the admin listener, and a drain with
-// a deadline on stop (Deno.serve's shutdown() waits for ever on open streams).
+// a deadline on stop.
 
 import type { Config } from "./config/model.ts";
 import type { AccessLogger } from "./log/record.ts";
@@ -124,7 +124,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       }
     } catch (err) {
       // Undo what this call opened (not the kept ones) and report.
-      for (const h of out) if (!handles.includes(h)) h.abort.abort();
+      for (const h of out) if (!handles.includes(h)) h.server.kill();
       throw err;
     }
     return out;
@@ -170,7 +170,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
         store.sync(next);
         snapshot = compileSnapshot(next, store, core.snapshot);
       } catch (err) {
-        for (const h of opened) if (!handles.includes(h)) h.abort.abort();
+        for (const h of opened) if (!handles.includes(h)) h.server.kill();
         store.sync(prev);
         throw err;
       }
@@ -229,31 +229,17 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
   return runtime;
 }
 
-/**
- * shutdown(): stop accepting and wait for in-flight requests, at most `graceMs`; true when
- * drained. What is left is cut by the caller through its own handles (streams, tunnels): once
- * shutdown() has begun, aborting the server's signal makes Deno throw an uncatchable BadResource
- * from inside its listener (Deno 2.9), so the signal is never used here.
- */
-async function closeListener(h: ListenerHandle, graceMs: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), graceMs);
-  });
-  const drained = h.server.shutdown().then(() => true, () => true);
-  const done = await Promise.race([drained, deadline]);
-  clearTimeout(timer);
-  return done;
+/** Stops accepting and waits for in-flight requests, at most `graceMs`; true when drained.
+ * What is left is cut by the caller (streams, tunnels) and then by finished(). */
+function closeListener(h: ListenerHandle, graceMs: number): Promise<boolean> {
+  return h.server.drain(graceMs);
 }
 
-/** Waits (at most `ms`) until every listener's server has finished. */
+/** Gives the listeners' last connections `ms` more, then closes them. */
 async function finished(hs: ListenerHandle[], ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    Promise.all(hs.map((h) => h.server.finished.catch(() => {}))),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]);
-  clearTimeout(timer);
+  const deadline = performance.now() + ms;
+  while (hs.some((h) => h.server.connections > 0) && performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  for (const h of hs) h.server.kill();
 }

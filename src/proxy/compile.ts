@@ -2,6 +2,7 @@
 // routers, balancers, timeouts, connection modes, the forwarded-header plans of every
 // frontend x backend pair, and the maxconn gates.
 
+import type { ConnSettings } from "../downstream/server.ts";
 import type {
   BackendConfig,
   Config,
@@ -45,6 +46,8 @@ export interface FrontendRt {
   router: Router;
   gate: Gate;
   clientTimeout: Millis | null;
+  /** The client connection's timeouts, as the server reads them at each request. */
+  connSettings: ConnSettings;
   plans: Map<string, HeaderPlan>;
 }
 
@@ -134,6 +137,11 @@ export function compileSnapshot(config: Config, store: StateStore, previous?: Sn
       router: compileRouter(f, ctx),
       gate,
       clientTimeout: f.settings.timeouts.client,
+      connSettings: {
+        clientTimeout: f.settings.timeouts.client,
+        httpRequestTimeout: f.settings.timeouts.httpRequest,
+        keepAliveTimeout: f.settings.timeouts.httpKeepAlive,
+      },
       plans,
     });
   }

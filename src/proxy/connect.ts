@@ -8,7 +8,6 @@ import type { Counters } from "../state.ts";
 import type { WsConnectError, WsDeps, WsUpstream } from "../ws/proxy.ts";
 import { ClientGone, connectAttempts, ProxyFailure } from "./attempt.ts";
 import type { FrontendRt } from "./compile.ts";
-import { errorBytes, errorResponse } from "./errors.ts";
 import { forwardedLines, type ProxyCore } from "./forward.ts";
 import type { RequestInfo } from "./request.ts";
 
@@ -62,8 +61,6 @@ export function wsDeps(
     timeouts,
     log: rec,
     logger: core.logger,
-    errorResponse,
-    errorBytes,
     signal: core.shutdown,
     async connect(): Promise<WsUpstream> {
       const backendName = fe.router.route(info);

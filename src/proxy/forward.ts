@@ -13,8 +13,8 @@ import { BodySource } from "../upstream/upload.ts";
 import { type AttemptDeps, ClientGone, connectAttempts, ProxyFailure } from "./attempt.ts";
 import type { BackendRt, FrontendRt, HeaderPlan } from "./compile.ts";
 import { wsDeps } from "./connect.ts";
-import { errorBytes, errorResponse } from "./errors.ts";
 import type { RequestInfo } from "./request.ts";
+import type { ClientExchange, Framing } from "../downstream/types.ts";
 
 export interface ProxyCore extends AttemptDeps {
   logger: AccessLogger;
@@ -24,7 +24,7 @@ export interface ProxyCore extends AttemptDeps {
   shutdown: AbortSignal;
 }
 
-/** Response headers that never go to the client (hop-by-hop; Deno.serve does the framing). */
+/** Response headers that never go to the client (hop-by-hop; the client side frames). */
 const DROP_RESPONSE = HOP_BY_HOP;
 
 const TERMINATION: Record<BodyEnd, string> = {
@@ -77,10 +77,10 @@ function forwardedText(plan: HeaderPlan, info: RequestInfo): string {
 export async function forwardRequest(
   core: ProxyCore,
   fe: FrontendRt,
-  req: Request,
+  ex: ClientExchange,
   info: RequestInfo,
   release: () => void,
-): Promise<Response> {
+): Promise<void> {
   const t0 = performance.now();
   const rec = newRequestLog(fe.config.name, info, Date.now());
   const feC = fe.state.counters;
@@ -88,10 +88,11 @@ export async function forwardRequest(
   const store = core.store;
   rec.actconn = store.activeConnections;
   rec.feconn = feC.current;
+  // Bytes in: the request head as received (as HAProxy counts it), the body is added apart.
+  const headIn = ex.head.size;
 
   let counters: Counters[] = [feC];
   let finished = false;
-  let headIn = 0;
   const end = (status: number, termination: string, bytes: number) => {
     if (finished) return;
     finished = true;
@@ -99,10 +100,6 @@ export async function forwardRequest(
     rec.termination = termination;
     rec.bytesRead = bytes;
     rec.ta = Math.round(performance.now() - t0);
-    // Bytes in: the request head as received (as HAProxy counts it), the body is added apart.
-    if (headIn === 0) {
-      headIn = (rec.requestLine?.length ?? 0) + headerLines(req.headers).length + 4;
-    }
     for (const c of counters) {
       if (status > 0) c.countStatus(status);
       c.bytesIn += headIn;
@@ -114,40 +111,38 @@ export async function forwardRequest(
     } catch { /* a logger must not break the proxy */ }
     release();
   };
-  const fail = (status: number, termination: string): Response => {
-    end(status, termination, errorBytes(status));
-    return errorResponse(status);
+  const fail = async (status: number, termination: string): Promise<void> => {
+    end(status, termination, ex.errorBytes(status));
+    try {
+      await ex.sendError(status);
+    } catch { /* client gone */ }
   };
 
-  if (isWebSocketUpgrade(req.headers)) {
-    return await proxyWs(core, fe, req, info, rec, release);
+  if (isWebSocketUpgrade(info.headers)) {
+    return await proxyWs(core, fe, ex, info, rec, release);
   }
 
   const backendName = fe.router.route(info);
   if (backendName === null || !core.snapshot.backends.has(backendName)) {
     rec.tw = -1;
     rec.tc = -1;
-    return fail(503, "SC--");
+    return await fail(503, "SC--");
   }
 
-  // Client disconnects before the response head: stop connecting / waiting. req.signal is
-  // passed as is (no AbortController of our own): it aborts only when the client goes away.
-  const signal = req.signal;
-  let ex: Exchange | null = null;
-  const onAbort = () => ex?.abort();
+  // Client disconnects before the response head: stop connecting / waiting.
+  const signal = ex.signal;
+  let upx: Exchange | null = null;
+  const onAbort = () => upx?.abort();
   signal.addEventListener("abort", onAbort, { once: true });
-  const reqBody = req.body;
+  const head = ex.head;
   let body: BodySource | null = null;
-  let chunked = false;
-  if (reqBody) {
-    const cl = req.headers.get("content-length");
-    chunked = cl === null;
-    body = new BodySource(reqBody, fe.clientTimeout, cl === null ? null : Number(cl));
-  }
-  const clientLines = headerLines(req.headers) + (chunked ? "transfer-encoding: chunked\r\n" : "");
-  headIn = (rec.requestLine?.length ?? 0) + clientLines.length + 4;
+  const chunked = head.bodyKind === "chunked";
+  if (ex.body) body = new BodySource(ex.body);
+  // A chunked body is re-chunked on its way up; codings before "chunked" stay as they were.
+  const clientLines = headerLines(head.lines, info.headers.get("connection")) +
+    (chunked ? `transfer-encoding: ${info.headers.get("transfer-encoding")}\r\n` : "");
 
-  let head: ResponseHead | null = null;
+  let rh: ResponseHead | null = null;
   let sentAt = 0;
   try {
     let fresh = false;
@@ -176,26 +171,26 @@ export async function forwardRequest(
       );
       beC.open();
       srvC.open();
-      ex = new Exchange(
+      upx = new Exchange(
         c.uc,
         { method: info.method, head: headBytes, body, chunked },
         be.serverTimeout,
       );
-      core.inflight.add(ex);
+      core.inflight.add(upx);
       sentAt = performance.now();
       try {
-        head = await ex.send(sentAt);
+        rh = await upx.send(sentAt);
       } catch (err) {
-        core.inflight.delete(ex);
+        core.inflight.delete(upx);
         c.uc.close();
         beC.close();
         srvC.close();
         if (signal.aborted) throw new ClientGone();
-        if (ex.clientFailure === "timeout") {
+        if (upx.clientFailure === "timeout") {
           rec.tres = -1;
-          return fail(408, "cD--");
+          return await fail(408, "cD--");
         }
-        if (ex.clientFailure === "abort") throw new ClientGone();
+        if (upx.clientFailure === "abort") throw new ClientGone();
         const e = err instanceof UpstreamError
           ? err
           : new UpstreamError("closed-after-send", `${err}`);
@@ -204,120 +199,136 @@ export async function forwardRequest(
         // old upload has stopped reading it).
         const retryable = (e.kind === "stale-reused" || e.kind === "reset-before-send") &&
           tries < 2;
-        if (retryable && body) await ex.detachUpload();
+        if (retryable && body) await upx.detachUpload();
         if (retryable && (body === null || body.rewind())) {
           fresh = true;
-          ex = null;
+          upx = null;
           continue;
         }
         rec.tres = -1;
         beC.responseErrors++;
         srvC.responseErrors++;
         body?.cancel(); // no retry: stop reading what is left of the client's body
-        if (e.kind === "server-timeout") return fail(504, "sH--");
-        if (e.kind === "invalid-response") return fail(502, "PH--");
-        return fail(502, "SH--");
+        if (e.kind === "server-timeout") return await fail(504, "sH--");
+        if (e.kind === "invalid-response") return await fail(502, "PH--");
+        return await fail(502, "SH--");
       }
       rec.tres = Math.round(performance.now() - sentAt);
-      const exchange = ex;
+      const exchange = upx;
       const uc = c.uc;
-      const h = head;
-      if (h.status === 101 || h.status > 599) {
-        core.inflight.delete(exchange);
-        exchange.abort();
-        beC.close();
-        srvC.close();
-        beC.responseErrors++;
-        srvC.responseErrors++;
-        body?.cancel();
-        return fail(502, "PH--");
-      }
-      const headers = responseHeaders(h);
-      if (h.status === 205 && h.bodyMode !== "none") {
-        // A 205 has no content (RFC 9110 §15.3.6) and Response refuses one: answer it bodiless
-        // and close the server connection (the body it sent anyway is not read).
-        core.inflight.delete(exchange);
-        exchange.abort();
-        beC.close();
-        srvC.close();
-        if (body) {
-          if (!body.ended) body.cancel();
-          for (const cc of counters) cc.bytesIn += body.bytes;
-        }
-        const res = new Response(null, {
-          status: 205,
-          headers: headers.filter(([n]) => n !== "content-length"),
-        });
-        end(205, "----", h.headBytes);
-        return res;
-      }
-      const small = exchange.takeBufferedBody();
-      if (small !== null) {
-        core.inflight.delete(exchange);
-        if (exchange.reusable()) core.pool.release(uc);
-        else uc.close();
-        beC.close();
-        srvC.close();
-        if (body) {
-          if (!body.ended) body.cancel();
-          for (const cc of counters) cc.bytesIn += body.bytes;
-        }
-        const res = new Response(small, { status: h.status, headers });
-        end(h.status, "----", h.headBytes + small.length);
-        return res;
-      }
-      const stream = exchange.bodyStream(fe.clientTimeout, (result, reusable) => {
+      const h = rh;
+      const settle = (reusable: boolean) => {
         core.inflight.delete(exchange);
         if (reusable) core.pool.release(uc);
         else uc.close();
         beC.close();
         srvC.close();
-        if (body && !body.ended) body.cancel();
-        for (const cc of counters) cc.bytesIn += body?.bytes ?? 0;
-        end(h.status, TERMINATION[result.end], h.headBytes + result.bytes);
-      });
-      return new Response(stream, { status: h.status, headers });
+        if (body) {
+          if (!body.ended) body.cancel();
+          for (const cc of counters) cc.bytesIn += body.bytes;
+        }
+      };
+      if (h.status === 101 || h.status > 599) {
+        exchange.abort();
+        settle(false);
+        beC.responseErrors++;
+        srvC.responseErrors++;
+        return await fail(502, "PH--");
+      }
+      if (h.status === 205 && h.bodyMode !== "none") {
+        // A 205 has no content (RFC 9110 §15.3.6): answer it bodiless and close the server
+        // connection (the body it sent anyway is not read).
+        exchange.abort();
+        settle(false);
+        end(205, "----", h.headBytes);
+        await ex.sendWhole(205, h.reason, responseLines(h, false), EMPTY).catch(() => {});
+        return;
+      }
+      const small = exchange.takeBufferedBody();
+      if (small !== null) {
+        settle(exchange.reusable());
+        end(h.status, "----", h.headBytes + small.length);
+        await ex.sendWhole(h.status, h.reason, responseLines(h, false), small).catch(() => {});
+        return;
+      }
+      const mode = h.bodyMode;
+      try {
+        await ex.sendHead(
+          h.status,
+          h.reason,
+          responseLines(h, mode === "none"),
+          mode === "none"
+            ? NO_BODY
+            : mode === "length"
+            ? { kind: "length", length: h.length }
+            : STREAM,
+        );
+      } catch {
+        exchange.abort();
+        settle(false);
+        end(h.status, "CD--", 0);
+        return;
+      }
+      const result = await exchange.relayBody(ex);
+      settle(result.reusable);
+      end(h.status, TERMINATION[result.end], h.headBytes + result.bytes);
+      if (result.end === "done") {
+        await ex.end(trailerLines(result.trailers)).catch(() => {});
+      } else ex.abort();
+      return;
     }
   } catch (err) {
     body?.cancel();
-    if (err instanceof ProxyFailure) return fail(err.status, err.termination);
+    if (err instanceof ProxyFailure) return await fail(err.status, err.termination);
     if (err instanceof ClientGone) {
-      end(-1, head ? "CD--" : rec.tc === -1 && sentAt === 0 ? "CC--" : "CH--", 0);
-      return errorResponse(502);
+      end(-1, rh ? "CD--" : rec.tc === -1 && sentAt === 0 ? "CC--" : "CH--", 0);
+      ex.abort();
+      return;
     }
     console.error(`wtproxy: internal error: ${err instanceof Error ? err.stack : err}`);
-    return fail(502, "PH--");
+    return await fail(502, "PH--");
   } finally {
     signal.removeEventListener("abort", onAbort);
   }
 }
 
+const EMPTY = new Uint8Array(0);
+const NO_BODY: Framing = { kind: "none" };
+const STREAM: Framing = { kind: "stream" };
+
 /**
- * The server's header lines for the client: hop-by-hop ones (and those its Connection header
- * names) dropped, Content-Length dropped where Deno re-frames the body. A plain list of pairs:
- * Response copies it once (a Headers object would be validated twice).
+ * The server's header lines for the client, as "name: value\r\n" text: hop-by-hop ones (and
+ * those its Connection header names) dropped; Content-Length dropped unless `keepLength` (a
+ * bodiless answer: HEAD, 304), the client side writes the framing itself.
  */
-function responseHeaders(h: ResponseHead): [string, string][] {
-  const out: [string, string][] = [];
+function responseLines(h: ResponseHead, keepLength: boolean): string {
+  let s = "";
   const tokens = h.connectionTokens;
-  const reframed = h.bodyMode === "chunked" || h.bodyMode === "close";
   for (const pair of h.headers) {
     const lower = pair[0].toLowerCase();
     if (DROP_RESPONSE.has(lower) || (tokens.length > 0 && tokens.includes(lower))) continue;
-    if (reframed && lower === "content-length") continue;
-    out.push(lower === pair[0] ? pair : [lower, pair[1]]);
+    if (!keepLength && lower === "content-length") continue;
+    s += `${lower}: ${pair[1]}\r\n`;
   }
-  return out;
+  return s;
+}
+
+/** Trailer lines of a chunked response, as text (undefined when none). */
+function trailerLines(trailers: [string, string][]): string | undefined {
+  if (trailers.length === 0) return undefined;
+  let s = "";
+  for (const [n, v] of trailers) s += `${n.toLowerCase()}: ${v}\r\n`;
+  return s;
 }
 
 async function proxyWs(
   core: ProxyCore,
   fe: FrontendRt,
-  req: Request,
+  ex: ClientExchange,
   info: RequestInfo,
   rec: RequestLog,
   release: () => void,
-): Promise<Response> {
+): Promise<void> {
   let released = false;
   const once = () => {
     if (released) return;
@@ -326,12 +337,11 @@ async function proxyWs(
   };
   const deps = wsDeps(core, fe, info, rec, once);
   try {
-    const res = await proxyWebSocket(req, info, deps.deps);
+    await proxyWebSocket(ex, info, deps.deps);
     if (!deps.connected()) once();
-    return res;
   } catch (err) {
     once();
     console.error(`wtproxy: websocket error: ${err instanceof Error ? err.stack : err}`);
-    return errorResponse(502);
+    if (!ex.headSent) await ex.sendError(502).catch(() => {});
   }
 }

@@ -1,14 +1,14 @@
-// Client-side listeners: one Deno.serve per bind address. A wildcard bind (0.0.0.0, *, ::)
-// expands over Deno.networkInterfaces(), so that every listener knows the local address its
-// clients connected to (Deno.serve does not expose it): that is X-Original-To.
+// Client-side listeners: one HTTP/1.1 server (src/downstream/) per bind address. A wildcard
+// bind (0.0.0.0, *, ::) expands over Deno.networkInterfaces(), one listener per address.
 
 import type { Bind } from "../config/model.ts";
-import { BodyAbort } from "../upstream/exchange.ts";
-import { errorResponse } from "./errors.ts";
-import { forwardRequest, type ProxyCore } from "./forward.ts";
+import { type ConnInfo, type HttpServer, startServer } from "../downstream/server.ts";
+import type { ClientExchange } from "../downstream/types.ts";
+import type { RequestLog } from "../log/record.ts";
 import type { Counters } from "../state.ts";
+import { forwardRequest, type ProxyCore } from "./forward.ts";
 import type { Gate } from "./gate.ts";
-import { buildRequestInfo } from "./info.ts";
+import type { RequestInfo } from "./request.ts";
 
 export interface RuntimeCore extends ProxyCore {
   /** Requests currently being handled (drain waits for 0). */
@@ -22,8 +22,7 @@ export interface ListenerHandle {
   bindKey: string;
   hostname: string;
   port: number;
-  server: Deno.HttpServer<Deno.NetAddr>;
-  abort: AbortController;
+  server: HttpServer;
 }
 
 /** The concrete local addresses a bind listens on (a wildcard expands to every interface). */
@@ -33,7 +32,7 @@ export function bindAddresses(bind: Bind): string[] {
   try {
     ifaces = Deno.networkInterfaces();
   } catch {
-    // No --allow-sys: listen on the wildcard itself (X-Original-To then says 0.0.0.0 / ::).
+    // No --allow-sys: listen on the wildcard itself (each connection still knows its address).
     return [bind.family === "any6" ? "::" : "0.0.0.0"];
   }
   const out: string[] = [];
@@ -46,7 +45,9 @@ export function bindAddresses(bind: Bind): string[] {
   return [...new Set(out)];
 }
 
-/** Starts one Deno.serve for `frontend` on hostname:port. */
+const NO_TIMEOUTS = { clientTimeout: null, httpRequestTimeout: null, keepAliveTimeout: null };
+
+/** Starts one server for `frontend` on hostname:port. */
 export function startListener(
   core: RuntimeCore,
   frontend: string,
@@ -55,31 +56,59 @@ export function startListener(
   port: number,
   backlog: number,
 ): ListenerHandle {
-  const abort = new AbortController();
-  let local = { ip: hostname, port };
   let h: ListenerHandle | null = null;
-  const server = Deno.serve({
+  const feName = () => h?.frontend ?? frontend;
+  const server = startServer({
     hostname,
     port,
-    signal: abort.signal,
-    tcpBacklog: backlog > 0 ? backlog : undefined,
-    automaticCompression: false,
-    onListen: () => {},
-    onError: (err) => {
-      if (err instanceof BodyAbort) return errorResponse(502); // already logged
-      console.error(`wtproxy: ${frontend}: ${err instanceof Error ? err.stack : err}`);
-      return errorResponse(502);
+    backlog,
+    settings: () => core.snapshot.frontends.get(feName())?.connSettings ?? NO_TIMEOUTS,
+    handler: (ex, conn) => handle(core, feName(), ex, conn),
+    onBadRequest: (bad, conn) => {
+      const name = feName();
+      const fe = core.snapshot.frontends.get(name);
+      if (!fe) return;
+      const c = fe.state.counters;
+      c.requests++;
+      c.countStatus(bad.status);
+      const rec: RequestLog = {
+        clientIp: conn.remote.hostname,
+        clientPort: conn.remote.port,
+        acceptDate: bad.acceptDate,
+        frontend: name,
+        backend: name,
+        server: null,
+        tr: -1,
+        tw: -1,
+        tc: -1,
+        tres: -1,
+        ta: Math.max(0, Date.now() - bad.acceptDate),
+        status: bad.status,
+        bytesRead: 0, // HAProxy logs 0 for the parser's own 400/408
+        termination: bad.termination,
+        actconn: core.store.activeConnections,
+        feconn: c.current,
+        beconn: 0,
+        srvConn: 0,
+        retries: 0,
+        redispatched: false,
+        srvQueue: 0,
+        backendQueue: 0,
+        requestLine: null,
+        nullConnection: bad.empty,
+      };
+      try {
+        core.logger.request(name, rec);
+      } catch { /* a logger must not break the proxy */ }
     },
-  }, (req, info) => handle(core, h?.frontend ?? frontend, local, req, info.remoteAddr));
-  local = { ip: hostname, port: server.addr.port };
-  h = { frontend, bindKey, hostname, port: server.addr.port, server, abort };
+  });
+  h = { frontend, bindKey, hostname, port: server.addr.port, server };
   return h;
 }
 
 /**
  * The once-only release of a request's maxconn slots. Built apart from handle() so that the
- * closure (kept for a WebSocket tunnel's whole life) does not keep handle()'s scope, which
- * holds the Request and its RequestInfo.
+ * closure (kept for a WebSocket tunnel's whole life) does not keep handle()'s scope.
  */
 function slotRelease(
   core: RuntimeCore,
@@ -100,44 +129,52 @@ function slotRelease(
   };
 }
 
-function handle(
+/** What the ACL and balance rooms see of the request. */
+function requestInfo(ex: ClientExchange, conn: ConnInfo): RequestInfo {
+  const head = ex.head;
+  const target = head.target;
+  let path = target;
+  let query: string | null = null;
+  const q = target.indexOf("?");
+  if (q !== -1) {
+    path = target.slice(0, q);
+    query = target.slice(q + 1);
+  }
+  return {
+    method: head.method,
+    target,
+    path,
+    query,
+    version: head.version,
+    headers: head.headers,
+    srcIp: conn.remote.hostname,
+    srcPort: conn.remote.port,
+    dstIp: conn.local.hostname,
+    dstPort: conn.local.port,
+  };
+}
+
+async function handle(
   core: RuntimeCore,
   feName: string,
-  local: { ip: string; port: number },
-  req: Request,
-  remote: Deno.NetAddr,
-): Response | Promise<Response> {
+  ex: ClientExchange,
+  conn: ConnInfo,
+): Promise<void> {
   const snap = core.snapshot;
   const fe = snap.frontends.get(feName);
-  if (!fe) return errorResponse(503);
-  const info = buildRequestInfo(req, remote, local);
+  if (!fe) return await ex.sendError(503);
+  const info = requestInfo(ex, conn);
   const globalGate = snap.globalGate;
   const feGate = fe.gate;
   const store = core.store;
   const feC = fe.state.counters;
   const release = slotRelease(core, feC, store, feGate, globalGate);
-  const enter = () => {
-    core.active++;
-    store.activeConnections++;
-    feC.open();
-  };
   const g = globalGate.acquire();
-  if (g === true) {
-    const f = feGate.acquire();
-    if (f === true) {
-      enter();
-      return forwardRequest(core, fe, req, info, release);
-    }
-    return f.then(() => {
-      enter();
-      return forwardRequest(core, fe, req, info, release);
-    });
-  }
-  return (async () => {
-    await g;
-    const f = feGate.acquire();
-    if (f !== true) await f;
-    enter();
-    return forwardRequest(core, fe, req, info, release);
-  })();
+  if (g !== true) await g;
+  const f = feGate.acquire();
+  if (f !== true) await f;
+  core.active++;
+  store.activeConnections++;
+  feC.open();
+  return await forwardRequest(core, fe, ex, info, release);
 }

@@ -1,5 +1,11 @@
 // What the ACL and balance rooms see of one request. Built once per request by the
-// frontend from Deno.serve's Request (raw target sliced from req.url, never new URL()).
+// frontend from the request head as received (raw target, never normalised).
+
+/** Header lookup by lower-cased name, same-name lines combined with ", " (web Headers fit). */
+export interface HeaderLookup extends Iterable<[string, string]> {
+  get(name: string): string | null;
+  has(name: string): boolean;
+}
 
 export interface RequestInfo {
   method: string;
@@ -9,10 +15,10 @@ export interface RequestInfo {
   path: string;
   /** Everything after the first "?" (without it), or null when there is none. */
   query: string | null;
-  /** "HTTP/1.1", "HTTP/1.0" or "HTTP/2.0". */
+  /** "HTTP/1.1" or "HTTP/1.0". */
   version: string;
-  /** Lower-cased names, same-name lines combined (Deno.serve's form). */
-  headers: Headers;
+  /** Lower-cased names, same-name lines combined. */
+  headers: HeaderLookup;
   srcIp: string;
   srcPort: number;
   /** The local address the client connected to (the listener's own address). */

@@ -99,7 +99,12 @@ export class UpstreamConn {
   /** The pool's idle watchdog for this connection (made once, re-armed on each park). */
   idleWatchdog: Watchdog | null = null;
 
-  constructor(readonly conn: Deno.TcpConn, readonly key: string) {}
+  constructor(
+    readonly conn: Deno.TcpConn,
+    readonly key: string,
+    /** Size of the first read buffer (client connections start smaller). */
+    private readonly firstSize = INITIAL_BUFFER,
+  ) {}
 
   /** Bytes buffered and not yet consumed. */
   get buffered(): number {
@@ -117,7 +122,7 @@ export class UpstreamConn {
       if (this.start === this.end) {
         this.start = 0;
         this.end = 0;
-        if (this.buf.length === 0) this.buf = freeBuffers.pop() ?? new Uint8Array(INITIAL_BUFFER);
+        if (this.buf.length === 0) this.buf = this.newBuffer();
       } else if (this.end === this.buf.length) {
         if (this.start > 0) {
           this.buf.copyWithin(0, this.start, this.end);
@@ -156,10 +161,21 @@ export class UpstreamConn {
   startIdleRead(): Promise<number | null> {
     this.start = 0;
     this.end = 0;
-    if (this.buf.length === 0) this.buf = freeBuffers.pop() ?? new Uint8Array(INITIAL_BUFFER);
+    if (this.buf.length === 0) this.buf = this.newBuffer();
     this.reading = true;
     this.idleRead = this.conn.read(this.buf);
     return this.idleRead;
+  }
+
+  private newBuffer(): Uint8Array {
+    if (this.firstSize !== INITIAL_BUFFER) return new Uint8Array(this.firstSize);
+    return freeBuffers.pop() ?? new Uint8Array(INITIAL_BUFFER);
+  }
+
+  /** Gives the buffer back while the socket lives on elsewhere (no read may be pending). */
+  releaseBuffer(): void {
+    if (this.reading || this.idleRead !== null) return;
+    this.recycle();
   }
 
   close(): void {

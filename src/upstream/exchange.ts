@@ -1,6 +1,6 @@
 // One request/response exchange on one server connection: head out, body streamed out
 // (Content-Length as is, or re-framed as chunked), response head in (1xx skipped), then the
-// response body as a pull-based stream. `timeout server` is an inactivity timeout on the server
+// response body relayed to the client. `timeout server` is an inactivity timeout on the server
 // side: it runs while we wait for the server, never while we wait for the client.
 
 import type { UpstreamConn } from "./conn.ts";
@@ -12,13 +12,9 @@ import { Watchdog } from "./watchdog.ts";
 
 const encoder = new TextEncoder();
 
-/** Error a response body stream fails with (the proxy already logged why; Deno.serve then
- * resets the client connection). */
-export class BodyAbort extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "BodyAbort";
-  }
+/** Where a response body goes (the client exchange). */
+export interface BodySink {
+  write(chunk: Uint8Array): Promise<void>;
 }
 const CRLF = encoder.encode("\r\n");
 const LAST_CHUNK = encoder.encode("0\r\n\r\n");
@@ -43,7 +39,7 @@ export interface BodyResult {
   end: BodyEnd;
   /** Payload bytes passed to the client. */
   bytes: number;
-  /** Trailer lines of a chunked body (not forwardable through Deno.serve). */
+  /** Trailer lines of a chunked body. */
   trailers: [string, string][];
 }
 
@@ -176,73 +172,41 @@ export class Exchange {
   }
 
   /**
-   * The response body as a stream for `new Response()`. `clientTimeoutMs` limits how long the
-   * client may leave a chunk unconsumed. `onEnd` is called exactly once with the outcome and
-   * whether the connection may be reused (the caller pools or closes it).
+   * Relays the response body to the client (`sink`, e.g. the client exchange): one chunk at a
+   * time, the next read only once the client took the previous one (backpressure). `timeout
+   * server` runs while waiting for the server; the client's inactivity timeout is the sink's
+   * (its write rejects with an error named "ClientTimeout"). Never throws.
    */
-  bodyStream(
-    clientTimeoutMs: number | null,
-    onEnd: (result: BodyResult, reusable: boolean) => void,
-  ): ReadableStream<Uint8Array> | null {
+  async relayBody(sink: BodySink): Promise<BodyResult & { reusable: boolean }> {
     const head = this.head!;
     const reader = new BodyReader(this.uc, head);
-    let ended = false;
-    const finish = (end: BodyEnd) => {
-      if (ended) return;
-      ended = true;
-      this.serverWd.disarm();
-      clientWd.disarm();
-      const reusable = end === "done" && reader.complete && head.keepAlive &&
-        this.uploadComplete && !this.aborted;
-      onEnd({ end, bytes: reader.bytes, trailers: reader.trailers }, reusable);
-    };
-    let controllerRef: ReadableStreamDefaultController<Uint8Array> | null = null;
-    const clientWd = new Watchdog(clientTimeoutMs, () => {
-      this.abort();
-      finish("client-timeout");
-      try {
-        controllerRef?.error(new BodyAbort("client timeout"));
-      } catch { /* already closed */ }
-    });
-    if (head.bodyMode === "none") {
-      // Settle after the caller has its Response (microtask), so the log sees the head first.
-      queueMicrotask(() => finish("done"));
-      return null;
-    }
-    return new ReadableStream<Uint8Array>({
-      start: (c) => {
-        controllerRef = c;
-      },
-      pull: async (c) => {
-        if (ended) return;
-        clientWd.disarm();
+    let end: BodyEnd = "done";
+    if (head.bodyMode !== "none") {
+      for (;;) {
         this.serverWd.arm();
         let chunk: Uint8Array | null;
         try {
           chunk = await reader.next();
         } catch {
-          const timedOut = this.serverTimedOut;
+          end = this.serverTimedOut ? "server-timeout" : "server-abort";
           this.uc.close();
-          finish(timedOut ? "server-timeout" : "server-abort");
-          c.error(new BodyAbort(timedOut ? "server timeout" : "server aborted"));
-          return;
+          break;
         } finally {
           this.serverWd.disarm();
         }
-        if (ended) return;
-        if (chunk === null) {
-          finish("done");
-          c.close();
-          return;
+        if (chunk === null) break;
+        try {
+          await sink.write(chunk);
+        } catch (err) {
+          end = (err as Error)?.name === "ClientTimeout" ? "client-timeout" : "client-abort";
+          this.abort();
+          break;
         }
-        c.enqueue(chunk);
-        clientWd.arm();
-      },
-      cancel: () => {
-        this.abort();
-        finish("client-abort");
-      },
-    }, { highWaterMark: 1 });
+      }
+    }
+    const reusable = end === "done" && reader.complete && head.keepAlive &&
+      this.uploadComplete && !this.aborted;
+    return { end, bytes: reader.bytes, trailers: reader.trailers, reusable };
   }
 
   /**

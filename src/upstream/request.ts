@@ -33,13 +33,18 @@ export function connectionTokens(value: string | null): Set<string> | null {
 
 /**
  * The header block sent upstream, as a string ending with the CRLF of its last line (the blank
- * line is not included). `headers` is Deno.serve's view (lower-cased, same-name lines combined).
- * `keepUpgrade` keeps Connection/Upgrade as they are (WebSocket handshakes).
+ * line is not included). `lines` are the client's header lines (lower-cased names, in order),
+ * `connection` its Connection header. `keepUpgrade` keeps Connection/Upgrade as they are
+ * (WebSocket handshakes).
  */
-export function headerLines(headers: Headers, keepUpgrade = false): string {
-  const named = connectionTokens(headers.get("connection"));
+export function headerLines(
+  lines: Iterable<[string, string]>,
+  connection: string | null,
+  keepUpgrade = false,
+): string {
+  const named = connectionTokens(connection);
   let s = "";
-  for (const [name, value] of headers) {
+  for (const [name, value] of lines) {
     if (HOP_BY_HOP.has(name)) {
       if (name === "te") {
         if (/(^|,)\s*trailers\s*(;|,|$)/i.test(value)) s += "te: trailers\r\n";

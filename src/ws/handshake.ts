@@ -3,7 +3,12 @@
 // to the backend, and checking the backend's 101.
 
 import type { RequestInfo } from "../proxy/request.ts";
-import { HOP_BY_HOP } from "../upstream/request.ts";
+import { encodeHead, HOP_BY_HOP } from "../upstream/request.ts";
+
+/** Header lookup by lower-cased name (a HeaderMap or web Headers). */
+export interface HeaderGet {
+  get(name: string): string | null;
+}
 
 /** Items of a comma-separated header value, trimmed (case kept). */
 function items(value: string | null): string[] {
@@ -22,7 +27,7 @@ function tokens(value: string | null): string[] {
  * then refused with 400). `Upgrade: websocket` without `Connection: upgrade` is a plain request
  * (HAProxy forwards it as one), so the proxy room should not call proxyWebSocket for it.
  */
-export function isWebSocketUpgrade(headers: Headers): boolean {
+export function isWebSocketUpgrade(headers: HeaderGet): boolean {
   return tokens(headers.get("connection")).includes("upgrade") &&
     tokens(headers.get("upgrade")).includes("websocket");
 }
@@ -40,7 +45,9 @@ export interface ClientHandshake {
  * parsed handshake. Refused: not HTTP/1.1, hixie-76 (`Sec-WebSocket-Key1/Key2`), a missing key
  * or one that is not 24 base64 characters of 16 bytes, a version other than 13, a body.
  */
-export function checkClientHandshake(info: RequestInfo): ClientHandshake | string {
+export function checkClientHandshake(
+  info: Pick<RequestInfo, "method" | "version" | "headers">,
+): ClientHandshake | string {
   const h = info.headers;
   if (info.version !== "HTTP/1.1") return `WebSocket over ${info.version}`;
   if (h.has("sec-websocket-key1") || h.has("sec-websocket-key2")) return "hixie-76 handshake";
@@ -67,31 +74,25 @@ export async function acceptFor(key: string): Promise<string> {
   return btoa(bin);
 }
 
-/** Request headers never forwarded upstream: hop-by-hop ones and extension offers. */
-const DROP_REQUEST = new Set([...HOP_BY_HOP, "content-length", "sec-websocket-extensions"]);
-
 /**
- * The request head sent to the backend: the client's target verbatim, `Host` first, the
- * client's other headers (minus hop-by-hop ones and `Sec-WebSocket-Extensions`: no extension is
- * offered), `upgrade: websocket` / `connection: Upgrade`, then `extraHeaders`
- * (X-Forwarded-For, X-Original-To).
+ * The request head sent to the backend: the client's request line target verbatim and its
+ * header lines as received (names lower-cased, order and duplicates kept: Host, Origin,
+ * Cookie, Connection, Upgrade, Sec-WebSocket-Key/Version/Protocol, ...) minus
+ * `Sec-WebSocket-Extensions` (no extension is offered), then `extraHeaders`
+ * (X-Forwarded-For, X-Original-To) as the last lines.
  */
-export function upstreamHead(info: RequestInfo, extraHeaders: [string, string][]): Uint8Array {
-  const h = info.headers;
-  const listed = new Set(tokens(h.get("connection")));
-  const extraNames = new Set(extraHeaders.map(([n]) => n.toLowerCase()));
-  let s = `GET ${info.target} HTTP/1.1\r\n`;
-  const host = h.get("host");
-  if (host !== null) s += `host: ${host}\r\n`;
-  for (const [name, value] of h) {
-    if (name === "host" || DROP_REQUEST.has(name) || listed.has(name)) continue;
-    if (extraNames.has(name)) continue; // the extra line already carries the combined value
+export function upstreamHead(
+  target: string,
+  lines: Iterable<[string, string]>,
+  extraHeaders: [string, string][],
+): Uint8Array {
+  let s = `GET ${target} HTTP/1.1\r\n`;
+  for (const [name, value] of lines) {
+    if (name === "sec-websocket-extensions") continue;
     s += `${name}: ${value}\r\n`;
   }
-  s += "upgrade: websocket\r\nconnection: Upgrade\r\n";
   for (const [name, value] of extraHeaders) s += `${name}: ${value}\r\n`;
-  s += "\r\n";
-  return new TextEncoder().encode(s);
+  return encodeHead(s + "\r\n");
 }
 
 export interface ResponseHead {
@@ -159,13 +160,38 @@ export function check101(head: ResponseHead, accept: string, offered: string[]):
   return null;
 }
 
-/** Response headers never copied to the client (hop-by-hop, and the ones Deno writes itself). */
-export const DROP_RESPONSE = new Set([...HOP_BY_HOP, "date"]);
+/**
+ * The 101 the client gets: our status line, then the backend's header lines (names
+ * lower-cased, values as sent) minus Date and Sec-WebSocket-Extensions.
+ */
+export function clientHead101(head: ResponseHead): Uint8Array {
+  let s = "HTTP/1.1 101 Switching Protocols\r\n";
+  for (const [name, value] of head.headers) {
+    const n = name.toLowerCase();
+    if (n === "date" || n === "sec-websocket-extensions") continue;
+    s += `${n}: ${value}\r\n`;
+  }
+  return encodeHead(s + "\r\n");
+}
 
-/** Headers of a backend's 101 that Deno.upgradeWebSocket writes itself. */
-export const OWN_101 = new Set([
-  "sec-websocket-accept",
-  "sec-websocket-protocol",
-  "sec-websocket-extensions",
-  "content-length",
-]);
+/**
+ * The header lines of a refusal (a non-101 answer) for ClientExchange.sendHead: names
+ * lower-cased, hop-by-hop ones and those the backend's Connection names dropped, and
+ * Content-Length unless `keepLength` (the client side writes the framing).
+ */
+export function refusalLines(head: ResponseHead, keepLength: boolean): string {
+  const listed = new Set(tokens(headerValue(head, "connection")));
+  let s = "";
+  for (const [name, value] of head.headers) {
+    const n = name.toLowerCase();
+    if (HOP_BY_HOP.has(n) || listed.has(n)) continue;
+    if (!keepLength && n === "content-length") continue;
+    s += `${n}: ${value}\r\n`;
+  }
+  return s;
+}
+
+/** A reason phrase we can relay: HTAB, SP, VCHAR, obs-text (RFC 9112 §4). */
+export function validReason(reason: string): boolean {
+  return /^[\t\x20-\x7e\x80-\xff]*$/.test(reason);
+}

@@ -1,6 +1,6 @@
 // Just enough HTTP/1.1 response reading for the handshake: the response head (101 or not),
-// and, when the backend refuses the upgrade, its body streamed to the client as it came
-// (Content-Length, chunked, or until close).
+// and, when the backend refuses the upgrade, its body copied to the client exchange as it
+// comes (Content-Length, chunked, or until close), at the client's pace.
 
 import { HeadError, headerValue, parseResponseHead, type ResponseHead } from "./handshake.ts";
 
@@ -118,92 +118,110 @@ export class BufferedConn {
 }
 
 /** True when a response to GET with this status has no body. */
-function bodyless(status: number): boolean {
+export function bodyless(status: number): boolean {
   return status === 204 || status === 304 || (status >= 100 && status < 200);
 }
 
-/**
- * The body of a non-101 response as a stream, pulled at the client's pace. `done(ok)` is
- * called once with the termination state: "----" when the body ended, "SD--"/"sD--" when the
- * backend failed/timed out, "CD--" when the client went away; the caller closes the conn then.
- */
-export function responseBody(
-  bc: BufferedConn,
-  head: ResponseHead,
-  timeoutMs: number | null,
-  done: (termination: string, bytes: number) => void,
-): ReadableStream<Uint8Array> | null {
-  let finished = false;
-  let bytes = 0;
-  const finish = (termination: string) => {
-    if (finished) return;
-    finished = true;
-    done(termination, bytes);
-  };
-  if (bodyless(head.status)) {
-    finish("----");
-    return null;
-  }
+/** How a non-101 answer's body is delimited on the backend side. */
+export type BodyFraming =
+  | { kind: "none" }
+  | { kind: "length"; length: number }
+  | { kind: "chunked" }
+  | { kind: "close" };
+
+/** The body framing of a refusal; throws HeadError on a bad Content-Length. */
+export function bodyFraming(head: ResponseHead): BodyFraming {
+  if (bodyless(head.status)) return { kind: "none" };
   const te = headerValue(head, "transfer-encoding");
-  const chunked = te !== null && te.toLowerCase().split(",").pop()!.trim() === "chunked";
-  const clText = headerValue(head, "content-length");
-  let remaining = !chunked && clText !== null ? Number(clText) : -1;
-  if (!chunked && clText !== null && !(Number.isSafeInteger(remaining) && remaining >= 0)) {
-    throw new HeadError(`bad Content-Length ${clText}`);
+  if (te !== null && te.toLowerCase().split(",").pop()!.trim() === "chunked") {
+    return { kind: "chunked" };
   }
-  if (remaining === 0) {
-    finish("----");
-    return null;
+  const cl = headerValue(head, "content-length");
+  if (cl === null) return { kind: "close" };
+  const n = Number(cl.trim());
+  if (!/^\s*\d+\s*$/.test(cl) || !Number.isSafeInteger(n)) {
+    throw new HeadError(`bad Content-Length ${cl}`);
   }
-  let chunkLeft = 0;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        if (chunked) {
-          if (chunkLeft === 0) {
-            const line = await bc.readLine(timeoutMs);
-            const size = parseInt(line.split(";")[0].trim(), 16);
-            if (!Number.isFinite(size) || size < 0) throw new HeadError("bad chunk size");
-            if (size === 0) {
-              // Trailers (dropped) up to the empty line.
-              while ((await bc.readLine(timeoutMs)) !== "");
-              controller.close();
-              finish("----");
-              return;
-            }
-            chunkLeft = size;
-          }
-          const part = await bc.readSome(chunkLeft, timeoutMs);
-          if (part === null) throw new HeadError("truncated chunked body");
-          chunkLeft -= part.length;
-          if (chunkLeft === 0) await bc.readLine(timeoutMs); // CRLF after the chunk data
-          bytes += part.length;
-          controller.enqueue(part);
-          return;
-        }
-        const part = await bc.readSome(remaining >= 0 ? remaining : 64 * 1024, timeoutMs);
-        if (part === null) {
-          if (remaining > 0) throw new HeadError("truncated body");
-          controller.close();
-          finish("----");
-          return;
-        }
-        bytes += part.length;
-        controller.enqueue(part);
-        if (remaining >= 0) {
+  return { kind: "length", length: n };
+}
+
+/** Where relayed body bytes go (ClientExchange.write). */
+export interface BodySink {
+  write(chunk: Uint8Array): Promise<void>;
+}
+
+/**
+ * Copies a refusal's body from the backend to `sink` (de-chunked: the client side frames it
+ * again). Resolves with the termination state ("----" when the body ended, "SD--"/"sD--" when
+ * the backend failed/timed out, "CD--"/"cD--" when the client went away/timed out) and the
+ * payload bytes relayed. Never rejects.
+ */
+export async function relayBody(
+  bc: BufferedConn,
+  framing: BodyFraming,
+  timeoutMs: number | null,
+  sink: BodySink,
+): Promise<{ termination: string; bytes: number }> {
+  let bytes = 0;
+  const put = async (part: Uint8Array) => {
+    try {
+      await sink.write(part);
+    } catch (err) {
+      throw new ClientFailure(err instanceof Error && err.name === "ClientTimeout");
+    }
+    bytes += part.length;
+  };
+  try {
+    switch (framing.kind) {
+      case "none":
+        break;
+      case "length": {
+        let remaining = framing.length;
+        while (remaining > 0) {
+          const part = await bc.readSome(Math.min(remaining, 64 * 1024), timeoutMs);
+          if (part === null) throw new HeadError("truncated body");
           remaining -= part.length;
-          if (remaining === 0) {
-            controller.close();
-            finish("----");
-          }
+          await put(part);
         }
-      } catch (err) {
-        controller.error(err);
-        finish(err instanceof ReadTimeout ? "sD--" : "SD--");
+        break;
       }
-    },
-    cancel() {
-      finish("CD--");
-    },
-  }, { highWaterMark: 0 });
+      case "close":
+        for (;;) {
+          const part = await bc.readSome(64 * 1024, timeoutMs);
+          if (part === null) break;
+          await put(part);
+        }
+        break;
+      case "chunked":
+        for (;;) {
+          const line = await bc.readLine(timeoutMs);
+          const size = parseInt(line.split(";")[0].trim(), 16);
+          if (!Number.isFinite(size) || size < 0) throw new HeadError("bad chunk size");
+          if (size === 0) {
+            // Trailers (dropped) up to the empty line.
+            while ((await bc.readLine(timeoutMs)) !== "");
+            break;
+          }
+          let left = size;
+          while (left > 0) {
+            const part = await bc.readSome(Math.min(left, 64 * 1024), timeoutMs);
+            if (part === null) throw new HeadError("truncated chunked body");
+            left -= part.length;
+            await put(part);
+          }
+          await bc.readLine(timeoutMs); // CRLF after the chunk data
+        }
+        break;
+    }
+    return { termination: "----", bytes };
+  } catch (err) {
+    if (err instanceof ClientFailure) return { termination: err.timeout ? "cD--" : "CD--", bytes };
+    return { termination: err instanceof ReadTimeout ? "sD--" : "SD--", bytes };
+  }
+}
+
+class ClientFailure extends Error {
+  constructor(readonly timeout: boolean) {
+    super("client write failed");
+  }
 }

@@ -1,508 +1,595 @@
-// The relay of one WebSocket tunnel after both handshakes: the client hop is Deno's WebSocket
-// (from Deno.upgradeWebSocket; Deno answers the client's pings), the backend hop is our own
-// TCP connection speaking RFC 6455 as the client (masked frames, we answer the backend's pings).
+// The relay of one WebSocket tunnel after the backend's 101 went to the client: a byte pipe
+// both ways between the client socket and the backend socket, as HAProxy does (it does not
+// parse frames after the upgrade). Each direction is a read -> write-all loop with one reusable
+// buffer: it does not read again before its write finished, so TCP backpressure goes end to end
+// (a slow client slows the backend down and the other way round).
 //
-// Messages are relayed whole (fragments from the backend are reassembled, because Deno's
-// WebSocket API sends whole messages); types, close codes and reasons are kept.
-// Backpressure:
-// - backend -> client: the backend socket is not read while the client's bufferedAmount is
-//   above `clientHighWater`, so TCP pushes back on the backend;
-// - client -> backend: Deno's WebSocket cannot pause receiving, so what waits for the backend
-//   socket is bounded by `maxQueued`; a client that goes beyond it is closed with 1008.
+// A small incremental RFC 6455 frame scanner walks the frame headers of each direction (no
+// unmasking, no copy) to count messages and payload bytes, to notice close frames passing and
+// to know whether a direction is at a frame boundary (the only place where wtproxy may put a
+// close frame of its own: 1011 to the client when the backend vanishes, 1001 both ways on a
+// proxy stop or an idle timeout). Frames are not policed: on garbage the scanner stops (the
+// bytes keep flowing; no counting, no close frame of ours in that direction any more).
+//
+// Memory of an idle tunnel: the Tunnel, two Pipes, one Watchdog, and two pending reads whose
+// buffers start at 512 bytes; a buffer grows (up to 64 KiB) when reads fill it and goes back
+// to 512 bytes after a read that used less than a quarter of it. No timer per tunnel: the idle
+// timeout and the close grace ride on the shared watchdog sweep.
 
 import type { Counters } from "../state.ts";
-import {
-  closePayload,
-  FrameDecoder,
-  FrameError,
-  isValidCloseCode,
-  OP_BINARY,
-  OP_CLOSE,
-  OP_CONT,
-  OP_PING,
-  OP_PONG,
-  OP_TEXT,
-  parseClose,
-} from "./frame.ts";
+import { closeFrame, OP_CLOSE } from "./frame.ts";
 import { Watchdog } from "../upstream/watchdog.ts";
-import { ConnWriter } from "./writer.ts";
 
 export interface WsLimits {
-  /** Largest message accepted from the backend (reassembled), bytes. Default 64 MiB. */
-  maxMessage: number;
-  /** Client -> backend bytes waiting for the backend socket before the client is closed with 1008. Default 64 MiB. */
-  maxQueued: number;
-  /** Backend reading pauses while the client's bufferedAmount is above this. Default 1 MiB. */
-  clientHighWater: number;
-  /** How long to wait for the backend's answer to our close frame. Default 2000 ms. */
+  /**
+   * How long a tunnel waits, once it has sent its own close frames (idle timeout, proxy stop)
+   * or once both close frames went through, for the peers to close before it closes the
+   * sockets itself. Default 2000 ms.
+   */
   closeGraceMs: number;
-  /** How long the upgraded client socket may take to open. Default 10000 ms. */
-  openTimeoutMs: number;
 }
 
-export const DEFAULT_LIMITS: WsLimits = {
-  maxMessage: 64 * 1024 * 1024,
-  maxQueued: 64 * 1024 * 1024,
-  clientHighWater: 1024 * 1024,
-  closeGraceMs: 2000,
-  openTimeoutMs: 10000,
-};
+export const DEFAULT_LIMITS: WsLimits = { closeGraceMs: 2000 };
 
 export interface TunnelOptions {
-  /** Client socket from Deno.upgradeWebSocket (not yet open). */
-  socket: WebSocket;
-  conn: Deno.Conn;
-  /** Backend bytes read after the 101 head (the backend may speak first). */
-  initial: Uint8Array;
-  /** Inactivity timeout (either direction resets it) and the termination it logs. */
+  /** The client socket (taken over from the HTTP server after the 101 was written). */
+  client: Deno.Conn;
+  /** Bytes the client sent past its request head (first frames), in order. */
+  clientBuffered: Uint8Array;
+  /** The backend socket. */
+  backend: Deno.Conn;
+  /** Bytes the backend sent past its 101 head (the backend may speak first), in order. */
+  backendBuffered: Uint8Array;
+  /** Inactivity timeout (traffic either way resets it) and the termination it logs. */
   idle: { ms: number; termination: string } | null;
   limits: WsLimits;
+  /** Moved: wsOpen, wsTotal, wsMessagesIn/Out, wsBytesIn/Out, bytesIn/Out (payload bytes). */
   counters: Counters[];
+  /** Aborting it ends the tunnel: close 1001 both ways, logged KD--. */
   signal?: AbortSignal;
-  /** Called once when the tunnel is over; `bytesToClient` counts frames sent to the client. */
+  /**
+   * Called once when the tunnel is over (its end decided: the sockets may close up to
+   * limits.closeGraceMs later); `bytesToClient` counts the bytes relayed to the client after
+   * the 101 head (a close frame of our own, written after this call, is not counted).
+   */
   onEnd(termination: string, bytesToClient: number): void;
-  /** Called once when the backend connection has been closed (may come after onEnd, while
-   * our close frame waits for the backend's answer, at most closeGraceMs later). */
+  /** Called once when the backend socket has been closed (may come after onEnd, at most
+   * limits.closeGraceMs later). */
   onConnClosed(): void;
 }
 
-// The read buffer: a tunnel starts with a tiny one (10 000 idle tunnels each hold one pending
-// read buffer), grows on full reads (256 -> 1 KiB -> 64 KiB) and falls back to 1 KiB on a trickle.
-const FIRST_READ = 256;
-const SMALL_READ = 1024;
-const LARGE_READ = 64 * 1024;
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+/** First (and idle) read buffer. */
+const SMALL = 512;
+/** Largest read buffer. */
+const LARGE = 64 * 1024;
 
-/** Size on the wire of an unmasked frame header for this payload length. */
-function serverHeaderSize(len: number): number {
-  return len < 126 ? 2 : len < 0x10000 ? 4 : 10;
-}
-
-/** Live tunnels, for tests and stats (a Set of small objects; size = open tunnels). */
+/** Live tunnels, for tests and stats (size = open tunnels). */
 export const liveTunnels = new Set<Tunnel>();
 
+// Scanner states.
+const FRAME_START = 0;
+const SECOND_BYTE = 1;
+const HEADER_REST = 2;
+const PAYLOAD = 3;
+
+// Tunnel states.
+/** Relaying both ways. */
+const OPEN = 0;
+/** Both close frames went through: waiting (closeGraceMs at most) for a side to close. */
+const CLOSING = 1;
+/** Over (logged); our close frames may be on their way, sockets close at the latest after
+ * closeGraceMs. */
+const ENDING = 2;
+/** Sockets closed. */
+const CLOSED = 3;
+
+/**
+ * One direction: reads `src`, scans the frames, writes everything to `dst`.
+ * The scanner's state lives here as plain numbers (no object per frame).
+ */
+class Pipe {
+  buf: Uint8Array = new Uint8Array(SMALL);
+  /** A write to dst is in flight. */
+  writing = false;
+  /** The source ended (EOF or error): this pipe's loop is over. */
+  ended = false;
+  /** dst's write side was shut (closeWrite) or must not be written any more. */
+  dstShut = false;
+  /** Bytes written to dst (relayed and our own). */
+  written = 0;
+  /** A close frame from src went through (completely scanned and written). */
+  closePassed = false;
+  /** Our own close frame was written to dst. */
+  injected = false;
+  // ---- scanner ----
+  /** Garbage seen: no more scanning (and no boundary known). */
+  broken = false;
+  /** Where the scanner is: FRAME_START, SECOND_BYTE, HEADER_REST or PAYLOAD. */
+  hs = FRAME_START;
+  /** First header byte of the frame being read. */
+  b0 = 0;
+  /** Header bytes still expected after the second one (extended length, mask key). */
+  hdrLeft = 0;
+  /** Extended length bytes still expected. */
+  extLeft = 0;
+  /** Payload length being assembled from the header. */
+  len = 0;
+  /** Payload bytes left in the current frame. */
+  remaining = 0;
+  /** Opcode of the current frame. */
+  op = 0;
+  /** A fragmented data message is open (its continuation frames are expected). */
+  inMessage = false;
+  /** A close frame was completely scanned in the last chunk (not yet written). */
+  closeScanned = false;
+  // Per chunk, for the counters.
+  msgs = 0;
+  payload = 0;
+
+  constructor(
+    readonly t: Tunnel,
+    readonly src: Deno.Conn,
+    readonly dst: Deno.Conn,
+    /** dst is the client (backend -> client direction). */
+    readonly toClient: boolean,
+  ) {}
+
+  /** At a frame boundary: a frame of our own may be written to dst now (a control frame may
+   * go between the fragments of a message). */
+  get atBoundary(): boolean {
+    return !this.broken && this.hs === FRAME_START;
+  }
+
+  /** Walks the frame headers of buf[0..n); counts messages and payload bytes. */
+  scan(buf: Uint8Array, n: number): void {
+    this.msgs = 0;
+    this.payload = 0;
+    if (this.broken) return;
+    let i = 0;
+    while (i < n) {
+      switch (this.hs) {
+        case PAYLOAD: {
+          const take = this.remaining < n - i ? this.remaining : n - i;
+          this.remaining -= take;
+          i += take;
+          if (this.op < 8) this.payload += take;
+          if (this.remaining === 0) this.frameEnd();
+          break;
+        }
+        case FRAME_START:
+          this.b0 = buf[i++];
+          this.hs = SECOND_BYTE;
+          break;
+        case SECOND_BYTE: {
+          const b = buf[i++];
+          const masked = (b & 0x80) !== 0;
+          // Client frames are masked, server frames are not (RFC 6455 §5.1).
+          if (masked === this.toClient) {
+            this.garbage();
+            return;
+          }
+          const len7 = b & 0x7f;
+          this.extLeft = len7 === 126 ? 2 : len7 === 127 ? 8 : 0;
+          this.len = this.extLeft === 0 ? len7 : 0;
+          this.hdrLeft = this.extLeft + (masked ? 4 : 0);
+          if (this.hdrLeft === 0) {
+            if (!this.headerDone()) return;
+          } else this.hs = HEADER_REST;
+          break;
+        }
+        default: {
+          const b = buf[i++];
+          if (this.extLeft > 0) {
+            // A 64-bit length beyond 2^53 is not a real frame.
+            if ((this.extLeft === 8 && b !== 0) || (this.extLeft === 7 && b > 0x1f)) {
+              this.garbage();
+              return;
+            }
+            this.len = this.len * 256 + b;
+            this.extLeft--;
+          }
+          if (--this.hdrLeft === 0 && !this.headerDone()) return;
+        }
+      }
+    }
+  }
+
+  /** The header is complete: checks it, then starts the payload. False on garbage. */
+  private headerDone(): boolean {
+    const b0 = this.b0;
+    const op = b0 & 0x0f;
+    const fin = (b0 & 0x80) !== 0;
+    const len = this.len;
+    // No extension is ever negotiated: RSV bits are garbage, as are unknown opcodes.
+    if (b0 & 0x70) return this.garbage();
+    if (op >= 8) {
+      if (op > 0xa || !fin || len > 125) return this.garbage();
+    } else if (op > 2 || (op === 0) !== this.inMessage) return this.garbage();
+    else {
+      this.inMessage = !fin;
+      if (fin) this.msgs++;
+    }
+    this.op = op;
+    this.remaining = len;
+    this.hs = PAYLOAD;
+    if (len === 0) this.frameEnd();
+    return true;
+  }
+
+  private frameEnd(): void {
+    this.hs = FRAME_START;
+    if (this.op === OP_CLOSE) this.closeScanned = true;
+  }
+
+  private garbage(): false {
+    this.broken = true;
+    return false;
+  }
+
+  /** The direction's loop: `first` (bytes read before the tunnel) then read -> write. */
+  async run(first: Uint8Array): Promise<void> {
+    const t = this.t;
+    try {
+      if (first.length > 0 && !(await this.pass(first, first.length))) return;
+      for (;;) {
+        const buf = this.buf;
+        let n: number | null;
+        try {
+          n = await this.src.read(buf);
+        } catch {
+          n = -1;
+        }
+        if (n === null || n < 0) {
+          this.ended = true;
+          t.sourceEnded(this, n === null);
+          return;
+        }
+        t.activity();
+        if (!(await this.pass(buf, n))) return;
+        // Full read: more is coming, read bigger. A trickle: back to the small buffer.
+        if (n === buf.length) {
+          if (buf.length < LARGE) this.buf = new Uint8Array(Math.min(buf.length * 8, LARGE));
+        } else if (buf.length > SMALL && n < buf.length >>> 2) {
+          this.buf = new Uint8Array(SMALL);
+        }
+      }
+    } catch (err) {
+      // Nothing may escape a tunnel (an unhandled rejection ends the process).
+      this.ended = true;
+      t.internalError(err);
+    }
+  }
+
+  /** Scans, counts and writes buf[0..n); false when this pipe must stop. */
+  private async pass(buf: Uint8Array, n: number): Promise<boolean> {
+    const t = this.t;
+    this.closeScanned = false;
+    this.scan(buf, n);
+    t.count(this);
+    if (t.state >= ENDING || this.dstShut) {
+      // Over: reads only watch for the peer's close frame (answering ours) or its EOF.
+      if (this.closeScanned) t.answered(this);
+      return t.state !== CLOSED;
+    }
+    this.writing = true;
+    try {
+      let off = 0;
+      while (off < n) {
+        off += await this.dst.write(off === 0 && n === buf.length ? buf : buf.subarray(off, n));
+      }
+    } catch {
+      this.writing = false;
+      t.destinationFailed(this);
+      return false;
+    }
+    this.writing = false;
+    this.written += n;
+    if (this.closeScanned) {
+      this.closePassed = true;
+      t.closeWentThrough(this);
+    }
+    if (t.state >= ENDING) t.afterWrite(this);
+    return t.state !== CLOSED;
+  }
+}
+
 export class Tunnel {
-  private readonly socket: WebSocket;
-  private readonly conn: Deno.Conn;
-  private readonly writer: ConnWriter;
-  private readonly decoder: FrameDecoder;
+  state = OPEN;
+  /** client -> backend */
+  private readonly up: Pipe;
+  /** backend -> client */
+  private readonly down: Pipe;
+  private readonly client: Deno.Conn;
+  private readonly backend: Deno.Conn;
   private readonly counters: Counters[];
-  private readonly limits: WsLimits;
-  private ended = false;
-  private connClosed = false;
-  private connClosing = false;
-  private closeSentUp = false;
-  private closeRecvUp = false;
-  private clientClosing = false;
-  private termination = "----";
-  private bytesToClient = 0;
-  /** The inactivity timeout (shared sweep, no timer per tunnel); null without one. */
-  private idleDog: Watchdog | null = null;
-  private graceTimer: ReturnType<typeof setTimeout> | undefined;
-  private drainTimer: ReturnType<typeof setTimeout> | undefined;
-  private reading = false;
-  private openTimer: ReturnType<typeof setTimeout> | undefined;
-  private fragOpcode = 0;
-  private fragParts: Uint8Array[] = [];
-  private fragSize = 0;
-  private readonly onAbort = () => this.kill();
-  // What the tunnel keeps of its options (not the options object itself).
-  private initial: Uint8Array | null;
+  private readonly dog: Watchdog;
   private readonly idle: { ms: number; termination: string } | null;
+  private readonly graceMs: number;
   private readonly signal: AbortSignal | undefined;
   private readonly onEnd: TunnelOptions["onEnd"];
   private readonly onConnClosed: () => void;
+  private logged = false;
+  private clientClosed = false;
+  private backendClosed = false;
+  /** The close frame we send when ENDING (1001 stop / idle timeout, 1011 backend lost); 0: none. */
+  private closeCode = 0;
+  private closeReason = "";
 
   constructor(opts: TunnelOptions) {
-    this.initial = opts.initial.length > 0 ? opts.initial : null;
+    this.client = opts.client;
+    this.backend = opts.backend;
+    this.counters = opts.counters;
     this.idle = opts.idle;
+    this.graceMs = opts.limits.closeGraceMs;
     this.signal = opts.signal;
     this.onEnd = opts.onEnd;
     this.onConnClosed = opts.onConnClosed;
-    this.socket = opts.socket;
-    this.conn = opts.conn;
-    this.counters = opts.counters;
-    this.limits = opts.limits;
-    this.writer = new ConnWriter(this.conn, () => this.backendGone());
-    this.decoder = new FrameDecoder(
-      (fin, op, payload) => this.onFrame(fin, op, payload),
-      this.limits.maxMessage,
-    );
+    this.up = new Pipe(this, opts.client, opts.backend, false);
+    this.down = new Pipe(this, opts.backend, opts.client, true);
+    this.dog = new Watchdog(opts.idle?.ms ?? null, () => this.dogFired());
     for (const c of this.counters) {
       c.wsOpen++;
       c.wsTotal++;
     }
     liveTunnels.add(this);
-    const s = this.socket;
-    s.binaryType = "arraybuffer";
-    // The tunnel itself is the listener (handleEvent): no closure nor on* wrapper per event.
-    s.addEventListener("open", this);
-    s.addEventListener("message", this);
-    s.addEventListener("close", this);
-    s.addEventListener("error", this); // onclose follows; keep Deno from reporting it as unhandled
-    this.openTimer = setTimeout(() => {
-      this.openTimer = undefined;
-      if (this.socket.readyState === WebSocket.CONNECTING) this.finish("CD--");
-    }, this.limits.openTimeoutMs);
-    if (opts.idle) {
-      this.idleDog = new Watchdog(opts.idle.ms, () => this.idleFired());
-      this.idleDog.arm();
-    }
+    if (opts.idle) this.dog.arm();
     if (opts.signal) {
-      if (opts.signal.aborted) queueMicrotask(this.onAbort);
-      else opts.signal.addEventListener("abort", this.onAbort, { once: true });
+      if (opts.signal.aborted) queueMicrotask(() => this.kill());
+      else opts.signal.addEventListener("abort", this, { once: true });
     }
+    this.up.run(opts.clientBuffered);
+    this.down.run(opts.backendBuffered);
   }
 
-  /** Bytes waiting to be written to the backend (for tests and stats). */
-  get queuedUpstream(): number {
-    return this.writer.queued;
+  /** deps.signal's abort event (the tunnel is its own listener: no closure). */
+  handleEvent(): void {
+    this.kill();
   }
 
-  // ---- client side -------------------------------------------------------------------------
+  /** Traffic: resets the idle timeout (not the close grace). */
+  activity(): void {
+    if (this.state === OPEN) this.dog.touch();
+  }
 
-  /** The client socket's events (EventListener object). */
-  handleEvent(ev: Event): void {
-    switch (ev.type) {
-      case "open":
-        this.clientOpened();
-        return;
-      case "message":
-        this.clientMessage((ev as MessageEvent<string | ArrayBuffer>).data);
-        return;
-      case "close": {
-        const c = ev as CloseEvent;
-        this.clientClosed(c.code, c.reason, c.wasClean);
-        return;
+  count(p: Pipe): void {
+    const msgs = p.msgs;
+    const bytes = p.payload;
+    if (msgs === 0 && bytes === 0) return;
+    if (p.toClient) {
+      for (const c of this.counters) {
+        c.wsMessagesOut += msgs;
+        c.wsBytesOut += bytes;
+        c.bytesOut += bytes;
       }
-    }
-  }
-
-  private clientOpened(): void {
-    clearTimeout(this.openTimer);
-    this.openTimer = undefined;
-    if (this.ended) return;
-    this.reading = true;
-    this.readLoop();
-  }
-
-  private clientMessage(data: string | ArrayBuffer): void {
-    if (this.ended || this.closeSentUp) return;
-    this.idleDog?.touch();
-    const w = this.writer;
-    let len: number;
-    if (typeof data === "string") len = w.text(data);
-    else {
-      len = data.byteLength;
-      w.frame(OP_BINARY, new Uint8Array(data), true);
-    }
-    if (w.queued > this.limits.maxQueued) {
-      // The backend does not keep up and the client cannot be paused: drop the client.
-      this.closeClient(1008, "proxy buffer limit reached");
-      this.closeConn();
-      this.finish("RD--");
-      return;
-    }
-    for (const c of this.counters) {
-      c.wsMessagesIn++;
-      c.wsBytesIn += len;
-      c.bytesIn += len;
-    }
-  }
-
-  private clientClosed(code: number, reason: string, wasClean: boolean): void {
-    if (this.ended) return;
-    if (this.clientClosing) {
-      this.finish(this.termination);
-      return;
-    }
-    this.clientClosing = true;
-    if (code === 1006 || !wasClean) {
-      // Gone without a close frame: the backend sees its connection drop the same way.
-      this.closeConn();
-      this.finish("CD--");
-      return;
-    }
-    this.termination = "----";
-    this.sendCloseUp(isValidCloseCode(code) ? code : null, reason);
-    this.awaitUpstreamClose();
-  }
-
-  /** Closes the client with a code Deno accepts; null = no code (client sees 1005). */
-  private closeClient(code: number | null, reason = ""): void {
-    if (this.clientClosing) return;
-    this.clientClosing = true;
-    const s = this.socket;
-    if (s.readyState !== WebSocket.OPEN && s.readyState !== WebSocket.CONNECTING) return;
-    try {
-      if (code === null) s.close();
-      else s.close(code, reason);
-    } catch {
-      try {
-        s.close(1011);
-      } catch { /* already closing */ }
-    }
-  }
-
-  // ---- backend side ------------------------------------------------------------------------
-
-  private async readLoop(): Promise<void> {
-    const s = this.socket;
-    const initial = this.initial;
-    this.initial = null;
-    try {
-      if (initial !== null) this.decoder.push(initial);
-    } catch (err) {
-      this.protocolError(err);
-      return;
-    }
-    let buf = new Uint8Array(FIRST_READ);
-    // After the end (idle timeout, shutdown) the loop goes on until the backend answers our
-    // close frame or closes, so it gets a clean close handshake (bounded by closeGraceMs).
-    while (!this.connClosed && !this.closeRecvUp) {
-      if (!this.ended && s.bufferedAmount > this.limits.clientHighWater) {
-        await this.clientDrain();
-        continue;
-      }
-      let n: number | null;
-      try {
-        n = await this.conn.read(buf);
-      } catch {
-        if (this.ended) this.closeConn();
-        else if (!this.connClosed) this.backendGone();
-        return;
-      }
-      if (this.connClosed) return;
-      if (n === null) {
-        if (this.ended) this.closeConn();
-        else this.backendGone();
-        return;
-      }
-      this.idleDog?.touch();
-      try {
-        this.decoder.push(buf.subarray(0, n));
-      } catch (err) {
-        if (this.ended) this.closeConn();
-        else this.protocolError(err);
-        return;
-      }
-      // A full read means more is coming: read bigger; a trickle: go back to a small buffer.
-      if (n === buf.length && buf.length < LARGE_READ) {
-        buf = new Uint8Array(buf.length < SMALL_READ ? SMALL_READ : LARGE_READ);
-      } else if (n < SMALL_READ && buf.length > SMALL_READ) buf = new Uint8Array(SMALL_READ);
-    }
-  }
-
-  /** Waits until the client's send buffer is below the low-water mark (or the tunnel ends). */
-  private async clientDrain(): Promise<void> {
-    const low = this.limits.clientHighWater / 4;
-    let wait = 1;
-    while (
-      !this.ended && this.socket.readyState === WebSocket.OPEN && this.socket.bufferedAmount > low
-    ) {
-      await new Promise((r) => setTimeout(r, wait));
-      if (wait < 16) wait *= 2;
-    }
-  }
-
-  private onFrame(fin: boolean, opcode: number, payload: Uint8Array): void {
-    if (this.closeRecvUp) return;
-    if (this.ended) {
-      // Draining after the end: only the backend's close frame matters now.
-      if (opcode === OP_CLOSE) {
-        this.closeRecvUp = true;
-        this.closeConn();
-      }
-      return;
-    }
-    switch (opcode) {
-      case OP_TEXT:
-      case OP_BINARY:
-        if (this.fragOpcode !== 0) {
-          throw new FrameError(1002, "new message inside a fragmented one");
-        }
-        if (fin) this.deliver(opcode, payload);
-        else {
-          this.fragOpcode = opcode;
-          this.fragParts = [payload.slice()]; // the decoder's view is only valid now
-          this.fragSize = payload.length;
-        }
-        return;
-      case OP_CONT: {
-        if (this.fragOpcode === 0) throw new FrameError(1002, "continuation without a message");
-        this.fragSize += payload.length;
-        if (this.fragSize > this.limits.maxMessage) {
-          throw new FrameError(1009, `message exceeds ${this.limits.maxMessage} bytes`);
-        }
-        this.fragParts.push(payload.slice());
-        if (!fin) return;
-        const whole = new Uint8Array(this.fragSize);
-        let off = 0;
-        for (const p of this.fragParts) {
-          whole.set(p, off);
-          off += p.length;
-        }
-        const op = this.fragOpcode;
-        this.fragOpcode = 0;
-        this.fragParts = [];
-        this.fragSize = 0;
-        this.deliver(op, whole);
-        return;
-      }
-      case OP_PING:
-        this.writer.frame(OP_PONG, payload, false);
-        return;
-      case OP_PONG:
-        return;
-      case OP_CLOSE: {
-        const { code, reason } = parseClose(payload);
-        this.backendClosed(code, reason);
-        return;
-      }
-    }
-  }
-
-  private deliver(opcode: number, payload: Uint8Array): void {
-    const s = this.socket;
-    if (s.readyState !== WebSocket.OPEN || this.clientClosing) return;
-    if (opcode === OP_TEXT) {
-      let text: string;
-      try {
-        text = strictUtf8.decode(payload);
-      } catch {
-        throw new FrameError(1007, "text message is not UTF-8");
-      }
-      s.send(text);
     } else {
-      s.send(payload);
-    }
-    const len = payload.length;
-    this.bytesToClient += len + serverHeaderSize(len);
-    for (const c of this.counters) {
-      c.wsMessagesOut++;
-      c.wsBytesOut += len;
-      c.bytesOut += len;
+      for (const c of this.counters) {
+        c.wsMessagesIn += msgs;
+        c.wsBytesIn += bytes;
+        c.bytesIn += bytes;
+      }
     }
   }
 
-  private backendClosed(code: number | null, reason: string): void {
-    this.closeRecvUp = true;
-    if (this.closeSentUp) {
-      // The backend's answer to our close frame: the close handshake is complete.
-      this.closeConn();
-      this.finish(this.termination);
+  /** The pipe whose source is the other pipe's destination. */
+  private other(p: Pipe): Pipe {
+    return p === this.up ? this.down : this.up;
+  }
+
+  /** p's source sent EOF (`eof`) or failed (reset). */
+  sourceEnded(p: Pipe, eof: boolean): void {
+    const o = this.other(p);
+    switch (this.state) {
+      case CLOSED:
+        return;
+      case ENDING:
+        this.answered(p);
+        return;
+      case CLOSING:
+        this.end("----");
+        return;
+    }
+    if (p.closePassed) {
+      // This side closed after its close frame: a clean close. Half-close toward the other
+      // side (it may still answer with its own close frame) unless it answered already.
+      if (o.closePassed || !eof) {
+        this.end("----");
+        return;
+      }
+      this.shutWrite(p);
       return;
     }
-    // Backend-initiated: answer it, relay the code to the client, done.
-    this.sendCloseUp(code, reason);
-    this.closeConnAfterFlush();
-    if (code === 1015) code = 1011; // never valid on the wire; kept out of Deno's close()
-    this.closeClient(code, reason);
-    this.finish("----");
+    if (p.toClient) this.backendGone();
+    else this.end("CD--");
   }
 
-  /** Backend EOF or socket error without a close frame. */
+  /** Writing to p's destination failed: that side is gone. */
+  destinationFailed(p: Pipe): void {
+    if (this.state === CLOSED) return;
+    if (this.state === ENDING) {
+      p.dstShut = true;
+      this.checkAnswered();
+      return;
+    }
+    if (this.state === CLOSING) {
+      this.end("----");
+      return;
+    }
+    const o = this.other(p);
+    if (o.closePassed) {
+      this.end("----"); // it said goodbye before going
+      return;
+    }
+    if (p.toClient) this.end("CD--");
+    else this.backendGone();
+  }
+
+  /** p's close frame went through to the other side. */
+  closeWentThrough(p: Pipe): void {
+    if (this.state !== OPEN) return;
+    const o = this.other(p);
+    if (!o.closePassed) return;
+    // Both close frames passed: either side closing ends the tunnel; if one already closed
+    // (half-closed), now is the time.
+    if (o.ended || p.ended) {
+      this.end("----");
+      return;
+    }
+    this.state = CLOSING;
+    this.dog.arm(this.graceMs);
+  }
+
+  /** Closes dst's write side after src's EOF (a clean close under way). */
+  private shutWrite(p: Pipe): void {
+    p.dstShut = true;
+    p.dst.closeWrite().catch(() => {});
+  }
+
+  /** The backend disappeared without a close frame: 1011 to the client when possible. */
   private backendGone(): void {
-    if (this.ended) return;
-    if (this.closeSentUp) {
-      this.closeConn();
-      this.finish(this.termination);
+    const d = this.down;
+    if (!d.writing && d.atBoundary && !d.closePassed && !d.dstShut) {
+      this.finish("SD--");
+      this.state = ENDING;
+      this.closeCode = 1011;
+      this.closeReason = "backend connection lost";
+      this.up.dstShut = true;
+      this.backendClose();
+      this.dog.arm(this.graceMs);
+      this.inject(d).then(() => this.closeAll());
       return;
     }
-    this.closeConn();
-    this.closeClient(1011, "backend connection lost");
-    this.finish("SD--");
+    this.end("SD--");
   }
 
-  private protocolError(err: unknown): void {
-    if (this.ended) return;
-    const code = err instanceof FrameError ? err.code : 1011;
-    const reason = err instanceof Error ? err.message : String(err);
-    if (!this.closeSentUp) this.sendCloseUp(code, reason);
-    this.closeConnAfterFlush();
-    this.closeClient(code === 1009 ? 1009 : 1011, "backend protocol error");
-    this.finish("SD--");
+  /** Logs and closes both sockets now. */
+  private end(termination: string): void {
+    this.finish(termination);
+    this.closeAll();
   }
 
-  private sendCloseUp(code: number | null, reason: string): void {
-    if (this.closeSentUp || this.connClosed) return;
-    this.closeSentUp = true;
-    this.writer.frame(OP_CLOSE, closePayload(code, reason), true);
-  }
-
-  /** After our close frame: wait for the backend's close frame or EOF, at most closeGraceMs. */
-  private awaitUpstreamClose(): void {
-    this.graceTimer = setTimeout(() => {
-      this.graceTimer = undefined;
-      this.closeConn();
-      this.finish(this.termination);
-    }, this.limits.closeGraceMs);
-  }
-
-  private closeConn(): void {
-    if (this.connClosed) return;
-    this.connClosed = true;
-    clearTimeout(this.drainTimer);
-    this.drainTimer = undefined;
-    try {
-      this.conn.close();
-    } catch { /* already closed */ }
-    this.onConnClosed();
-  }
-
-  private closeConnAfterFlush(): void {
-    if (this.connClosed || this.connClosing) return;
-    this.connClosing = true;
-    this.writer.flushed().then(() => this.closeConn());
-    // A backend that stops reading must not keep the socket: bound the wait.
-    const t = setTimeout(() => this.closeConn(), this.limits.closeGraceMs);
-    this.writer.flushed().then(() => clearTimeout(t));
-  }
-
-  /** We sent a close frame and the tunnel ends: let the read loop see the backend's answer. */
-  private drainUpstream(): void {
-    if (this.connClosed || this.connClosing) return;
-    if (!this.reading) {
-      this.closeConnAfterFlush();
-      return;
+  /** The watchdog: idle timeout (OPEN) or the end of a close grace. */
+  private dogFired(): void {
+    switch (this.state) {
+      case OPEN:
+        if (this.idle) this.stop(this.idle.termination, "idle timeout");
+        return;
+      case CLOSING:
+        this.end("----");
+        return;
+      case ENDING:
+        this.closeAll();
+        return;
     }
-    this.connClosing = true;
-    this.drainTimer = setTimeout(() => this.closeConn(), this.limits.closeGraceMs);
   }
 
-  // ---- timers and the end ------------------------------------------------------------------
-
-  /** The watchdog saw no traffic either way for idle.ms. */
-  private idleFired(): void {
-    const idle = this.idle;
-    if (this.ended || !idle) return;
-    this.closeClient(1001, "idle timeout");
-    this.sendCloseUp(1001, "idle timeout");
-    this.drainUpstream();
-    this.finish(idle.termination);
-  }
-
-  /** Ends the tunnel from outside (proxy shutdown): close frames both ways, logged KD--. */
+  /** Ends the tunnel from outside (proxy stop): close 1001 both ways, logged KD--. */
   kill(): void {
-    if (this.ended) return;
-    this.closeClient(1001, "proxy shutting down");
-    this.sendCloseUp(1001, "proxy shutting down");
-    this.drainUpstream();
-    this.finish("KD--");
+    if (this.state === OPEN) this.stop("KD--", "proxy shutting down");
+    else if (this.state === CLOSING) this.end("----");
   }
 
+  /** Close frames 1001 both ways where a frame boundary allows, then close after the grace. */
+  private stop(termination: string, reason: string): void {
+    this.finish(termination);
+    this.state = ENDING;
+    this.closeCode = 1001;
+    this.closeReason = reason;
+    this.dog.arm(this.graceMs);
+    this.afterWrite(this.down);
+    this.afterWrite(this.up);
+    this.checkAnswered();
+  }
+
+  /** ENDING: our close frame goes to p's destination as soon as p is idle at a boundary. */
+  afterWrite(p: Pipe): void {
+    if (this.state !== ENDING || this.closeCode === 0 || p.writing || p.injected) return;
+    // Not when that side got a close frame already (relayed), nor mid-frame.
+    if (p.dstShut || p.closePassed || !p.atBoundary) return;
+    this.inject(p);
+  }
+
+  /** Writes our close frame to p's destination (masked toward the backend). */
+  private async inject(p: Pipe): Promise<void> {
+    p.injected = true;
+    p.writing = true;
+    try {
+      const frame = closeFrame(this.closeCode, this.closeReason, !p.toClient);
+      let off = 0;
+      while (off < frame.length) off += await p.dst.write(frame.subarray(off));
+      p.written += frame.length;
+    } catch {
+      p.dstShut = true;
+    }
+    p.writing = false;
+    this.checkAnswered();
+  }
+
+  /** ENDING: p's source answered our close frame (or sent one) or closed. */
+  answered(p: Pipe): void {
+    p.closePassed = true;
+    this.checkAnswered();
+  }
+
+  /** ENDING: both sides are done (closed, or sent their close frame): close now. */
+  private checkAnswered(): void {
+    if (this.state !== ENDING) return;
+    // A side is done when it closed or sent its close frame, and nothing is being written
+    // to it (our close frame included).
+    const up = this.up;
+    const down = this.down;
+    if (
+      (up.ended || up.closePassed) && !down.writing && (down.ended || down.closePassed) &&
+      !up.writing
+    ) {
+      this.closeAll();
+    }
+  }
+
+  /** Logs the tunnel's end, once. */
   private finish(termination: string): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.idleDog?.disarm();
-    clearTimeout(this.graceTimer);
-    clearTimeout(this.openTimer);
-    this.signal?.removeEventListener("abort", this.onAbort);
-    if (!this.clientClosing) this.closeClient(1011);
-    if (!this.connClosing) this.closeConn();
-    this.fragParts = [];
+    if (this.logged) return;
+    this.logged = true;
+    this.signal?.removeEventListener("abort", this);
     liveTunnels.delete(this);
     for (const c of this.counters) c.wsOpen--;
-    this.onEnd(termination, this.bytesToClient);
+    try {
+      this.onEnd(termination, this.down.written);
+    } catch (err) {
+      console.error(`wtproxy: tunnel log: ${err}`);
+    }
+  }
+
+  private backendClose(): void {
+    if (this.backendClosed) return;
+    this.backendClosed = true;
+    try {
+      this.backend.close();
+    } catch { /* already closed */ }
+    try {
+      this.onConnClosed();
+    } catch (err) {
+      console.error(`wtproxy: tunnel release: ${err}`);
+    }
+  }
+
+  /** Closes both sockets (pending reads and writes then fail and their loops stop). */
+  private closeAll(): void {
+    if (this.state === CLOSED) return;
+    this.state = CLOSED;
+    this.dog.disarm();
+    if (!this.logged) this.finish("----");
+    if (!this.clientClosed) {
+      this.clientClosed = true;
+      try {
+        this.client.close();
+      } catch { /* already closed */ }
+    }
+    this.backendClose();
+  }
+
+  /** A bug in the relay: log it, close everything. */
+  internalError(err: unknown): void {
+    console.error(`wtproxy: tunnel: ${err instanceof Error ? err.stack : err}`);
+    this.end("SD--");
   }
 }

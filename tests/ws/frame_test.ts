@@ -13,8 +13,8 @@ import {
   OP_PING,
   OP_TEXT,
   parseClose,
-} from "../../src/ws/frame.ts";
-import { ConnWriter } from "../../src/ws/writer.ts";
+} from "./codec.ts";
+import { closeFrame } from "../../src/ws/frame.ts";
 import { serverFrame } from "./harness.ts";
 
 type F = [boolean, number, Uint8Array];
@@ -110,33 +110,12 @@ Deno.test("frame: close reason is cut to 123 bytes on a character boundary", () 
   assertEquals(parseClose(p).reason, "é".repeat(61));
 });
 
-Deno.test("writer: text and binary frames of every size class decode back intact, in order", async () => {
-  const written: Uint8Array[] = [];
-  const fake = {
-    write(b: Uint8Array) {
-      const n = Math.min(b.length, 1000); // partial writes too
-      written.push(b.slice(0, n));
-      return Promise.resolve(n);
-    },
-  } as unknown as Deno.Conn;
-  const w = new ConnWriter(fake, (e) => {
-    throw e;
-  });
-  const texts = ["", "a", "x".repeat(41), "y".repeat(42), "é".repeat(50), "z".repeat(125)];
-  texts.push("w".repeat(126), "ü".repeat(3000), "big".repeat(10000));
-  for (const t of texts) w.text(t);
-  const bin = new Uint8Array(70000).fill(3);
-  w.frame(OP_BINARY, bin, false);
-  w.frame(OP_BINARY, new Uint8Array([1, 2]), false);
-  await w.flushed();
-  assertEquals(w.queued, 0);
-  const frames = decodeAll(concat(written));
-  const td = new TextDecoder();
-  assertEquals(
-    frames.slice(0, texts.length).map(([, op, p]) => [op, td.decode(p)]),
-    texts.map((t) => [OP_TEXT, t]),
-  );
-  assertEquals(frames[texts.length][2], bin);
-  assertEquals(frames[texts.length + 1][2], new Uint8Array([1, 2]));
-  assertEquals(bin[0], 3, "a payload not owned is not masked in place");
+Deno.test("frame: the proxy's own close frames, masked and not, decode to code and reason", () => {
+  for (const masked of [false, true]) {
+    const f = decodeAll(closeFrame(1001, "proxy shutting down", masked));
+    assertEquals(f.length, 1);
+    assertEquals([f[0][0], f[0][1]], [true, OP_CLOSE]);
+    assertEquals(parseClose(f[0][2]), { code: 1001, reason: "proxy shutting down" });
+    assertEquals((closeFrame(1011, "", masked)[1] & 0x80) !== 0, masked);
+  }
 });

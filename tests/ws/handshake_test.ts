@@ -4,6 +4,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { acceptFor, checkClientHandshake, isWebSocketUpgrade } from "../../src/ws/handshake.ts";
 import {
+  answer101,
   dec,
   emptyLog,
   KEY,
@@ -117,7 +118,6 @@ Deno.test("ws: client checks as pure function (HTTP/1.0, method)", () => {
   assertEquals(typeof checkClientHandshake(info("HTTP/1.0")), "string");
   assertEquals(typeof checkClientHandshake(info("HTTP/1.1", "POST")), "string");
   assertEquals(checkClientHandshake(info("HTTP/1.1")), { key: KEY, protocols: [] });
-  // (Deno.serve itself answers 400 to an upgrade request carrying a body.)
   const withBody = info("HTTP/1.1");
   withBody.headers.set("content-length", "3");
   assertEquals(typeof checkClientHandshake(withBody), "string");
@@ -147,7 +147,10 @@ Deno.test("ws: the backend sees the client's headers + forwarded ones, no extens
     assert(/sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=/i.test(r.head), r.head);
     assert(/sec-websocket-protocol: chat.v2/i.test(r.head), r.head);
     assert(!/sec-websocket-extensions/i.test(r.head), r.head);
-    assert(/set-cookie: ws=1/i.test(r.head), "the backend's other 101 headers are relayed");
+    assert(/\r\nset-cookie: ws=1/.test(r.head), "the backend's other 101 headers are relayed");
+    assert(r.head.startsWith("HTTP/1.1 101 Switching Protocols\r\n"), r.head);
+    assert(/\r\nupgrade: websocket\r\n/i.test(r.head) && /\r\nconnection: upgrade/i.test(r.head));
+    assert(!/\r\ndate:/i.test(r.head), "the backend's Date is not relayed on a 101");
     const h = backend.handshakes[0];
     assertEquals(h.get("host"), "app.example:8080");
     assertEquals(h.get("origin"), "http://app.example:8080");
@@ -269,6 +272,56 @@ Deno.test("ws: no server -> connect()'s status (503 SC--); silent backend -> 504
     rec = await within(proxy.nextLog(), 5000, "log");
     assertEquals([rec.status, rec.termination, rec.tres], [504, "sH--", -1]);
     (await backend.accepted[0]).conn.close();
+  } finally {
+    await proxy.close();
+    backend.close();
+  }
+});
+
+Deno.test("ws: the upstream handshake is the client's lines as received, forwarded ones last", async () => {
+  const backend = startRawBackend();
+  const proxy = startProxy({ backendPort: backend.port });
+  try {
+    const clientP = rawClient(
+      proxy.port,
+      [
+        "GET /ws?wtd=wt1a&request=ws HTTP/1.1",
+        "Host: app.example",
+        "X-Dup: 1",
+        "Connection: Upgrade",
+        "Upgrade: websocket",
+        "X-Forwarded-For: 9.9.9.9",
+        "Sec-WebSocket-Extensions: permessage-deflate",
+        "Sec-WebSocket-Key: " + KEY,
+        "Sec-WebSocket-Version: 13",
+        "X-Dup: 2",
+      ].join("\r\n"),
+    );
+    const peer = await within(backend.accepted[0], 5000, "accept");
+    assertEquals(peer.head.split("\r\n"), [
+      "GET /ws?wtd=wt1a&request=ws HTTP/1.1",
+      "host: app.example",
+      "x-dup: 1",
+      "connection: Upgrade",
+      "upgrade: websocket",
+      "x-forwarded-for: 9.9.9.9",
+      "sec-websocket-key: " + KEY,
+      "sec-websocket-version: 13",
+      "x-dup: 2",
+      "x-forwarded-for: 127.0.0.1",
+      "x-original-to: 127.0.0.1",
+    ]);
+    await answer101(peer, "Date: Mon, 01 Jan 2024 00:00:00 GMT\r\nX-Server: wt\r\n");
+    const r = await within(clientP, 5000, "101");
+    assertEquals(r.head.split("\r\n").slice(1), [
+      "upgrade: websocket",
+      "connection: Upgrade",
+      "sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+      "x-server: wt",
+    ]);
+    r.conn.close();
+    await within(proxy.nextLog(), 5000, "log");
+    peer.conn.close();
   } finally {
     await proxy.close();
     backend.close();

@@ -1,34 +1,35 @@
-// Test harness for the ws room: a tiny front (Deno.serve + proxyWebSocket with a deps.connect
-// that Deno.connects to one test backend), test backends (Deno's WebSocket server, raw TCP),
-// and clients (Deno's WebSocket, raw TCP speaking frames).
+// Test harness for the ws room: a tiny front (our own HTTP/1.1 server, startServer, with
+// proxyWebSocket and a deps.connect that Deno.connects to one test backend), test backends
+// (Deno's WebSocket server, raw TCP), and clients (Deno's WebSocket, raw TCP speaking frames).
 
 import type { RequestLog } from "../../src/log/record.ts";
 import type { RequestInfo } from "../../src/proxy/request.ts";
 import { splitTarget } from "../../src/proxy/request.ts";
 import { Counters } from "../../src/state.ts";
-import { FrameDecoder } from "../../src/ws/frame.ts";
+import { FrameDecoder } from "./codec.ts";
 import { isWebSocketUpgrade, proxyWebSocket, type WsDeps } from "../../src/ws/proxy.ts";
 import { newRequestLog } from "../../src/log/record.ts";
+import { type ConnInfo, startServer } from "../../src/downstream/server.ts";
+import type { ClientExchange } from "../../src/downstream/types.ts";
 
 export const enc = new TextEncoder();
 export const dec = new TextDecoder();
 
-export function requestInfo(req: Request, remote: Deno.NetAddr, local: Deno.NetAddr): RequestInfo {
-  const url = req.url;
-  const slash = url.indexOf("/", url.indexOf("://") + 3);
-  const target = slash === -1 ? "/" : url.slice(slash);
-  const { path, query } = splitTarget(target);
+/** What the proxy room builds from a request head (the target split, nothing normalised). */
+export function requestInfo(ex: ClientExchange, conn: ConnInfo): RequestInfo {
+  const head = ex.head;
+  const { path, query } = splitTarget(head.target);
   return {
-    method: req.method,
-    target,
+    method: head.method,
+    target: head.target,
     path,
     query,
-    version: "HTTP/1.1",
-    headers: req.headers,
-    srcIp: remote.hostname,
-    srcPort: remote.port,
-    dstIp: local.hostname,
-    dstPort: local.port,
+    version: head.version,
+    headers: head.headers,
+    srcIp: conn.remote.hostname,
+    srcPort: conn.remote.port,
+    dstIp: conn.local.hostname,
+    dstPort: conn.local.port,
   };
 }
 
@@ -60,11 +61,15 @@ export function startProxy(opts: ProxyOptions): TestProxy {
   let taken = 0;
   const waiters: ((r: RequestLog) => void)[] = [];
   const abort = new AbortController();
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
-    (req, handlerInfo) => {
-      const info = requestInfo(req, handlerInfo.remoteAddr, server.addr as Deno.NetAddr);
-      if (!isWebSocketUpgrade(req.headers)) return new Response("not ws", { status: 404 });
+  const server = startServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    settings: () => ({ clientTimeout: 10000, httpRequestTimeout: null, keepAliveTimeout: null }),
+    async handler(ex, conn) {
+      const info = requestInfo(ex, conn);
+      if (!isWebSocketUpgrade(info.headers)) {
+        return await ex.sendWhole(404, "Not Found", "", enc.encode("not ws"));
+      }
       const deps: WsDeps = {
         connect: async () => {
           if (opts.connectError) {
@@ -89,11 +94,11 @@ export function startProxy(opts: ProxyOptions): TestProxy {
         limits: opts.limits,
         signal: abort.signal,
       };
-      return proxyWebSocket(req, info, deps);
+      await proxyWebSocket(ex, info, deps);
     },
-  );
+  });
   return {
-    port: (server.addr as Deno.NetAddr).port,
+    port: server.addr.port,
     counters,
     logs,
     nextLog() {
@@ -102,7 +107,8 @@ export function startProxy(opts: ProxyOptions): TestProxy {
     },
     async close() {
       abort.abort();
-      await server.shutdown();
+      await server.drain(2000);
+      server.kill();
     },
   };
 }

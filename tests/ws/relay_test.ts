@@ -1,5 +1,6 @@
 // Messages and close codes through the proxy: echo (text, binary, empty, 16 MB), backend
-// speaking first, fragmented backend messages, backend pings, close codes both ways.
+// speaking first, fragmented backend messages and pings (relayed as bytes: the client's own
+// WebSocket reassembles and answers), close codes both ways.
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { liveTunnels } from "../../src/ws/proxy.ts";
@@ -114,7 +115,7 @@ Deno.test("ws: close codes and reasons relayed both ways", async () => {
   }
 });
 
-Deno.test("ws: fragmented backend messages reassembled; backend ping answered with pong", async () => {
+Deno.test("ws: fragmented backend messages reach the client whole; its pong answers the backend's ping", async () => {
   const backend = startRawBackend();
   const proxy = startProxy({ backendPort: backend.port });
   try {

@@ -52,10 +52,7 @@ Deno.test("ws timeout: without tunnel, the smaller of client/server applies (sD-
   }
 });
 
-Deno.test("ws timeout: no timeout set -> Deno's own idle timeout does not cut the tunnel", async () => {
-  // Deno's default idleTimeout (30 s) would need a 30 s test; instead check that no timer of
-  // ours ends a silent tunnel and that the upgrade asked Deno for idleTimeout 0 (a ping from
-  // Deno would show up as a pong-less close after 2 x idleTimeout).
+Deno.test("ws timeout: no timeout set -> nothing of ours cuts a silent tunnel", async () => {
   const backend = startEchoBackend();
   const proxy = startProxy({ backendPort: backend.port });
   try {

@@ -1,0 +1,552 @@
+// Our own HTTP/1.1 server over Deno.listen, in place of Deno.serve on the client side. What it
+// gives that Deno.serve could not: the raw socket after a WebSocket 101 (a byte tunnel, like
+// HAProxy's: Deno's WebSocket capped the relay at less than half of HAProxy's messages/s),
+// request heads as received (duplicates, HTTP version, absolute-form), the local address of
+// every connection (X-Original-To), HAProxy's own 400/408 and `timeout http-request`, and a
+// line for connections that never made a request ("<BADREQ>").
+//
+// One Connection per client socket runs requests one after the other (pipelined ones wait in
+// the read buffer). While a request is being answered, one read stays pending on the socket
+// (the one that will bring the next request): it settling with EOF means the client left,
+// which aborts the exchange's signal.
+
+import { UpstreamConn } from "../upstream/conn.ts";
+import { encodeHead } from "../upstream/request.ts";
+import { Watchdog } from "../upstream/watchdog.ts";
+import { RequestBodyReader } from "./body.ts";
+import { parseRequestHead, type RequestHead, RequestHeadError } from "./head.ts";
+import { errorPage, errorPageBytes, pageCloses } from "./pages.ts";
+import type { ClientExchange, Framing, RequestBody } from "./types.ts";
+
+export interface ConnSettings {
+  clientTimeout: number | null;
+  httpRequestTimeout: number | null;
+  keepAliveTimeout: number | null;
+}
+
+export interface ConnInfo {
+  remote: Deno.NetAddr;
+  local: Deno.NetAddr;
+}
+
+/** A connection that ended without a request to handle (logged as "<BADREQ>" by HAProxy). */
+export interface BadRequest {
+  /** 400 (malformed, or closed mid-head), 408 (timeout). */
+  status: 400 | 408;
+  /** PR-- (malformed), CR-- (client closed), cR-- (client timeout). */
+  termination: string;
+  /** The client sent no byte at all (`option dontlognull` skips these). */
+  empty: boolean;
+  /** Date.now() when the connection was accepted (or the previous response ended). */
+  acceptDate: number;
+  /** Why, for diagnostics. */
+  reason: string;
+}
+
+export interface ServerOptions {
+  hostname: string;
+  port: number;
+  backlog?: number;
+  reusePort?: boolean;
+  /** Read at each request (a reload may change the frontend's timeouts). */
+  settings(): ConnSettings;
+  /** Answers one request; resolves when the answer is complete (or taken over). */
+  handler(ex: ClientExchange, conn: ConnInfo): Promise<void>;
+  onBadRequest?(bad: BadRequest, conn: ConnInfo): void;
+}
+
+export interface HttpServer {
+  readonly addr: Deno.NetAddr;
+  /** Client connections open (tunnels taken over are no longer counted). */
+  readonly connections: number;
+  /** Stops accepting. */
+  close(): void;
+  /**
+   * Stops accepting, closes idle connections, lets busy ones finish their current request
+   * (answered with `connection: close`); true when all are gone within `graceMs`.
+   */
+  drain(graceMs: number): Promise<boolean>;
+  /** Closes every connection now. */
+  kill(): void;
+}
+
+const CRLF = new Uint8Array([13, 10]);
+const LAST_CHUNK = new Uint8Array([48, 13, 10, 13, 10]); // "0\r\n\r\n"
+const EMPTY = new Uint8Array(0);
+/** A client connection's first read buffer (it grows for a longer head, up to 64 KB). */
+const CLIENT_BUFFER = 16 * 1024;
+
+export function startServer(opts: ServerOptions): HttpServer {
+  const listener = Deno.listen({
+    hostname: opts.hostname,
+    port: opts.port,
+    tcpBacklog: opts.backlog && opts.backlog > 0 ? opts.backlog : undefined,
+    ...(opts.reusePort ? { reusePort: true } : {}),
+  } as Deno.TcpListenOptions);
+  const server = new Server(listener, opts);
+  server.acceptLoop();
+  return server;
+}
+
+class Server implements HttpServer {
+  readonly conns = new Set<Connection>();
+  draining = false;
+  private closed = false;
+  readonly addr: Deno.NetAddr;
+
+  constructor(private readonly listener: Deno.TcpListener, readonly opts: ServerOptions) {
+    this.addr = listener.addr;
+  }
+
+  get connections(): number {
+    return this.conns.size;
+  }
+
+  async acceptLoop(): Promise<void> {
+    for (;;) {
+      let c: Deno.TcpConn;
+      try {
+        c = await this.listener.accept();
+      } catch (err) {
+        if (this.closed || err instanceof Deno.errors.BadResource) return;
+        if (err instanceof Deno.errors.Interrupted) return;
+        // EMFILE and the like: say so, breathe, go on accepting.
+        console.error(`wtproxy: accept on ${this.addr.hostname}:${this.addr.port}: ${err}`);
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      if (this.draining) {
+        try {
+          c.close();
+        } catch { /* gone */ }
+        continue;
+      }
+      try {
+        c.setNoDelay(true);
+      } catch { /* not fatal */ }
+      const conn = new Connection(this, c);
+      this.conns.add(conn);
+      conn.run();
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.listener.close();
+    } catch { /* already closed */ }
+  }
+
+  async drain(graceMs: number): Promise<boolean> {
+    this.close();
+    this.draining = true;
+    for (const c of this.conns) c.closeIfIdle();
+    const deadline = performance.now() + graceMs;
+    while (this.conns.size > 0 && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return this.conns.size === 0;
+  }
+
+  kill(): void {
+    this.close();
+    this.draining = true;
+    for (const c of this.conns) c.closeSocket();
+  }
+}
+
+class Connection {
+  readonly sock: UpstreamConn;
+  readonly info: ConnInfo;
+  private requests = 0;
+  /** Waiting for a request head with nothing of it received. */
+  private idle = false;
+  private closed = false;
+  private timedOut = false;
+  ex: Exchange | null = null;
+  /** The client socket went away while an exchange was running. */
+  gone = false;
+  private readonly headDog: Watchdog;
+
+  constructor(readonly server: Server, conn: Deno.TcpConn) {
+    this.sock = new UpstreamConn(conn, "", CLIENT_BUFFER);
+    this.info = { remote: conn.remoteAddr, local: conn.localAddr };
+    this.headDog = new Watchdog(null, () => this.headTimeout());
+  }
+
+  async run(): Promise<void> {
+    let keep = false;
+    try {
+      keep = await this.loop();
+    } catch (err) {
+      console.error(`wtproxy: client connection: ${err instanceof Error ? err.stack : err}`);
+    } finally {
+      this.headDog.disarm();
+      this.server.conns.delete(this);
+      if (!keep) this.closeSocket();
+    }
+  }
+
+  /** True when the socket was taken over (not to be closed here). */
+  private async loop(): Promise<boolean> {
+    const sock = this.sock;
+    const server = this.server;
+    for (;;) {
+      const s = server.opts.settings();
+      const first = this.requests === 0;
+      const since = Date.now();
+      // 1. A complete request head.
+      let parsed: { head: RequestHead; consumed: number } | null = null;
+      let received = false;
+      for (;;) {
+        if (sock.buffered > 0) {
+          received = true;
+          try {
+            parsed = parseRequestHead(sock.buf, sock.start, sock.end);
+          } catch (err) {
+            const why = err instanceof RequestHeadError ? err.message : String(err);
+            await this.reject(err instanceof RequestHeadError ? err.status : 400, since, why);
+            return false;
+          }
+          if (parsed) break;
+        }
+        if (server.draining && sock.buffered === 0) return false;
+        const waitMs = first
+          ? (s.httpRequestTimeout ?? s.clientTimeout)
+          : received
+          ? (s.httpRequestTimeout ?? s.clientTimeout)
+          : (s.keepAliveTimeout ?? s.httpRequestTimeout ?? s.clientTimeout);
+        this.idle = sock.buffered === 0;
+        this.headDog.arm(waitMs);
+        let n: number;
+        try {
+          n = await sock.fill();
+        } catch (err) {
+          n = -1;
+          if (!this.timedOut && !this.closed && !(err instanceof Deno.errors.ConnectionReset)) {
+            // A head larger than the read buffer ends up here too.
+            if (sock.buffered > 0) {
+              await this.reject(400, since, `request head: ${err}`);
+              return false;
+            }
+          }
+        } finally {
+          this.idle = false;
+          this.headDog.disarm();
+        }
+        if (this.timedOut) {
+          // 408 to a new connection or a partial request; a kept-alive one closes silently.
+          if (first || sock.buffered > 0) {
+            this.bad(408, "cR--", !received && sock.buffered === 0, since, "timeout");
+          }
+          return false;
+        }
+        if (n <= 0) {
+          // Closed (or reset) by the client. Between requests: nothing to say.
+          if (first || sock.buffered > 0) {
+            this.bad(400, "CR--", !received && sock.buffered === 0, since, "client closed");
+          }
+          return false;
+        }
+      }
+      // 2. Answer it.
+      sock.start += parsed.consumed;
+      this.requests++;
+      const head = parsed.head;
+      const ex = new Exchange(this, head, s.clientTimeout);
+      this.ex = ex;
+      // Keep a read pending to notice the client leaving (not for an upgrade: the tunnel
+      // takes the socket over and does its own reads).
+      if (head.bodyKind === "none" && !head.connectionTokens.includes("upgrade")) this.watch();
+      try {
+        await server.opts.handler(ex, this.info);
+      } catch (err) {
+        console.error(`wtproxy: request handler: ${err instanceof Error ? err.stack : err}`);
+        if (!ex.headSent && !ex.finished) {
+          await ex.sendError(502).catch(() => {});
+        } else ex.abort();
+      }
+      this.ex = null;
+      if (ex.takenOver) return true;
+      if (!ex.finished) ex.abort();
+      if (ex.aborted || ex.closeAfter || this.gone || server.draining) return false;
+      if (ex.bodyReader && !ex.bodyReader.complete) return false;
+    }
+  }
+
+  /** One read pending into the buffer while the request is answered (EOF = client gone). */
+  watch(): void {
+    const sock = this.sock;
+    if (sock.idleRead || this.closed) return;
+    if (sock.buf.length === 0) sock.buf = new Uint8Array(CLIENT_BUFFER);
+    if (sock.end === sock.buf.length) {
+      if (sock.start === 0) return; // full of pipelined requests: no room, no watch
+      sock.buf.copyWithin(0, sock.start, sock.end);
+      sock.end -= sock.start;
+      sock.start = 0;
+    }
+    const p = sock.conn.read(sock.buf.subarray(sock.end));
+    sock.idleRead = p;
+    p.then((n) => {
+      if (n === null) this.clientGone();
+    }, () => this.clientGone());
+  }
+
+  private clientGone(): void {
+    this.gone = true;
+    this.ex?.clientGone();
+  }
+
+  private headTimeout(): void {
+    this.timedOut = true;
+    const sock = this.sock;
+    // New connection or partial request: HAProxy's 408, then close. The pending read is
+    // abandoned by closing the socket after the write.
+    if (this.requests === 0 || sock.buffered > 0) {
+      const page = errorPage(408, true);
+      sock.writeAll(page).catch(() => {}).finally(() => this.closeSocket());
+    } else this.closeSocket();
+  }
+
+  /** Answers a malformed request with HAProxy's 400 (or `status`) and reports it. */
+  private async reject(status: number, since: number, reason: string): Promise<void> {
+    try {
+      await this.sock.writeAll(errorPage(status, true));
+    } catch { /* client gone */ }
+    this.bad(400, "PR--", false, since, reason);
+  }
+
+  private bad(
+    status: 400 | 408,
+    termination: string,
+    empty: boolean,
+    acceptDate: number,
+    reason: string,
+  ): void {
+    try {
+      this.server.opts.onBadRequest?.(
+        { status, termination, empty, acceptDate, reason },
+        this.info,
+      );
+    } catch { /* a logger must not break the server */ }
+  }
+
+  closeIfIdle(): void {
+    if (this.idle) this.closeSocket();
+  }
+
+  closeSocket(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sock.close();
+    this.ex?.clientGone();
+  }
+}
+
+/** Encodes a head string (latin1: header values are octets). */
+function headBytes(s: string): Uint8Array {
+  return encodeHead(s);
+}
+
+class Exchange implements ClientExchange {
+  headSent = false;
+  finished = false;
+  aborted = false;
+  takenOver = false;
+  /** Close the connection after this answer. */
+  closeAfter: boolean;
+  readonly body: RequestBody | null;
+  readonly bodyReader: RequestBodyReader | null;
+  private mode: "none" | "length" | "chunked" | "close" = "none";
+  private remaining = 0;
+  private ac: AbortController | null = null;
+  private gone = false;
+  private readonly writeDog: Watchdog;
+  private writeTimedOut = false;
+
+  constructor(
+    private readonly conn: Connection,
+    readonly head: RequestHead,
+    clientTimeout: number | null,
+  ) {
+    this.closeAfter = !head.keepAlive;
+    this.writeDog = new Watchdog(clientTimeout, () => {
+      this.writeTimedOut = true;
+      this.conn.closeSocket();
+    });
+    if (head.bodyKind === "none") {
+      this.body = null;
+      this.bodyReader = null;
+    } else {
+      const reader = new RequestBodyReader(conn.sock, head, clientTimeout);
+      this.bodyReader = reader;
+      this.body = {
+        read: async () => {
+          const chunk = await reader.read();
+          if (chunk === null) conn.watch();
+          return chunk;
+        },
+        cancel: () => reader.cancel(),
+        get bytes() {
+          return reader.bytes;
+        },
+        get ended() {
+          return reader.ended;
+        },
+        get timedOut() {
+          return reader.timedOut;
+        },
+      };
+    }
+  }
+
+  get signal(): AbortSignal {
+    if (this.ac === null) {
+      this.ac = new AbortController();
+      if (this.gone) this.ac.abort();
+    }
+    return this.ac.signal;
+  }
+
+  /** The client socket went away: abort whatever waits for the server. */
+  clientGone(): void {
+    if (this.gone || this.finished) return;
+    this.gone = true;
+    this.ac?.abort();
+  }
+
+  private async out(bytes: Uint8Array): Promise<void> {
+    if (this.gone) throw new Error("client gone");
+    const dog = this.writeDog;
+    dog.arm();
+    try {
+      await this.conn.sock.writeAll(bytes);
+    } catch (err) {
+      this.gone = true;
+      this.ac?.abort();
+      throw this.writeTimedOut ? new ClientTimeout() : err;
+    } finally {
+      dog.disarm();
+    }
+  }
+
+  private headText(status: number, reason: string, lines: string, framing: string): Uint8Array {
+    if (this.conn.server.draining) this.closeAfter = true;
+    let s = `HTTP/1.1 ${status} ${reason}\r\n${lines}${framing}`;
+    if (this.closeAfter) s += "connection: close\r\n";
+    else if (this.head.version === "HTTP/1.0") s += "connection: keep-alive\r\n";
+    return headBytes(s + "\r\n");
+  }
+
+  async sendHead(status: number, reason: string, lines: string, framing: Framing): Promise<void> {
+    let f = "";
+    if (framing.kind === "length") {
+      this.mode = "length";
+      this.remaining = framing.length;
+      f = `content-length: ${framing.length}\r\n`;
+    } else if (framing.kind === "stream") {
+      if (this.head.version === "HTTP/1.1") {
+        this.mode = "chunked";
+        f = "transfer-encoding: chunked\r\n";
+      } else {
+        this.mode = "close";
+        this.closeAfter = true;
+      }
+    } else this.mode = "none";
+    this.headSent = true;
+    await this.out(this.headText(status, reason, lines, f));
+  }
+
+  async sendWhole(status: number, reason: string, lines: string, body: Uint8Array): Promise<void> {
+    this.headSent = true;
+    this.mode = "none";
+    const head = this.headText(status, reason, lines, `content-length: ${body.length}\r\n`);
+    if (body.length === 0) {
+      await this.out(head);
+    } else {
+      const all = new Uint8Array(head.length + body.length);
+      all.set(head);
+      all.set(body, head.length);
+      await this.out(all);
+    }
+    this.finished = true;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (chunk.length === 0) return;
+    switch (this.mode) {
+      case "length":
+        if (chunk.length > this.remaining) throw new Error("body longer than its Content-Length");
+        this.remaining -= chunk.length;
+        return await this.out(chunk);
+      case "close":
+        return await this.out(chunk);
+      case "chunked": {
+        const size = headBytes(chunk.length.toString(16) + "\r\n");
+        if (chunk.length <= 16384) {
+          const framed = new Uint8Array(size.length + chunk.length + 2);
+          framed.set(size);
+          framed.set(chunk, size.length);
+          framed.set(CRLF, size.length + chunk.length);
+          return await this.out(framed);
+        }
+        await this.out(size);
+        await this.out(chunk);
+        return await this.out(CRLF);
+      }
+      default:
+        throw new Error("no body expected");
+    }
+  }
+
+  async end(trailers?: string): Promise<void> {
+    if (this.finished) return;
+    if (this.mode === "chunked") {
+      await this.out(trailers ? headBytes(`0\r\n${trailers}\r\n`) : LAST_CHUNK);
+    } else if (this.mode === "length" && this.remaining !== 0) {
+      this.closeAfter = true; // the framing was not honoured: the client must not wait for more
+    } else if (this.mode === "close") this.closeAfter = true;
+    this.finished = true;
+  }
+
+  abort(): void {
+    this.aborted = true;
+    this.finished = true;
+    this.conn.closeSocket();
+  }
+
+  async sendError(status: number): Promise<void> {
+    if (pageCloses(status) || this.conn.server.draining) this.closeAfter = true;
+    const closing = this.closeAfter || this.head.version === "HTTP/1.0";
+    if (closing) this.closeAfter = true;
+    this.headSent = true;
+    try {
+      await this.out(errorPage(status, closing));
+    } finally {
+      this.finished = true;
+    }
+  }
+
+  errorBytes(status: number): number {
+    return errorPageBytes(status);
+  }
+
+  takeOver(): { conn: Deno.TcpConn; buffered: Uint8Array } {
+    const sock = this.conn.sock;
+    this.takenOver = true;
+    this.finished = true;
+    this.headSent = true;
+    const buffered = sock.buffered > 0 ? sock.buf.slice(sock.start, sock.end) : EMPTY;
+    sock.releaseBuffer();
+    return { conn: sock.conn, buffered };
+  }
+}
+
+/** A write to the client did not complete within `timeout client`. */
+export class ClientTimeout extends Error {
+  constructor() {
+    super("client timeout");
+    this.name = "ClientTimeout";
+  }
+}

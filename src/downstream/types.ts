@@ -1,0 +1,61 @@
+// The client side of one request, as the proxy room sees it: the parsed request head, the
+// request body, and the operations that answer it on the client connection. Implemented by
+// server.ts (our own HTTP/1.1 server over Deno.listen: raw sockets for WebSocket tunnels, the
+// local address for X-Original-To, request heads as received).
+
+import type { RequestHead } from "./head.ts";
+
+/** How a response body is framed toward the client. */
+export type Framing =
+  /** No body (HEAD, 204, 304, 1xx): a Content-Length among the lines is kept as is. */
+  | { kind: "none" }
+  /** wtproxy writes `content-length: N`. */
+  | { kind: "length"; length: number }
+  /** Length unknown: chunked to an HTTP/1.1 client, close-delimited to an HTTP/1.0 one. */
+  | { kind: "stream" };
+
+/** A request body, de-chunked. A chunk is valid until the next read(): write it out first. */
+export interface RequestBody {
+  /** Next chunk, or null at the end; throws when the client fails or times out. */
+  read(): Promise<Uint8Array | null>;
+  /** Stops reading (the connection will not be reused unless the body was complete). */
+  cancel(): void;
+  /** Payload bytes read so far. */
+  readonly bytes: number;
+  /** The whole body was read. */
+  readonly ended: boolean;
+  /** The client stayed silent for `timeout client` while sending it. */
+  readonly timedOut: boolean;
+}
+
+export interface ClientExchange {
+  readonly head: RequestHead;
+  readonly body: RequestBody | null;
+  /** Aborted when the client connection fails or closes before the response is complete. */
+  readonly signal: AbortSignal;
+  /** A response head has been sent. */
+  readonly headSent: boolean;
+  /**
+   * Sends the response head. `lines` are "name: value\r\n" lines without framing headers
+   * (content-length, transfer-encoding, connection, keep-alive): the server adds those.
+   */
+  sendHead(status: number, reason: string, lines: string, framing: Framing): Promise<void>;
+  /** Head and whole body in one write (`content-length` added). */
+  sendWhole(status: number, reason: string, lines: string, body: Uint8Array): Promise<void>;
+  /** Body bytes, framed as the head said. Rejects when the client is gone or `timeout client`
+   * passes with the client not reading. */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Ends the body (chunked: the last chunk, then `trailers` lines if any). */
+  end(trailers?: string): Promise<void>;
+  /** Ends the exchange abnormally: the connection is closed (the client sees a cut body). */
+  abort(): void;
+  /** HAProxy's error page for `status`; the connection closes after a 400 or 408. */
+  sendError(status: number): Promise<void>;
+  /** Bytes the error page puts on the wire (for the log). */
+  errorBytes(status: number): number;
+  /**
+   * Takes the connection over (a WebSocket tunnel after the 101): the socket and the bytes the
+   * client already sent past the request head. The server forgets the connection.
+   */
+  takeOver(): { conn: Deno.TcpConn; buffered: Uint8Array };
+}
