@@ -47,6 +47,8 @@ export interface ClientExchange {
   write(chunk: Uint8Array): Promise<void>;
   /** Ends the body (chunked: the last chunk, then `trailers` lines if any). */
   end(trailers?: string): Promise<void>;
+  /** Closes the client connection after this answer (`option httpclose`). */
+  closeAfterAnswer(): void;
   /** Ends the exchange abnormally: the connection is closed (the client sees a cut body). */
   abort(): void;
   /** HAProxy's error page for `status`; the connection closes after a 400 or 408. */

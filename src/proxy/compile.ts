@@ -23,6 +23,8 @@ import { Gate } from "./gate.ts";
 export interface HeaderPlan {
   /** One server connection per request (http-server-close / httpclose on either side). */
   closeMode: boolean;
+  /** The client connection closes after the response too (httpclose on either side). */
+  clientClose: boolean;
   /** Line(s) announcing the connection mode to the server ("connection: close\r\n" or ""). */
   connectionLine: string;
   xff: { name: string; except: Network[]; ifNone: boolean } | null;
@@ -93,6 +95,7 @@ export function headerPlan(fe: FrontendConfig, be: BackendConfig): HeaderPlan {
   const connectionLine = closeMode && !bo.httpPretendKeepalive ? "connection: close\r\n" : "";
   return {
     closeMode,
+    clientClose: fo.httpclose || bo.httpclose,
     connectionLine,
     xff: xffPlan(fo.forwardfor, bo.forwardfor),
     xot: xotPlan(fo.originalto, bo.originalto),

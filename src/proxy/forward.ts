@@ -164,6 +164,7 @@ export async function forwardRequest(
       rec.beconn = beC.current;
       rec.srvConn = srvC.current;
       const plan = fe.plans.get(be.config.name)!;
+      if (plan.clientClose) ex.closeAfterAnswer();
       const headBytes = requestHead(
         info.method,
         info.target,

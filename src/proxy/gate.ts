@@ -1,5 +1,4 @@
-// maxconn. Deno.serve accepts every connection itself and cannot pause accept(), nor tell us
-// when a connection opens or closes; so the limit applies to requests in progress (a
+// maxconn. The limit applies to requests in progress, not to connections (a
 // request holds its slot until its response body has been sent). Requests beyond the limit
 // wait in FIFO order until a slot frees: none is refused or dropped. The kernel's listen
 // backlog is set to maxconn (tcpBacklog), as HAProxy does.

@@ -19,7 +19,7 @@ export class BodyReader {
   /** Bytes of payload still expected (length mode) or in the current chunk (chunked mode). */
   private remaining: number;
   private state: "data" | "size" | "crlf" | "trailers" | "done";
-  /** Trailer lines of a chunked body (parsed, kept for the log; Deno.serve cannot send them). */
+  /** Trailer lines of a chunked body (relayed to the client after the last chunk). */
   trailers: [string, string][] = [];
   /** Payload bytes returned so far. */
   bytes = 0;
@@ -94,7 +94,7 @@ export class BodyReader {
             this.complete = true;
             return this.finish();
           }
-          // Bounded like a head (Deno.serve's 128 lines): a server cannot stream trailers for ever.
+          // Bounded like a head (128 lines): a server cannot stream trailers for ever.
           if (this.trailers.length >= MAX_TRAILERS) {
             throw new UpstreamError("body-truncated", `more than ${MAX_TRAILERS} trailer lines`);
           }

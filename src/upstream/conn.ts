@@ -8,7 +8,7 @@
 // request; allocating 64 KB each time was most of its garbage and RSS). Nothing outside this file
 // keeps a view of the buffer: the parser and the body readers copy what they hand out. The buffer
 // is 64 KB so that an answer of up to about 64 KB usually arrives whole with its head and is
-// handed to Deno.serve as one Uint8Array (no stream).
+// written to the client in one write with its head.
 
 import { classifyConnectError, errorText, UpstreamError } from "./errors.ts";
 import { Watchdog } from "./watchdog.ts";

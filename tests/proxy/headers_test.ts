@@ -3,7 +3,7 @@
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { echoHead, RawBackend } from "../helpers/raw_backend.ts";
-import { rawRequest } from "../helpers/raw_client.ts";
+import { RawClient, rawRequest } from "../helpers/raw_client.ts";
 import { simpleConfig, startTestProxy } from "../helpers/proxy.ts";
 
 Deno.test("request head: target, Host and line order unchanged, no header added, hop-by-hop removed", async () => {
@@ -125,6 +125,35 @@ Deno.test("server-close: connection: close sent; pretend-keepalive: no Connectio
     await rawRequest(px.port, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
     assert(be.received[2].connection !== be.received[1].connection);
   } finally {
+    await px.stop();
+    await be.close();
+  }
+});
+
+Deno.test("httpclose: the client connection closes after the response; server-close keeps it", async () => {
+  const be = new RawBackend(echoHead);
+  const yaml = (option: string) =>
+    simpleConfig({ s1: be.address }, { defaults: `  options: { ${option}: true }` });
+  let px = await startTestProxy(yaml("httpclose"));
+  let c = await RawClient.connect(px.port);
+  try {
+    await c.send("GET /a HTTP/1.1\r\nHost: a\r\n\r\n");
+    const r = await c.response();
+    assertEquals(r.status, 200);
+    assert(r.headers.some(([n, v]) => n === "connection" && v === "close"), r.head);
+    assert(await c.waitClosed(), "httpclose closes the client connection");
+    c.close();
+    await px.stop();
+    px = await startTestProxy(yaml("http-server-close"));
+    c = await RawClient.connect(px.port);
+    for (const path of ["/b", "/c"]) {
+      await c.send(`GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`);
+      const r2 = await c.response();
+      assertEquals(r2.status, 200);
+      assert(!r2.headers.some(([n]) => n === "connection"), r2.head);
+    }
+  } finally {
+    c.close();
     await px.stop();
     await be.close();
   }

@@ -1,4 +1,4 @@
-// Cookie fetches over the request's Cookie header (Deno.serve joins several lines with "; ").
+// Cookie fetches over the request's Cookie header (several lines arrive joined with ", ": both separators split).
 import type { RequestInfo } from "../../proxy/request.ts";
 import { fetches, type Sample } from "../types.ts";
 

@@ -1,4 +1,4 @@
-// Header fetches. Deno.serve hands us same-name lines combined with ", ", and HAProxy's
+// Header fetches. The request's same-name lines come combined with ", ", and HAProxy's
 // hdr() splits values on commas anyway, so splitting the combined line gives HAProxy's view.
 import type { RequestInfo } from "../../proxy/request.ts";
 import { AclError, fetches, type Sample } from "../types.ts";
