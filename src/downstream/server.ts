@@ -510,6 +510,10 @@ class Exchange implements ClientExchange {
     this.finished = true;
   }
 
+  closeAfterAnswer(): void {
+    this.closeAfter = true;
+  }
+
   abort(): void {
     this.aborted = true;
     this.finished = true;
