@@ -51,11 +51,16 @@ export interface AccessLogger {
   request(frontend: string, rec: RequestLog): void;
 }
 
-/** The record of a request just received: nothing routed, connected or answered yet. */
-export function newRequestLog(frontend: string, info: RequestInfo, acceptDate: number): RequestLog {
+/** A record with nothing routed, connected or answered yet, and no request line ("<BADREQ>"). */
+export function emptyRequestLog(
+  frontend: string,
+  clientIp: string,
+  clientPort: number,
+  acceptDate: number,
+): RequestLog {
   return {
-    clientIp: info.srcIp,
-    clientPort: info.srcPort,
+    clientIp,
+    clientPort,
     acceptDate,
     frontend,
     backend: frontend,
@@ -76,6 +81,13 @@ export function newRequestLog(frontend: string, info: RequestInfo, acceptDate: n
     redispatched: false,
     srvQueue: 0,
     backendQueue: 0,
-    requestLine: `${info.method} ${info.target} ${info.version}`,
+    requestLine: null,
   };
+}
+
+/** The record of a request just received: nothing routed, connected or answered yet. */
+export function newRequestLog(frontend: string, info: RequestInfo, acceptDate: number): RequestLog {
+  const rec = emptyRequestLog(frontend, info.srcIp, info.srcPort, acceptDate);
+  rec.requestLine = `${info.method} ${info.target} ${info.version}`;
+  return rec;
 }

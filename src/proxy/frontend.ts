@@ -4,11 +4,11 @@
 import type { Bind } from "../config/model.ts";
 import { type ConnInfo, type HttpServer, startServer } from "../downstream/server.ts";
 import type { ClientExchange } from "../downstream/types.ts";
-import type { RequestLog } from "../log/record.ts";
+import { emptyRequestLog } from "../log/record.ts";
 import type { Counters } from "../state.ts";
 import { forwardRequest, type ProxyCore } from "./forward.ts";
 import type { Gate } from "./gate.ts";
-import type { RequestInfo } from "./request.ts";
+import { type RequestInfo, splitTarget } from "./request.ts";
 
 export interface RuntimeCore extends ProxyCore {
   /** Requests currently being handled (drain waits for 0). */
@@ -71,32 +71,15 @@ export function startListener(
       const c = fe.state.counters;
       c.requests++;
       c.countStatus(bad.status);
-      const rec: RequestLog = {
-        clientIp: conn.remote.hostname,
-        clientPort: conn.remote.port,
-        acceptDate: bad.acceptDate,
-        frontend: name,
-        backend: name,
-        server: null,
-        tr: -1,
-        tw: -1,
-        tc: -1,
-        tres: -1,
-        ta: Math.max(0, Date.now() - bad.acceptDate),
-        status: bad.status,
-        bytesRead: 0, // HAProxy logs 0 for the parser's own 400/408
-        termination: bad.termination,
-        actconn: core.store.activeConnections,
-        feconn: c.current,
-        beconn: 0,
-        srvConn: 0,
-        retries: 0,
-        redispatched: false,
-        srvQueue: 0,
-        backendQueue: 0,
-        requestLine: null,
-        nullConnection: bad.empty,
-      };
+      const rec = emptyRequestLog(name, conn.remote.hostname, conn.remote.port, bad.acceptDate);
+      rec.tr = -1;
+      rec.ta = Math.max(0, Date.now() - bad.acceptDate);
+      rec.status = bad.status;
+      rec.termination = bad.termination;
+      rec.actconn = core.store.activeConnections;
+      rec.feconn = c.current;
+      rec.nullConnection = bad.empty;
+      // bytesRead stays 0: HAProxy logs 0 for its parser's own 400/408.
       try {
         core.logger.request(name, rec);
       } catch { /* a logger must not break the proxy */ }
@@ -130,15 +113,18 @@ function slotRelease(
 }
 
 /** What the ACL and balance rooms see of the request. */
-function requestInfo(ex: ClientExchange, conn: ConnInfo): RequestInfo {
+export function requestInfo(ex: ClientExchange, conn: ConnInfo): RequestInfo {
   const head = ex.head;
   const target = head.target;
   let path = target;
   let query: string | null = null;
-  const q = target.indexOf("?");
-  if (q !== -1) {
-    path = target.slice(0, q);
-    query = target.slice(q + 1);
+  if (target.charCodeAt(0) !== 47) ({ path, query } = splitTarget(target)); // absolute-form, "*"
+  else {
+    const q = target.indexOf("?");
+    if (q !== -1) {
+      path = target.slice(0, q);
+      query = target.slice(q + 1);
+    }
   }
   return {
     method: head.method,

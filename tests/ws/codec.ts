@@ -3,12 +3,17 @@
 // straddle reads; masked frames are unmasked), close payloads. No extension: any RSV bit is a
 // protocol error.
 
-export const OP_CONT = 0x0;
-export const OP_TEXT = 0x1;
-export const OP_BINARY = 0x2;
-export const OP_CLOSE = 0x8;
-export const OP_PING = 0x9;
-export const OP_PONG = 0xa;
+import {
+  OP_BINARY,
+  OP_CLOSE,
+  OP_CONT,
+  OP_PING,
+  OP_PONG,
+  OP_TEXT,
+  putMask,
+} from "../../src/ws/frame.ts";
+
+export { OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, putMask };
 
 /** A protocol violation found while decoding; `code` is the close code to answer with. */
 export class FrameError extends Error {
@@ -126,24 +131,6 @@ export class FrameDecoder {
     this.filled = 0;
     this.onFrame(this.fin, this.opcode, p);
   }
-}
-
-// Masking keys come from a pool refilled by the CSPRNG (RFC 6455 §5.3 wants them unpredictable;
-// one getRandomValues call per 1024 frames instead of one per frame).
-const maskPool = new Uint8Array(4096);
-let maskPos = maskPool.length;
-
-/** Writes a fresh masking key at dst[at..at+4] and returns it as a little-endian word. */
-export function putMask(dst: Uint8Array, at: number): void {
-  if (maskPos >= maskPool.length) {
-    crypto.getRandomValues(maskPool);
-    maskPos = 0;
-  }
-  dst[at] = maskPool[maskPos];
-  dst[at + 1] = maskPool[maskPos + 1];
-  dst[at + 2] = maskPool[maskPos + 2];
-  dst[at + 3] = maskPool[maskPos + 3];
-  maskPos += 4;
 }
 
 /** XORs `data` in place with the 4-byte `mask` (word at a time for long payloads). */

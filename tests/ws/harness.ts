@@ -4,7 +4,7 @@
 
 import type { RequestLog } from "../../src/log/record.ts";
 import type { RequestInfo } from "../../src/proxy/request.ts";
-import { splitTarget } from "../../src/proxy/request.ts";
+import { requestInfo } from "../../src/proxy/frontend.ts";
 import { Counters } from "../../src/state.ts";
 import { FrameDecoder } from "./codec.ts";
 import { isWebSocketUpgrade, proxyWebSocket, type WsDeps } from "../../src/ws/proxy.ts";
@@ -14,24 +14,6 @@ import type { ClientExchange } from "../../src/downstream/types.ts";
 
 export const enc = new TextEncoder();
 export const dec = new TextDecoder();
-
-/** What the proxy room builds from a request head (the target split, nothing normalised). */
-export function requestInfo(ex: ClientExchange, conn: ConnInfo): RequestInfo {
-  const head = ex.head;
-  const { path, query } = splitTarget(head.target);
-  return {
-    method: head.method,
-    target: head.target,
-    path,
-    query,
-    version: head.version,
-    headers: head.headers,
-    srcIp: conn.remote.hostname,
-    srcPort: conn.remote.port,
-    dstIp: conn.local.hostname,
-    dstPort: conn.local.port,
-  };
-}
 
 export function emptyLog(info: RequestInfo): RequestLog {
   return { ...newRequestLog("fe", info, Date.now()), actconn: 1, feconn: 1 };
