@@ -1,7 +1,7 @@
 // Error answers with HAProxy's bodies, timeouts, retries, redispatch, client disconnects.
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { closedPort, named, RawBackend } from "../helpers/raw_backend.ts";
+import { closedPort, echoHead, named, RawBackend } from "../helpers/raw_backend.ts";
 import { RawClient, rawRequest } from "../helpers/raw_client.ts";
 import { simpleConfig, startTestProxy } from "../helpers/proxy.ts";
 import type { Connector } from "../../src/upstream/conn.ts";
@@ -425,6 +425,32 @@ Deno.test("stop() cuts an endless response after the grace period, without crash
     assertEquals(rec.status, 200);
   } finally {
     client.conn.close();
+    await px.stop();
+    await be.close();
+  }
+});
+
+Deno.test("bad requests are answered with HAProxy's 400 and logged as <BADREQ>", async () => {
+  const be = new RawBackend(echoHead);
+  const px = await startTestProxy(simpleConfig({ s1: be.address }));
+  try {
+    const c = await RawClient.connect(px.port);
+    await c.send("GET / HTTP/1.1\r\nHost: a\r\nBad Name: x\r\n\r\n");
+    const res = await c.response();
+    assertEquals(res.status, 400);
+    assertEquals(res.statusLine, "HTTP/1.1 400 Bad request");
+    assert(await c.waitClosed());
+    c.close();
+    // A connection that sends nothing at all: logged as a null connection (dontlognull's case).
+    const empty = await Deno.connect({ hostname: "127.0.0.1", port: px.port });
+    empty.close();
+    const logs = await px.waitLogs(2);
+    const bad = logs.find((r) => r.termination === "PR--")!;
+    assertEquals([bad.status, bad.requestLine, bad.server, bad.bytesRead], [400, null, null, 0]);
+    const nul = logs.find((r) => r.termination === "CR--")!;
+    assertEquals([nul.status, nul.requestLine, nul.nullConnection], [400, null, true]);
+    assertEquals(be.received.length, 0);
+  } finally {
     await px.stop();
     await be.close();
   }
