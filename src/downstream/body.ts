@@ -180,6 +180,10 @@ export class RequestBodyReader implements RequestBody {
    */
   private async take(max: number): Promise<Uint8Array> {
     const s = this.sock;
+    // A read left pending on the socket (Connection.watch() while a previous, pipelined request
+    // was answered) gets the next bytes first: a read of our own would run behind it and take
+    // later bytes as earlier ones. Adopt it through fill() instead.
+    if (s.buffered === 0 && s.idleRead !== null) await this.more();
     if (s.buffered > 0) {
       const n = Math.min(max, s.buffered);
       const view = s.buf.subarray(s.start, s.start + n);
@@ -278,8 +282,8 @@ function malformed(message: string): RequestBodyError {
 }
 
 /**
- * A chunk-size line buf[from, to) (CR LF removed): 1 to 15 hex digits, then optional whitespace
- * and extensions after ";" (ignored, but no control characters).
+ * A chunk-size line buf[from, to) (CR LF removed): 1 to 15 hex digits (a value below 2^53), then
+ * optional whitespace and extensions after ";" (ignored, but no control characters).
  */
 function parseChunkSize(buf: Uint8Array, from: number, to: number): number {
   let i = from;
@@ -287,6 +291,8 @@ function parseChunkSize(buf: Uint8Array, from: number, to: number): number {
   while (i < to && HEX[buf[i]] !== 255) size = size * 16 + HEX[buf[i++]];
   if (i === from) throw malformed("invalid chunk size: no hex digits");
   if (i - from > 15) throw malformed("invalid chunk size: more than 15 hex digits");
+  // Beyond 2^53 the count would lose precision (HAProxy caps chunk sizes lower still).
+  if (size > Number.MAX_SAFE_INTEGER) throw malformed("invalid chunk size: too large");
   while (i < to && (buf[i] === 32 || buf[i] === 9)) i++;
   if (i < to && buf[i] !== 59) { // ";"
     throw malformed(`invalid character 0x${buf[i].toString(16).padStart(2, "0")} in chunk size`);

@@ -173,6 +173,12 @@ function lookupKnown(buf: Uint8Array, from: number, to: number, hash: number): s
   }
 }
 
+let parses = 0;
+/** Full parses started so far (a client trickling its head must not cost one per read). */
+export function fullHeadParses(): number {
+  return parses;
+}
+
 const utf8 = new TextDecoder();
 /** Per-line offsets of the header being parsed: name start/end, value start/end, known name. */
 const NAME_AT = 0, NAME_END = 1, VALUE_AT = 2, VALUE_END = 3, STRIDE = 4;
@@ -186,6 +192,7 @@ const known: (string | null)[] = new Array(MAX_HEADER_LINES + 1).fill(null);
  * String.fromCharCode) is sliced into the values.
  */
 function parseHead(buf: Uint8Array, from: number, limit: number): RequestHead | null {
+  parses++;
   // Request line: method SP request-target SP HTTP-version.
   let i = from;
   while (i < limit && TCHAR[buf[i]] === 1) i++;

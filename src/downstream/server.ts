@@ -59,6 +59,8 @@ export interface HttpServer {
   readonly addr: Deno.NetAddr;
   /** Client connections open (tunnels taken over are no longer counted). */
   readonly connections: number;
+  /** Bytes of read buffers the client connections hold (for tests and diagnostics). */
+  readonly bufferBytes: number;
   /** Stops accepting. */
   close(): void;
   /**
@@ -73,8 +75,95 @@ export interface HttpServer {
 const CRLF = new Uint8Array([13, 10]);
 const LAST_CHUNK = new Uint8Array([48, 13, 10, 13, 10]); // "0\r\n\r\n"
 const EMPTY = new Uint8Array(0);
-/** A client connection's first read buffer (it grows for a longer head, up to 64 KB). */
+/** A client connection's read buffer while a request is read (grows up to 64 KB for a head). */
 const CLIENT_BUFFER = 16 * 1024;
+/**
+ * The read that waits for a request with nothing buffered (a new connection, an idle kept-alive
+ * one, the read noticing a client leaving while its request is answered) goes into a small
+ * buffer of its own: an idle connection does not pin CLIENT_BUFFER bytes. What it brings is
+ * copied into a CLIENT_BUFFER-sized buffer (taken from a small free list) for the parsers.
+ */
+const WAIT_READ = 2048;
+/** Read buffers kept for reuse between requests (16 KB each, so at most 1 MB). */
+const FREE_MAX = 64;
+const freeBuffers: Uint8Array[] = [];
+
+/** The client socket: an UpstreamConn whose pending "wait" read may go into a small buffer. */
+class ClientSock extends UpstreamConn {
+  /** The buffer of the pending wait read (made once per connection). */
+  private small: Uint8Array | null = null;
+  /** The pending read (`idleRead`) goes into `small`, not into `buf` after `end`. */
+  private smallRead = false;
+
+  constructor(conn: Deno.TcpConn) {
+    super(conn, "", CLIENT_BUFFER);
+  }
+
+  /**
+   * Starts the read that the next fill() adopts (no read may be pending): into `small` when
+   * nothing is buffered, else into the room left in `buf` (pipelined requests are waiting).
+   * Null when the buffer is full of them: no more reads until some are answered.
+   */
+  startWaitRead(): Promise<number | null> | null {
+    if (this.buffered === 0) {
+      this.small ??= new Uint8Array(WAIT_READ);
+      this.smallRead = true;
+      return this.idleRead = this.conn.read(this.small);
+    }
+    if (this.end === this.buf.length) {
+      if (this.start === 0) return null;
+      this.buf.copyWithin(0, this.start, this.end);
+      this.end -= this.start;
+      this.start = 0;
+    }
+    this.smallRead = false;
+    return this.idleRead = this.conn.read(this.buf.subarray(this.end));
+  }
+
+  /** Bytes of the buffers held. */
+  get heldBytes(): number {
+    return this.buf.length + (this.small?.length ?? 0);
+  }
+
+  override async fill(): Promise<number> {
+    const p = this.idleRead;
+    if (p === null || !this.smallRead) return await super.fill();
+    this.idleRead = null;
+    this.smallRead = false;
+    const n = await p;
+    if (n === null) return 0;
+    if (this.start === this.end) this.start = this.end = 0;
+    if (this.buf.length === 0) this.buf = freeBuffers.pop() ?? new Uint8Array(CLIENT_BUFFER);
+    if (this.buf.length - this.end < n) {
+      // Only when something was buffered after the read started: make room for it.
+      this.buf.copyWithin(0, this.start, this.end);
+      this.end -= this.start;
+      this.start = 0;
+      if (this.buf.length - this.end < n) {
+        const bigger = new Uint8Array(this.end + n + CLIENT_BUFFER);
+        bigger.set(this.buf.subarray(0, this.end));
+        this.buf = bigger;
+      }
+    }
+    this.buf.set(this.small!.subarray(0, n), this.end);
+    this.end += n;
+    return n;
+  }
+
+  /**
+   * Nothing buffered and no read pending into `buf`: lets the buffer go while the connection
+   * waits. `reuse`: no view of it can be alive (it goes to the free list, else to the GC).
+   */
+  park(reuse: boolean): void {
+    if (this.buffered !== 0 || this.buf.length === 0 || this.closed) return;
+    if (this.idleRead !== null && !this.smallRead) return;
+    if (reuse && this.buf.length === CLIENT_BUFFER && freeBuffers.length < FREE_MAX) {
+      freeBuffers.push(this.buf);
+    }
+    this.buf = EMPTY;
+    this.start = this.end = 0;
+  }
+}
 
 export function startServer(opts: ServerOptions): HttpServer {
   const listener = Deno.listen({
@@ -100,6 +189,12 @@ class Server implements HttpServer {
 
   get connections(): number {
     return this.conns.size;
+  }
+
+  get bufferBytes(): number {
+    let n = 0;
+    for (const c of this.conns) n += c.sock.heldBytes;
+    return n;
   }
 
   async acceptLoop(): Promise<void> {
@@ -157,7 +252,7 @@ class Server implements HttpServer {
 }
 
 class Connection {
-  readonly sock: UpstreamConn;
+  readonly sock: ClientSock;
   readonly info: ConnInfo;
   private requests = 0;
   /** Waiting for a request head with nothing of it received. */
@@ -170,7 +265,7 @@ class Connection {
   private readonly headDog: Watchdog;
 
   constructor(readonly server: Server, conn: Deno.TcpConn) {
-    this.sock = new UpstreamConn(conn, "", CLIENT_BUFFER);
+    this.sock = new ClientSock(conn);
     this.info = { remote: conn.remoteAddr, local: conn.localAddr };
     this.headDog = new Watchdog(null, () => this.headTimeout());
   }
@@ -199,26 +294,41 @@ class Connection {
       // 1. A complete request head.
       let parsed: { head: RequestHead; consumed: number } | null = null;
       let received = false;
+      /** Bytes of this head already looked at by a parse that found it incomplete. */
+      let scanned = 0;
+      /**
+       * `timeout http-request` (and http-keep-alive) bound the wait for the whole head, counted
+       * from the connection's accept (first request) or from the first byte (later requests);
+       * only `timeout client` is an inactivity timeout, re-armed at each read.
+       */
+      let waitStart = performance.now();
       for (;;) {
         if (sock.buffered > 0) {
+          if (!received && !first) waitStart = performance.now();
           received = true;
           try {
-            parsed = parseRequestHead(sock.buf, sock.start, sock.end);
+            parsed = parseRequestHead(
+              sock.buf,
+              sock.start,
+              sock.end,
+              undefined,
+              sock.start + scanned,
+            );
           } catch (err) {
-            const why = err instanceof RequestHeadError ? err.message : String(err);
-            await this.reject(err instanceof RequestHeadError ? err.status : 400, since, why);
+            await this.reject(since, err instanceof RequestHeadError ? err.message : String(err));
             return false;
           }
           if (parsed) break;
+          scanned = sock.buffered;
         }
         if (server.draining && sock.buffered === 0) return false;
-        const waitMs = first
-          ? (s.httpRequestTimeout ?? s.clientTimeout)
-          : received
-          ? (s.httpRequestTimeout ?? s.clientTimeout)
-          : (s.keepAliveTimeout ?? s.httpRequestTimeout ?? s.clientTimeout);
+        if (sock.buffered === 0 && sock.idleRead === null) sock.startWaitRead();
+        const total = received || first
+          ? s.httpRequestTimeout
+          : (s.keepAliveTimeout ?? s.httpRequestTimeout);
         this.idle = sock.buffered === 0;
-        this.headDog.arm(waitMs);
+        if (total) this.headDog.arm(total, waitStart);
+        else this.headDog.arm(s.clientTimeout);
         let n: number;
         try {
           n = await sock.fill();
@@ -227,7 +337,7 @@ class Connection {
           if (!this.timedOut && !this.closed && !(err instanceof Deno.errors.ConnectionReset)) {
             // A head larger than the read buffer ends up here too.
             if (sock.buffered > 0) {
-              await this.reject(400, since, `request head: ${err}`);
+              await this.reject(since, `request head: ${err}`);
               return false;
             }
           }
@@ -272,23 +382,21 @@ class Connection {
       if (!ex.finished) ex.abort();
       if (ex.aborted || ex.closeAfter || this.gone || server.draining) return false;
       if (ex.bodyReader && !ex.bodyReader.complete) return false;
+      // Waiting for the next request: the read buffer goes back (to the free list when no body
+      // chunk, a view into it, may still be in someone's hands).
+      sock.park(ex.bodyReader === null);
     }
   }
 
-  /** One read pending into the buffer while the request is answered (EOF = client gone). */
+  /**
+   * One read pending while the request is answered (EOF = client gone), adopted by the next
+   * fill(); none when the buffer is full of pipelined requests.
+   */
   watch(): void {
     const sock = this.sock;
     if (sock.idleRead || this.closed) return;
-    if (sock.buf.length === 0) sock.buf = new Uint8Array(CLIENT_BUFFER);
-    if (sock.end === sock.buf.length) {
-      if (sock.start === 0) return; // full of pipelined requests: no room, no watch
-      sock.buf.copyWithin(0, sock.start, sock.end);
-      sock.end -= sock.start;
-      sock.start = 0;
-    }
-    const p = sock.conn.read(sock.buf.subarray(sock.end));
-    sock.idleRead = p;
-    p.then((n) => {
+    const p = sock.startWaitRead();
+    p?.then((n) => {
       if (n === null) this.clientGone();
     }, () => this.clientGone());
   }
@@ -309,10 +417,13 @@ class Connection {
     } else this.closeSocket();
   }
 
-  /** Answers a malformed request with HAProxy's 400 (or `status`) and reports it. */
-  private async reject(status: number, since: number, reason: string): Promise<void> {
+  /**
+   * Answers a malformed request with HAProxy's 400 and reports it. (HAProxy's parser has no
+   * other answer: an unsupported HTTP version, which the parser reports as 505, gets it too.)
+   */
+  private async reject(since: number, reason: string): Promise<void> {
     try {
-      await this.sock.writeAll(errorPage(status, true));
+      await this.sock.writeAll(errorPage(400, true));
     } catch { /* client gone */ }
     this.bad(400, "PR--", false, since, reason);
   }
@@ -536,14 +647,26 @@ class Exchange implements ClientExchange {
     return errorPageBytes(status);
   }
 
-  takeOver(): { conn: Deno.TcpConn; buffered: Uint8Array } {
+  takeOver(): {
+    conn: Deno.TcpConn;
+    buffered: Uint8Array;
+    pending: Promise<Uint8Array | null> | null;
+  } {
     const sock = this.conn.sock;
     this.takenOver = true;
     this.finished = true;
     this.headSent = true;
     const buffered = sock.buffered > 0 ? sock.buf.slice(sock.start, sock.end) : EMPTY;
-    sock.releaseBuffer();
-    return { conn: sock.conn, buffered };
+    sock.start = sock.end;
+    let pending: Promise<Uint8Array | null> | null = null;
+    if (sock.idleRead !== null) {
+      // The read that watched the previous request is still out: its bytes are the tunnel's.
+      pending = sock.fill().then(
+        (n) => (n === 0 ? null : sock.buf.slice(sock.start, sock.end)),
+        () => null,
+      );
+    } else sock.releaseBuffer();
+    return { conn: sock.conn, buffered, pending };
   }
 }
 

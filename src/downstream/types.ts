@@ -56,8 +56,14 @@ export interface ClientExchange {
   /** Bytes the error page puts on the wire (for the log). */
   errorBytes(status: number): number;
   /**
-   * Takes the connection over (a WebSocket tunnel after the 101): the socket and the bytes the
-   * client already sent past the request head. The server forgets the connection.
+   * Takes the connection over (a WebSocket tunnel after the 101): the socket, the bytes the
+   * client already sent past the request head, and `pending`, when a read of the server's was
+   * still in flight (a request pipelined behind another): its bytes, or null at EOF. Read
+   * from the socket only after `pending` settled. The server forgets the connection.
    */
-  takeOver(): { conn: Deno.TcpConn; buffered: Uint8Array };
+  takeOver(): {
+    conn: Deno.TcpConn;
+    buffered: Uint8Array;
+    pending: Promise<Uint8Array | null> | null;
+  };
 }

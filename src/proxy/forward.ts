@@ -192,6 +192,10 @@ export async function forwardRequest(
           return await fail(408, "cD--");
         }
         if (upx.clientFailure === "abort") throw new ClientGone();
+        if (upx.clientFailure === "malformed") {
+          rec.tres = -1;
+          return await fail(400, "PD--");
+        }
         const e = err instanceof UpstreamError
           ? err
           : new UpstreamError("closed-after-send", `${err}`);

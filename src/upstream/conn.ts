@@ -189,7 +189,9 @@ export class UpstreamConn {
   }
 
   private recycle(): void {
-    giveBack(this.buf);
+    // Only server-side buffers go back to the pool: a client buffer may still be viewed by a
+    // request body chunk on its way to a server.
+    if (this.firstSize === INITIAL_BUFFER) giveBack(this.buf);
     this.buf = EMPTY;
     this.start = 0;
     this.end = 0;

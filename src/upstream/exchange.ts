@@ -47,7 +47,7 @@ export class Exchange {
   private readonly serverWd: Watchdog;
   private serverTimedOut = false;
   /** The client failed (timeout or abort) while sending its body. */
-  clientFailure: "timeout" | "abort" | null = null;
+  clientFailure: "timeout" | "abort" | "malformed" | null = null;
   private uploading: Promise<void> | null = null;
   private detached = false;
   uploadComplete = false;
@@ -113,8 +113,13 @@ export class Exchange {
       let chunk: Uint8Array | null;
       try {
         chunk = await body.read();
-      } catch {
-        this.clientFailure = body.timedOut ? "timeout" : "abort";
+      } catch (err) {
+        // A body that breaks its own framing is the client's protocol error (400), not an abort.
+        this.clientFailure = body.timedOut
+          ? "timeout"
+          : (err as { kind?: string })?.kind === "malformed"
+          ? "malformed"
+          : "abort";
         this.abort();
         return;
       } finally {

@@ -178,7 +178,7 @@ export async function proxyWebSocket(
     return await fail(502, "PH--");
   }
   // The backend said yes: its 101 goes to the client on the raw socket, then the tunnel.
-  const { conn, buffered } = ex.takeOver();
+  const { conn, buffered, pending } = ex.takeOver();
   const head101 = clientHead101(head);
   try {
     await writeAll(conn, head101);
@@ -194,6 +194,7 @@ export async function proxyWebSocket(
   new Tunnel({
     client: conn,
     clientBuffered: buffered,
+    clientPending: pending,
     backend: up.conn,
     backendBuffered: bc.takeBuffered(),
     idle: tunnelIdle(deps.timeouts),

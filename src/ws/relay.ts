@@ -36,6 +36,8 @@ export interface TunnelOptions {
   client: Deno.Conn;
   /** Bytes the client sent past its request head (first frames), in order. */
   clientBuffered: Uint8Array;
+  /** A read of the client socket still in flight when the tunnel starts (see takeOver()). */
+  clientPending?: Promise<Uint8Array | null> | null;
   /** The backend socket. */
   backend: Deno.Conn;
   /** Bytes the backend sent past its 101 head (the backend may speak first), in order. */
@@ -227,10 +229,22 @@ class Pipe {
   }
 
   /** The direction's loop: `first` (bytes read before the tunnel) then read -> write. */
-  async run(first: Uint8Array): Promise<void> {
+  async run(first: Uint8Array, pending: Promise<Uint8Array | null> | null = null): Promise<void> {
     const t = this.t;
     try {
       if (first.length > 0 && !(await this.pass(first, first.length))) return;
+      if (pending !== null) {
+        const more = await pending;
+        if (more === null) {
+          this.ended = true;
+          t.sourceEnded(this, true);
+          return;
+        }
+        if (more.length > 0) {
+          t.activity();
+          if (!(await this.pass(more, more.length))) return;
+        }
+      }
       for (;;) {
         const buf = this.buf;
         let n: number | null;
@@ -337,7 +351,7 @@ export class Tunnel {
       if (opts.signal.aborted) queueMicrotask(() => this.kill());
       else opts.signal.addEventListener("abort", this, { once: true });
     }
-    this.up.run(opts.clientBuffered);
+    this.up.run(opts.clientBuffered, opts.clientPending ?? null);
     this.down.run(opts.backendBuffered);
   }
 

@@ -455,3 +455,22 @@ Deno.test("bad requests are answered with HAProxy's 400 and logged as <BADREQ>",
     await be.close();
   }
 });
+
+Deno.test("a request body that breaks its chunked framing gets 400, logged PD--", async () => {
+  const be = new RawBackend(async () => {});
+  be.readBody = false;
+  const px = await startTestProxy(simpleConfig({ s1: be.address }));
+  try {
+    const c = await RawClient.connect(px.port);
+    await c.send("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+    const res = await c.response();
+    assertEquals(res.status, 400);
+    assert(await c.waitClosed());
+    c.close();
+    const [rec] = await px.waitLogs(1);
+    assertEquals([rec.status, rec.termination], [400, "PD--"]);
+  } finally {
+    await px.stop();
+    await be.close();
+  }
+});

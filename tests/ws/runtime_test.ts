@@ -2,9 +2,11 @@
 // prefix like any request, relayed, counted per server, logged, and closed on stop().
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { startTestProxy } from "../helpers/proxy.ts";
+import { simpleConfig, startTestProxy } from "../helpers/proxy.ts";
+import { RawClient } from "../helpers/raw_client.ts";
+import { encodeFrame, OP_TEXT } from "./codec.ts";
 import { startWtServer } from "../../src/demo/wtserver.ts";
-import { openClient, sleep, startEchoBackend, within } from "./harness.ts";
+import { openClient, sleep, startEchoBackend, within, wsHead } from "./harness.ts";
 
 function wtConfig(p1: number, p2: number, tunnel = ""): string {
   return `
@@ -153,5 +155,32 @@ backends:
     assert(rec.bytesRead > body.length, `logged ${rec.bytesRead} bytes`);
   } finally {
     await proxy.stop();
+  }
+});
+
+Deno.test("ws: an upgrade pipelined behind another request on one connection still tunnels", async () => {
+  const backend = startEchoBackend();
+  const px = await startTestProxy(simpleConfig({ s1: `127.0.0.1:${backend.port}` }));
+  const c = await RawClient.connect(px.port);
+  try {
+    // Both requests in one write: the proxy reads the upgrade while answering the first one.
+    await c.send(
+      "GET /deny HTTP/1.1\r\nHost: a\r\n\r\n" + wsHead(px.port, "/?wtd=wt1pipe") + "\r\n\r\n",
+    );
+    assertEquals((await within(c.response(), 5000, "first answer")).status, 403);
+    assertEquals((await within(c.response(), 5000, "101")).status, 101);
+    for (const part of encodeFrame(OP_TEXT, new TextEncoder().encode("hello"))) await c.send(part);
+    const buf = new Uint8Array(64);
+    let got = "";
+    while (!got.includes("hello")) {
+      const n = await within(c.conn.read(buf), 5000, "echo");
+      if (n === null) break;
+      got += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    assert(got.endsWith("hello"), JSON.stringify(got));
+  } finally {
+    c.close();
+    await px.stop();
+    await backend.close();
   }
 });
