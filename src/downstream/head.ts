@@ -8,7 +8,7 @@
 // recognized in the byte domain (no string made for them), one string is decoded for the whole
 // head and sliced, and the web-Headers-like lookup view is built only when something asks.
 
-import { latin1 } from "../upstream/response.ts";
+import { findHeadEnd, latin1, parseContentLength } from "../upstream/response.ts";
 
 /** Largest request head accepted by default (leading empty lines included): 400 beyond it. */
 export const MAX_HEAD = 65536;
@@ -82,22 +82,6 @@ function bad(message: string): RequestHeadError {
 
 function hex(c: number): string {
   return "0x" + c.toString(16).padStart(2, "0");
-}
-
-/**
- * Index just past the empty line ending a head (LF followed by LF or CR LF), searching LFs in
- * buf[from, to) (`from` at or after the start of the request line); -1 when none yet.
- */
-function findHeadEnd(buf: Uint8Array, from: number, to: number): number {
-  let i = from;
-  while (i < to) {
-    i = buf.indexOf(10, i);
-    if (i === -1 || i >= to) return -1;
-    if (i + 1 < to && buf[i + 1] === 10) return i + 2;
-    if (i + 2 < to && buf[i + 1] === 13 && buf[i + 2] === 10) return i + 3;
-    i++;
-  }
-  return -1;
 }
 
 /**
@@ -331,7 +315,11 @@ function parseHead(buf: Uint8Array, from: number, limit: number): RequestHead | 
         break;
       case 14:
         if (name === "content-length") {
-          const len = parseContentLength(value, contentLength, k);
+          const len = parseContentLength(
+            value,
+            contentLength,
+            (why) => bad(`header line ${k}: ${why}`),
+          );
           clLines++;
           if (contentLength !== -1) continue; // the same value again: keep the first line only
           contentLength = len;
@@ -403,38 +391,6 @@ function isDigits(s: string): boolean {
     if (c < 48 || c > 57) return false;
   }
   return true;
-}
-
-/**
- * A Content-Length value: a comma-separated list of equal decimal numbers (at most 15 digits
- * each, OWS around commas), equal to `previous` when that is not -1.
- */
-function parseContentLength(value: string, previous: number, line: number): number {
-  let n = previous;
-  let i = 0;
-  for (;;) {
-    while (i < value.length && (value.charCodeAt(i) === 32 || value.charCodeAt(i) === 9)) i++;
-    let v = 0;
-    const digits = i;
-    while (i < value.length) {
-      const c = value.charCodeAt(i);
-      if (c < 48 || c > 57) break;
-      v = v * 10 + (c - 48);
-      i++;
-    }
-    if (i === digits) {
-      throw bad(`header line ${line}: invalid Content-Length ${JSON.stringify(value)}`);
-    }
-    if (i - digits > 15) throw bad(`header line ${line}: Content-Length longer than 15 digits`);
-    while (i < value.length && (value.charCodeAt(i) === 32 || value.charCodeAt(i) === 9)) i++;
-    if (n !== -1 && n !== v) throw bad(`Content-Length values differ: ${n}, ${v}`);
-    n = v;
-    if (i === value.length) return n;
-    if (value.charCodeAt(i) !== 44) { // ","
-      throw bad(`header line ${line}: invalid Content-Length ${JSON.stringify(value)}`);
-    }
-    i++;
-  }
 }
 
 /**

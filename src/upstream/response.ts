@@ -45,8 +45,9 @@ export function latin1(bytes: Uint8Array, from: number, to: number): string {
   return s;
 }
 
-/** Index just past the "\r\n\r\n" (or "\n\n") ending a head within buf[from, to), or -1. */
-function findHeadEnd(buf: Uint8Array, from: number, to: number): number {
+/** Index just past the "\r\n\r\n" (or "\n\n") ending a head within buf[from, to), or -1
+ * (LFs are searched from `from`, at or after the start of the first line). Both directions. */
+export function findHeadEnd(buf: Uint8Array, from: number, to: number): number {
   let i = from;
   while (i < to) {
     i = buf.indexOf(10, i);
@@ -129,8 +130,16 @@ function trimOws(s: string, from: number, to: number): string {
   return s.slice(from, to);
 }
 
-/** Content-Length value: comma-separated equal decimal numbers (at most 15 digits each). */
-function parseContentLength(value: string, previous: number): number {
+/**
+ * A Content-Length value: comma-separated equal decimal numbers (at most 15 digits each, OWS
+ * around commas), equal to `previous` unless that is -1. Both directions use it; `fail` makes
+ * the caller's error from the reason.
+ */
+export function parseContentLength(
+  value: string,
+  previous: number,
+  fail: (why: string) => Error,
+): number {
   let n = previous;
   let i = 0;
   for (;;) {
@@ -143,12 +152,13 @@ function parseContentLength(value: string, previous: number): number {
       v = v * 10 + (c - 48);
       i++;
     }
-    if (i === digits || i - digits > 15) throw invalid("invalid content-length");
+    if (i === digits) throw fail(`invalid Content-Length ${JSON.stringify(value)}`);
+    if (i - digits > 15) throw fail("Content-Length longer than 15 digits");
     while (i < value.length && (value.charCodeAt(i) === 32 || value.charCodeAt(i) === 9)) i++;
-    if (n !== -1 && n !== v) throw invalid("conflicting content-length");
+    if (n !== -1 && n !== v) throw fail(`Content-Length values differ: ${n}, ${v}`);
     n = v;
     if (i === value.length) return n;
-    if (value.charCodeAt(i) !== 44) throw invalid("invalid content-length"); // ","
+    if (value.charCodeAt(i) !== 44) throw fail(`invalid Content-Length ${JSON.stringify(value)}`);
     i++;
   }
 }
@@ -211,7 +221,7 @@ export function parseHead(
     if (len !== 14 && len !== 17 && len !== 10) continue;
     const lower = name.toLowerCase();
     if (lower === "content-length") {
-      contentLength = parseContentLength(value, contentLength);
+      contentLength = parseContentLength(value, contentLength, invalid);
     } else if (lower === "transfer-encoding") {
       te = true;
       const last = value.lastIndexOf(",");

@@ -42,8 +42,9 @@ export function closeFrame(code: number, reason: string, masked: boolean): Uint8
   return out;
 }
 
-/** Close frame payload: 2-byte code + UTF-8 reason (at most 123 bytes). */
-export function closePayload(code: number, reason = ""): Uint8Array {
+/** Close frame payload: 2-byte code + UTF-8 reason (at most 123 bytes); null = empty. */
+export function closePayload(code: number | null, reason = ""): Uint8Array {
+  if (code === null) return new Uint8Array(0);
   const r = truncateUtf8(reason, 123);
   const out = new Uint8Array(2 + r.length);
   out[0] = code >>> 8;

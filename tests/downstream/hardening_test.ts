@@ -2,58 +2,14 @@
 // clients, framing edge cases, resources released on every path.
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import {
-  type BadRequest,
-  type ConnInfo,
-  type ConnSettings,
-  type HttpServer,
-  startServer,
-} from "../../src/downstream/server.ts";
 import { fullHeadParses } from "../../src/downstream/head.ts";
 import type { ClientExchange } from "../../src/downstream/types.ts";
 import { armedWatchdogs } from "../../src/upstream/watchdog.ts";
 import { RawClient } from "../helpers/raw_client.ts";
+import { serve, sleep } from "./harness.ts";
 
 const dec = new TextDecoder();
 const enc = new TextEncoder();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Harness {
-  server: HttpServer;
-  port: number;
-  bad: BadRequest[];
-  close(): Promise<void>;
-}
-
-function serve(
-  handler: (ex: ClientExchange, conn: ConnInfo) => Promise<void>,
-  settings: Partial<ConnSettings> = {},
-): Harness {
-  const bad: BadRequest[] = [];
-  const s: ConnSettings = {
-    clientTimeout: null,
-    httpRequestTimeout: null,
-    keepAliveTimeout: null,
-    ...settings,
-  };
-  const server = startServer({
-    hostname: "127.0.0.1",
-    port: 0,
-    settings: () => s,
-    handler,
-    onBadRequest: (b) => bad.push(b),
-  });
-  return {
-    server,
-    port: server.addr.port,
-    bad,
-    close: async () => {
-      server.kill();
-      for (let i = 0; i < 100 && server.connections > 0; i++) await sleep(10);
-      await sleep(20);
-    },
-  };
-}
 
 /** Answers with the request line and the body it read, as text. */
 async function echo(ex: ClientExchange): Promise<void> {

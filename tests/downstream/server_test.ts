@@ -3,56 +3,14 @@
 // client leaving mid-request, takeover of the socket, drain.
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import {
-  type BadRequest,
-  type ConnInfo,
-  type ConnSettings,
-  type HttpServer,
-  startServer,
-} from "../../src/downstream/server.ts";
 import type { ClientExchange } from "../../src/downstream/types.ts";
 import { RawClient } from "../helpers/raw_client.ts";
+import { serve } from "./harness.ts";
 
 const assertStringIncludes = (s: string, part: string) =>
   assert(s.includes(part), `${JSON.stringify(s)} lacks ${JSON.stringify(part)}`);
 const dec = new TextDecoder();
 const enc = new TextEncoder();
-
-interface Harness {
-  server: HttpServer;
-  port: number;
-  bad: BadRequest[];
-  close(): Promise<void>;
-}
-
-function serve(
-  handler: (ex: ClientExchange, conn: ConnInfo) => Promise<void>,
-  settings: Partial<ConnSettings> = {},
-): Harness {
-  const bad: BadRequest[] = [];
-  const s: ConnSettings = {
-    clientTimeout: null,
-    httpRequestTimeout: null,
-    keepAliveTimeout: null,
-    ...settings,
-  };
-  const server = startServer({
-    hostname: "127.0.0.1",
-    port: 0,
-    settings: () => s,
-    handler,
-    onBadRequest: (b) => bad.push(b),
-  });
-  return {
-    server,
-    port: server.addr.port,
-    bad,
-    close: async () => {
-      server.kill();
-      await new Promise((r) => setTimeout(r, 20));
-    },
-  };
-}
 
 /** Answers with the request line and the body it read, as text. */
 async function echo(ex: ClientExchange): Promise<void> {

@@ -3,7 +3,10 @@
 // straddle reads; masked frames are unmasked), close payloads. No extension: any RSV bit is a
 // protocol error.
 
-import {
+import { OP_BINARY, OP_PONG, putMask } from "../../src/ws/frame.ts";
+
+export {
+  closePayload,
   OP_BINARY,
   OP_CLOSE,
   OP_CONT,
@@ -11,9 +14,8 @@ import {
   OP_PONG,
   OP_TEXT,
   putMask,
+  truncateUtf8,
 } from "../../src/ws/frame.ts";
-
-export { OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, putMask };
 
 /** A protocol violation found while decoding; `code` is the close code to answer with. */
 export class FrameError extends Error {
@@ -22,6 +24,8 @@ export class FrameError extends Error {
     this.name = "FrameError";
   }
 }
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 export type FrameHandler = (fin: boolean, opcode: number, payload: Uint8Array) => void;
 
@@ -231,29 +235,6 @@ export function encodeFrame(
   const body = owned ? payload : payload.slice();
   applyMask(body, head.subarray(key, key + 4));
   return [head, body];
-}
-
-/** Close frame payload: 2-byte code + UTF-8 reason (≤ 123 bytes); code null = empty payload. */
-export function closePayload(code: number | null, reason = ""): Uint8Array {
-  if (code === null) return new Uint8Array(0);
-  const r = truncateUtf8(reason, 123);
-  const out = new Uint8Array(2 + r.length);
-  out[0] = code >>> 8;
-  out[1] = code & 0xff;
-  out.set(r, 2);
-  return out;
-}
-
-const utf8 = new TextEncoder();
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
-
-/** UTF-8 bytes of `s`, cut to at most `max` bytes on a character boundary. */
-export function truncateUtf8(s: string, max: number): Uint8Array {
-  const b = utf8.encode(s);
-  if (b.length <= max) return b;
-  let end = max;
-  while (end > 0 && (b[end] & 0xc0) === 0x80) end--;
-  return b.subarray(0, end);
 }
 
 /** Parses a received close payload; throws FrameError 1002/1007 when malformed. */

@@ -9,8 +9,7 @@ import { Counters } from "../../src/state.ts";
 import { FrameDecoder } from "./codec.ts";
 import { isWebSocketUpgrade, proxyWebSocket, type WsDeps } from "../../src/ws/proxy.ts";
 import { newRequestLog } from "../../src/log/record.ts";
-import { type ConnInfo, startServer } from "../../src/downstream/server.ts";
-import type { ClientExchange } from "../../src/downstream/types.ts";
+import { startServer } from "../../src/downstream/server.ts";
 
 export const enc = new TextEncoder();
 export const dec = new TextDecoder();
