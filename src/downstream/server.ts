@@ -53,6 +53,12 @@ export interface ServerOptions {
   /** Answers one request; resolves when the answer is complete (or taken over). */
   handler(ex: ClientExchange, conn: ConnInfo): Promise<void>;
   onBadRequest?(bad: BadRequest, conn: ConnInfo): void;
+  /**
+   * maxconn: called for each accepted connection; gives the function that frees its slot
+   * (called once, when the connection closes). While it waits, nothing more is accepted: new
+   * clients wait in the kernel's listen backlog, as with HAProxy.
+   */
+  admit?(): (() => void) | Promise<() => void>;
 }
 
 export interface HttpServer {
@@ -75,6 +81,7 @@ export interface HttpServer {
 const CRLF = new Uint8Array([13, 10]);
 const LAST_CHUNK = new Uint8Array([48, 13, 10, 13, 10]); // "0\r\n\r\n"
 const EMPTY = new Uint8Array(0);
+const NOOP = () => {};
 /** A client connection's read buffer while a request is read (grows up to 64 KB for a head). */
 const CLIENT_BUFFER = 16 * 1024;
 /**
@@ -180,6 +187,8 @@ export function startServer(opts: ServerOptions): HttpServer {
 class Server implements HttpServer {
   readonly conns = new Set<Connection>();
   draining = false;
+  /** An accepted connection waiting for a maxconn slot (not in `conns` yet). */
+  private admitting: Deno.TcpConn | null = null;
   private closed = false;
   readonly addr: Deno.NetAddr;
 
@@ -210,16 +219,27 @@ class Server implements HttpServer {
         await new Promise((r) => setTimeout(r, 100));
         continue;
       }
+      let release = NOOP;
+      if (this.opts.admit && !this.draining) {
+        const a = this.opts.admit();
+        if (a instanceof Promise) {
+          this.admitting = c;
+          release = await a;
+          this.admitting = null;
+        } else release = a;
+      }
       if (this.draining) {
+        release();
         try {
           c.close();
         } catch { /* gone */ }
+        if (this.closed) return;
         continue;
       }
       try {
         c.setNoDelay(true);
       } catch { /* not fatal */ }
-      const conn = new Connection(this, c);
+      const conn = new Connection(this, c, release);
       this.conns.add(conn);
       conn.run();
     }
@@ -248,6 +268,9 @@ class Server implements HttpServer {
     this.close();
     this.draining = true;
     for (const c of this.conns) c.closeSocket();
+    try {
+      this.admitting?.close(); // accepted, still waiting for a maxconn slot
+    } catch { /* gone */ }
   }
 }
 
@@ -264,7 +287,12 @@ class Connection {
   gone = false;
   private readonly headDog: Watchdog;
 
-  constructor(readonly server: Server, conn: Deno.TcpConn) {
+  constructor(
+    readonly server: Server,
+    conn: Deno.TcpConn,
+    /** Frees the connection's maxconn slot (handed to a takeover). */
+    readonly release: () => void,
+  ) {
     this.sock = new ClientSock(conn);
     this.info = { remote: conn.remoteAddr, local: conn.localAddr };
     this.headDog = new Watchdog(null, () => this.headTimeout());
@@ -279,7 +307,10 @@ class Connection {
     } finally {
       this.headDog.disarm();
       this.server.conns.delete(this);
-      if (!keep) this.closeSocket();
+      if (!keep) {
+        this.closeSocket();
+        this.release(); // a socket taken over frees its slot when the tunnel closes it
+      }
     }
   }
 
@@ -651,6 +682,7 @@ class Exchange implements ClientExchange {
     conn: Deno.TcpConn;
     buffered: Uint8Array;
     pending: Promise<Uint8Array | null> | null;
+    release: () => void;
   } {
     const sock = this.conn.sock;
     this.takenOver = true;
@@ -666,7 +698,7 @@ class Exchange implements ClientExchange {
         () => null,
       );
     } else sock.releaseBuffer();
-    return { conn: sock.conn, buffered, pending };
+    return { conn: sock.conn, buffered, pending, release: this.conn.release };
   }
 }
 

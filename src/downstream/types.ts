@@ -59,11 +59,13 @@ export interface ClientExchange {
    * Takes the connection over (a WebSocket tunnel after the 101): the socket, the bytes the
    * client already sent past the request head, and `pending`, when a read of the server's was
    * still in flight (a request pipelined behind another): its bytes, or null at EOF. Read
-   * from the socket only after `pending` settled. The server forgets the connection.
+   * from the socket only after `pending` settled. `release` frees the connection's maxconn
+   * slot: call it once, when the socket is closed. The server forgets the connection.
    */
   takeOver(): {
     conn: Deno.TcpConn;
     buffered: Uint8Array;
     pending: Promise<Uint8Array | null> | null;
+    release: () => void;
   };
 }

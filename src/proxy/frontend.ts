@@ -64,6 +64,7 @@ export function startListener(
     backlog,
     settings: () => core.snapshot.frontends.get(feName())?.connSettings ?? NO_TIMEOUTS,
     handler: (ex, conn) => handle(core, feName(), ex, conn),
+    admit: () => admit(core, feName()),
     onBadRequest: (bad, conn) => {
       const name = feName();
       const fe = core.snapshot.frontends.get(name);
@@ -90,25 +91,57 @@ export function startListener(
 }
 
 /**
- * The once-only release of a request's maxconn slots. Built apart from handle() so that the
- * closure (kept for a WebSocket tunnel's whole life) does not keep handle()'s scope.
+ * maxconn: a slot of the global gate, then of the frontend's, for each client connection (idle
+ * kept-alive ones included, as HAProxy counts them); gives the once-only release.
  */
-function slotRelease(
+function admit(core: RuntimeCore, feName: string): (() => void) | Promise<() => void> {
+  const snap = core.snapshot;
+  const fe = snap.frontends.get(feName);
+  const globalGate = snap.globalGate;
+  const feGate = fe?.gate ?? null;
+  const enter = () => connectionSlot(core, fe?.state.counters ?? null, feGate, globalGate);
+  const g = globalGate.acquire();
+  if (g === true) {
+    const f = feGate === null ? true : feGate.acquire();
+    return f === true ? enter() : f.then(enter);
+  }
+  return (async () => {
+    await g;
+    const f = feGate === null ? true : feGate.acquire();
+    if (f !== true) await f;
+    return enter();
+  })();
+}
+
+/** Counts the connection in and returns its once-only release (kept for a tunnel's life: no
+ * other scope captured). */
+function connectionSlot(
   core: RuntimeCore,
-  feC: Counters,
-  store: RuntimeCore["store"],
-  feGate: Gate,
+  feC: Counters | null,
+  feGate: Gate | null,
   globalGate: Gate,
 ): () => void {
+  const store = core.store;
+  store.activeConnections++;
+  feC?.open();
   let released = false;
   return () => {
     if (released) return;
     released = true;
-    core.active--;
-    feC.close();
+    feC?.close();
     store.activeConnections--;
-    feGate.release();
+    feGate?.release();
     globalGate.release();
+  };
+}
+
+/** The once-only end of a request (drain waits for requests in progress). */
+function requestDone(core: RuntimeCore): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    core.active--;
   };
 }
 
@@ -150,17 +183,6 @@ async function handle(
   const fe = snap.frontends.get(feName);
   if (!fe) return await ex.sendError(503);
   const info = requestInfo(ex, conn);
-  const globalGate = snap.globalGate;
-  const feGate = fe.gate;
-  const store = core.store;
-  const feC = fe.state.counters;
-  const release = slotRelease(core, feC, store, feGate, globalGate);
-  const g = globalGate.acquire();
-  if (g !== true) await g;
-  const f = feGate.acquire();
-  if (f !== true) await f;
   core.active++;
-  store.activeConnections++;
-  feC.open();
-  return await forwardRequest(core, fe, ex, info, release);
+  return await forwardRequest(core, fe, ex, info, requestDone(core));
 }

@@ -1,7 +1,7 @@
-// maxconn. The limit applies to requests in progress, not to connections (a
-// request holds its slot until its response body has been sent). Requests beyond the limit
-// wait in FIFO order until a slot frees: none is refused or dropped. The kernel's listen
-// backlog is set to maxconn (tcpBacklog), as HAProxy does.
+// maxconn. A client connection holds a slot from accept to close (a WebSocket until its
+// tunnel closes the client socket). While none is free the listener accepts nothing more:
+// clients wait in the kernel's listen backlog (sized to maxconn, as HAProxy does), in FIFO
+// order once accepted; none is refused or dropped.
 
 export class Gate {
   active = 0;

@@ -178,7 +178,7 @@ export async function proxyWebSocket(
     return await fail(502, "PH--");
   }
   // The backend said yes: its 101 goes to the client on the raw socket, then the tunnel.
-  const { conn, buffered, pending } = ex.takeOver();
+  const { conn, buffered, pending, release: clientRelease } = ex.takeOver();
   const head101 = clientHead101(head);
   try {
     await writeAll(conn, head101);
@@ -186,6 +186,7 @@ export async function proxyWebSocket(
     try {
       conn.close();
     } catch { /* already closed */ }
+    clientRelease();
     release();
     emit(101, "CD--", 0);
     return;
@@ -202,7 +203,8 @@ export async function proxyWebSocket(
     counters: up.counters,
     signal: deps.signal,
     onEnd: tunnelEnd(log, deps.logger, head101.length),
-    onConnClosed: release, // the tunnel owns the socket from here on
+    onConnClosed: release, // the tunnel owns both sockets from here on
+    onClientClosed: clientRelease,
   });
 }
 

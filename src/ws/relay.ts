@@ -58,6 +58,8 @@ export interface TunnelOptions {
   /** Called once when the backend socket has been closed (may come after onEnd, at most
    * limits.closeGraceMs later). */
   onConnClosed(): void;
+  /** Called once when the client socket has been closed (frees its maxconn slot). */
+  onClientClosed?: () => void;
 }
 
 /** First (and idle) read buffer. */
@@ -322,6 +324,7 @@ export class Tunnel {
   private readonly signal: AbortSignal | undefined;
   private readonly onEnd: TunnelOptions["onEnd"];
   private readonly onConnClosed: () => void;
+  private readonly onClientClosed: (() => void) | undefined;
   private logged = false;
   private clientClosed = false;
   private backendClosed = false;
@@ -338,6 +341,7 @@ export class Tunnel {
     this.signal = opts.signal;
     this.onEnd = opts.onEnd;
     this.onConnClosed = opts.onConnClosed;
+    this.onClientClosed = opts.onClientClosed;
     this.up = new Pipe(this, opts.client, opts.backend, false);
     this.down = new Pipe(this, opts.backend, opts.client, true);
     this.dog = new Watchdog(opts.idle?.ms ?? null, () => this.dogFired());
@@ -597,6 +601,11 @@ export class Tunnel {
       try {
         this.client.close();
       } catch { /* already closed */ }
+      try {
+        this.onClientClosed?.();
+      } catch (err) {
+        console.error(`wtproxy: tunnel release: ${err}`);
+      }
     }
     this.backendClose();
   }

@@ -474,3 +474,39 @@ Deno.test("a request body that breaks its chunked framing gets 400, logged PD--"
     await be.close();
   }
 });
+
+Deno.test("maxconn counts connections: idle kept-alive ones hold their slot, the next waits", async () => {
+  const be = new RawBackend(echoHead);
+  const px = await startTestProxy(simpleConfig({ s1: be.address }, {
+    frontend: "    maxconn: 2",
+  }));
+  const a = await RawClient.connect(px.port);
+  const b = await RawClient.connect(px.port);
+  const c = await RawClient.connect(px.port);
+  try {
+    for (const k of [a, b]) {
+      await k.send(GET);
+      assertEquals((await k.response()).status, 200);
+    }
+    const fe = px.runtime.state.frontends.get("f")!.counters;
+    assertEquals(fe.current, 2);
+    // The third connection is in the listen backlog (or accepted and waiting): no answer yet.
+    await c.send(GET);
+    let answered = false;
+    const third = c.response().then((r) => {
+      answered = true;
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    assert(!answered, "no slot while two connections are open");
+    a.close(); // an idle kept-alive connection leaves: its slot goes to the waiting one
+    assertEquals((await third).status, 200);
+    assertEquals(fe.current, 2);
+  } finally {
+    a.close();
+    b.close();
+    c.close();
+    await px.stop();
+    await be.close();
+  }
+});

@@ -184,3 +184,30 @@ Deno.test("ws: an upgrade pipelined behind another request on one connection sti
     await backend.close();
   }
 });
+
+Deno.test("ws: a tunnel holds its maxconn slot until it closes", async () => {
+  const backend = startEchoBackend();
+  const px = await startTestProxy(
+    simpleConfig({ s1: `127.0.0.1:${backend.port}` }, { frontend: "    maxconn: 1" }),
+  );
+  // The tunnel first (a connection takes its slot when accepted, before any request).
+  const client = await within(openClient(px.port, "/?wtd=wt1slot"), 5000, "open");
+  const c = await RawClient.connect(px.port);
+  try {
+    await c.send("GET /deny HTTP/1.1\r\nHost: a\r\n\r\n");
+    let answered = false;
+    const plain = c.response().then((r) => {
+      answered = true;
+      return r;
+    });
+    await sleep(200);
+    assert(!answered, "the tunnel holds the only slot");
+    client.ws.close(1000, "bye");
+    await within(client.closed, 5000, "closed");
+    assertEquals((await within(plain, 5000, "answer after the tunnel")).status, 403);
+  } finally {
+    c.close();
+    await px.stop();
+    await backend.close();
+  }
+});
