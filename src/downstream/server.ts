@@ -492,6 +492,8 @@ function headBytes(s: string): Uint8Array {
 }
 
 class Exchange implements ClientExchange {
+  /** Interim (1xx) answers still being written. */
+  private interim: Promise<void> | null = null;
   headSent = false;
   finished = false;
   aborted = false;
@@ -558,7 +560,22 @@ class Exchange implements ClientExchange {
     this.ac?.abort();
   }
 
+  sendInterim(status: number, reason: string, lines: string): void {
+    if (this.head.version !== "HTTP/1.1" || this.headSent || this.gone) return;
+    const bytes = headBytes(`HTTP/1.1 ${status} ${reason}\r\n${lines}\r\n`);
+    const sock = this.conn.sock;
+    // Chained: the final answer's first write waits for the interim ones (out()).
+    this.interim = (this.interim ?? Promise.resolve()).then(() => sock.writeAll(bytes)).catch(
+      () => {},
+    );
+  }
+
   private async out(bytes: Uint8Array): Promise<void> {
+    if (this.interim !== null) {
+      const p = this.interim;
+      this.interim = null;
+      await p;
+    }
     if (this.gone) throw new Error("client gone");
     const dog = this.writeDog;
     dog.arm();

@@ -40,6 +40,9 @@ export interface ClientExchange {
    * (content-length, transfer-encoding, connection, keep-alive): the server adds those.
    */
   sendHead(status: number, reason: string, lines: string, framing: Framing): Promise<void>;
+  /** An interim 1xx answer (e.g. 103 Early Hints) before the final one; ignored for an
+   * HTTP/1.0 client, which must not get one. Written in order with what follows. */
+  sendInterim(status: number, reason: string, lines: string): void;
   /** Head and whole body in one write (`content-length` added). */
   sendWhole(status: number, reason: string, lines: string, body: Uint8Array): Promise<void>;
   /** Body bytes, framed as the head said. Rejects when the client is gone or `timeout client`

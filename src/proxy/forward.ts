@@ -174,7 +174,7 @@ export async function forwardRequest(
       srvC.open();
       upx = new Exchange(
         c.uc,
-        { method: info.method, head: headBytes, body, chunked },
+        { method: info.method, head: headBytes, body, chunked, onInterim: interimTo(ex) },
         be.serverTimeout,
       );
       core.inflight.add(upx);
@@ -316,6 +316,14 @@ function responseLines(h: ResponseHead, keepLength: boolean): string {
     s += `${lower}: ${pair[1]}\r\n`;
   }
   return s;
+}
+
+/** Relays the server's interim answers (103 Early Hints, ...); 100 Continue is wtproxy's own
+ * (sent when the request body is first read). */
+function interimTo(ex: ClientExchange): (h: ResponseHead) => void {
+  return (h) => {
+    if (h.status !== 100) ex.sendInterim(h.status, h.reason, responseLines(h, true));
+  };
 }
 
 /** Trailer lines of a chunked response, as text (undefined when none). */

@@ -25,6 +25,8 @@ export interface ExchangeRequest {
   body: BodySource | null;
   /** Re-frame the body as chunked (the client sent it chunked, or its length is unknown). */
   chunked: boolean;
+  /** Interim (1xx) answers of the server, e.g. 103 Early Hints, for the client. */
+  onInterim?: (head: ResponseHead) => void;
 }
 
 /** Why a response body ended. */
@@ -85,7 +87,7 @@ export class Exchange {
         this.uploading = this.upload(req.body);
       } else this.uploadComplete = true;
       try {
-        this.head = await readResponseHead(uc, req.method);
+        this.head = await readResponseHead(uc, req.method, undefined, req.onInterim);
       } catch (err) {
         if (this.serverTimedOut) throw new UpstreamError("server-timeout", "server timeout");
         if (err instanceof UpstreamError && !this.aborted) throw err;

@@ -61,8 +61,8 @@ export function findHeadEnd(buf: Uint8Array, from: number, to: number): number {
 }
 
 /**
- * Reads one response head from `uc` (1xx interim answers other than 101 are skipped, like a
- * proxy that cannot relay them). `timing.onFirstByte()` is called once when the first byte
+ * Reads one response head from `uc`: 1xx interim answers other than 101 go to `onInterim`
+ * (when given) and the read goes on. `timing.onFirstByte()` is called once when the first byte
  * arrives.
  * Throws UpstreamError: "invalid-response" for garbage, "closed-after-send" (or "stale-reused"
  * on a reused connection) for EOF before a complete head.
@@ -71,6 +71,7 @@ export async function readResponseHead(
   uc: UpstreamConn,
   method: string,
   timing?: { onFirstByte(): void },
+  onInterim?: (head: ResponseHead) => void,
 ): Promise<ResponseHead> {
   let gotByte = uc.buffered > 0;
   if (gotByte) timing?.onFirstByte();
@@ -106,7 +107,10 @@ export async function readResponseHead(
     const headStart = uc.start;
     uc.start = end;
     const head = parseHead(uc.buf, headStart, end, method);
-    if (head.status >= 100 && head.status < 200 && head.status !== 101) continue;
+    if (head.status >= 100 && head.status < 200 && head.status !== 101) {
+      onInterim?.(head);
+      continue;
+    }
     return head;
   }
 }

@@ -193,3 +193,30 @@ Deno.test("response: status and headers kept, every Set-Cookie, hop-by-hop dropp
     await be.close();
   }
 });
+
+Deno.test("interim answers: 103 Early Hints reaches an HTTP/1.1 client before the final answer", async () => {
+  const be = new RawBackend(async (_req, c) => {
+    await c.write(
+      "HTTP/1.1 103 Early Hints\r\nLink: </app.css>; rel=preload\r\n\r\n" +
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+    );
+  });
+  const px = await startTestProxy(simpleConfig({ s1: be.address }));
+  const c = await RawClient.connect(px.port);
+  try {
+    await c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    const hint = await c.response();
+    assertEquals(hint.status, 103);
+    assertEquals(hint.statusLine, "HTTP/1.1 103 Early Hints");
+    assert(hint.headers.some(([n, v]) => n === "link" && v === "</app.css>; rel=preload"));
+    const final = await c.response();
+    assertEquals([final.status, final.text], [200, "ok"]);
+    // An HTTP/1.0 client must not get a 1xx: only the final answer.
+    const old = await rawRequest(px.port, "GET / HTTP/1.0\r\n\r\n");
+    assertEquals([old.status, old.text], [200, "ok"]);
+  } finally {
+    c.close();
+    await px.stop();
+    await be.close();
+  }
+});
