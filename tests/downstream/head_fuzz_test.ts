@@ -4,18 +4,9 @@
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { parseRequestHead, RequestHeadError } from "../../src/downstream/head.ts";
+import { rng } from "../helpers/rng.ts";
 
 const enc = new TextEncoder();
-
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEEDS = [
   "GET /?wtd=wt1abc&request=ws HTTP/1.1\r\nHost: a:8080\r\nConnection: Upgrade\r\n" +

@@ -6,18 +6,9 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { echoHead, RawBackend } from "../helpers/raw_backend.ts";
 import { rawRequest } from "../helpers/raw_client.ts";
 import { simpleConfig, startTestProxy } from "../helpers/proxy.ts";
+import { rng } from "../helpers/rng.ts";
 
 const enc = new TextEncoder();
-
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEEDS = [
   "GET /a?wtd=wt1x HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
