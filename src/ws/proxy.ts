@@ -179,21 +179,12 @@ export async function proxyWebSocket(
   }
   // The backend said yes: its 101 goes to the client on the raw socket, then the tunnel.
   const { conn, buffered, pending, release: clientRelease } = ex.takeOver();
+  // The tunnel writes the 101 first: it is counted open before the client can see it.
   const head101 = clientHead101(head);
-  try {
-    await writeAll(conn, head101);
-  } catch {
-    try {
-      conn.close();
-    } catch { /* already closed */ }
-    clientRelease();
-    release();
-    emit(101, "CD--", 0);
-    return;
-  }
   for (const c of counters) c.countStatus(101);
   new Tunnel({
     client: conn,
+    clientHead: head101,
     clientBuffered: buffered,
     clientPending: pending,
     backend: up.conn,

@@ -36,6 +36,8 @@ export interface TunnelOptions {
   client: Deno.Conn;
   /** Bytes the client sent past its request head (first frames), in order. */
   clientBuffered: Uint8Array;
+  /** Written to the client before anything else (the 101 head; not counted as relayed). */
+  clientHead?: Uint8Array;
   /** A read of the client socket still in flight when the tunnel starts (see takeOver()). */
   clientPending?: Promise<Uint8Array | null> | null;
   /** The backend socket. */
@@ -231,9 +233,25 @@ class Pipe {
   }
 
   /** The direction's loop: `first` (bytes read before the tunnel) then read -> write. */
-  async run(first: Uint8Array, pending: Promise<Uint8Array | null> | null = null): Promise<void> {
+  async run(
+    first: Uint8Array,
+    pending: Promise<Uint8Array | null> | null = null,
+    prefix: Uint8Array | null = null,
+  ): Promise<void> {
     const t = this.t;
     try {
+      if (prefix !== null) {
+        this.writing = true;
+        try {
+          let off = 0;
+          while (off < prefix.length) off += await this.dst.write(prefix.subarray(off));
+        } catch {
+          this.writing = false;
+          t.destinationFailed(this);
+          return;
+        }
+        this.writing = false;
+      }
       if (first.length > 0 && !(await this.pass(first, first.length))) return;
       if (pending !== null) {
         const more = await pending;
@@ -356,7 +374,7 @@ export class Tunnel {
       else opts.signal.addEventListener("abort", this, { once: true });
     }
     this.up.run(opts.clientBuffered, opts.clientPending ?? null);
-    this.down.run(opts.backendBuffered);
+    this.down.run(opts.backendBuffered, null, opts.clientHead ?? null);
   }
 
   /** deps.signal's abort event (the tunnel is its own listener: no closure). */
