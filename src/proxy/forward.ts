@@ -6,15 +6,16 @@ import type { Counters } from "../state.ts";
 import { type Network, parseNetwork } from "../acl/ip.ts";
 import { isWebSocketUpgrade, proxyWebSocket } from "../ws/proxy.ts";
 import { UpstreamError } from "../upstream/errors.ts";
-import { type BodyEnd, Exchange } from "../upstream/exchange.ts";
-import { headerLines, HOP_BY_HOP, requestHead } from "../upstream/request.ts";
+import { Exchange } from "../upstream/exchange.ts";
+import { headerLines, requestHead } from "../upstream/request.ts";
 import type { ResponseHead } from "../upstream/response.ts";
 import { BodySource } from "../upstream/upload.ts";
 import { type AttemptDeps, ClientGone, connectAttempts, ProxyFailure } from "./attempt.ts";
 import type { BackendRt, FrontendRt, HeaderPlan } from "./compile.ts";
 import { wsDeps } from "./connect.ts";
 import type { RequestInfo } from "./request.ts";
-import type { ClientExchange, Framing } from "../downstream/types.ts";
+import type { ClientExchange } from "../downstream/types.ts";
+import { interimTo, relayResponse, TERMINATION } from "./respond.ts";
 
 export interface ProxyCore extends AttemptDeps {
   logger: AccessLogger;
@@ -23,17 +24,6 @@ export interface ProxyCore extends AttemptDeps {
   /** Aborted when the runtime stops for good (WebSocket tunnels close with 1001). */
   shutdown: AbortSignal;
 }
-
-/** Response headers that never go to the client (hop-by-hop; the client side frames). */
-const DROP_RESPONSE = HOP_BY_HOP;
-
-const TERMINATION: Record<BodyEnd, string> = {
-  "done": "----",
-  "client-abort": "CD--",
-  "client-timeout": "cD--",
-  "server-abort": "SD--",
-  "server-timeout": "sD--",
-};
 
 function ipOf(ip: string): Network | null {
   return parseNetwork(ip);
@@ -240,46 +230,10 @@ export async function forwardRequest(
         srvC.responseErrors++;
         return await fail(502, "PH--");
       }
-      if (h.status === 205 && h.bodyMode !== "none") {
-        // A 205 has no content (RFC 9110 §15.3.6): answer it bodiless and close the server
-        // connection (the body it sent anyway is not read).
-        exchange.abort();
-        settle(false);
-        end(205, "----", h.headBytes);
-        await ex.sendWhole(205, h.reason, responseLines(h, false), EMPTY).catch(() => {});
-        return;
-      }
-      const small = exchange.takeBufferedBody();
-      if (small !== null) {
-        settle(exchange.reusable());
-        end(h.status, "----", h.headBytes + small.length);
-        await ex.sendWhole(h.status, h.reason, responseLines(h, false), small).catch(() => {});
-        return;
-      }
-      const mode = h.bodyMode;
-      try {
-        await ex.sendHead(
-          h.status,
-          h.reason,
-          responseLines(h, mode === "none"),
-          mode === "none"
-            ? NO_BODY
-            : mode === "length"
-            ? { kind: "length", length: h.length }
-            : STREAM,
-        );
-      } catch {
-        exchange.abort();
-        settle(false);
-        end(h.status, "CD--", 0);
-        return;
-      }
-      const result = await exchange.relayBody(ex);
-      settle(result.reusable);
-      end(h.status, TERMINATION[result.end], h.headBytes + result.bytes);
-      if (result.end === "done") {
-        await ex.end(trailerLines(result.trailers)).catch(() => {});
-      } else ex.abort();
+      await relayResponse(ex, exchange, h, (r) => {
+        settle(r.reusable);
+        end(h.status, TERMINATION[r.end], r.bytes);
+      });
       return;
     }
   } catch (err) {
@@ -295,43 +249,6 @@ export async function forwardRequest(
   } finally {
     signal.removeEventListener("abort", onAbort);
   }
-}
-
-const EMPTY = new Uint8Array(0);
-const NO_BODY: Framing = { kind: "none" };
-const STREAM: Framing = { kind: "stream" };
-
-/**
- * The server's header lines for the client, as "name: value\r\n" text: hop-by-hop ones (and
- * those its Connection header names) dropped; Content-Length dropped unless `keepLength` (a
- * bodiless answer: HEAD, 304), the client side writes the framing itself.
- */
-function responseLines(h: ResponseHead, keepLength: boolean): string {
-  let s = "";
-  const tokens = h.connectionTokens;
-  for (const pair of h.headers) {
-    const lower = pair[0].toLowerCase();
-    if (DROP_RESPONSE.has(lower) || (tokens.length > 0 && tokens.includes(lower))) continue;
-    if (!keepLength && lower === "content-length") continue;
-    s += `${lower}: ${pair[1]}\r\n`;
-  }
-  return s;
-}
-
-/** Relays the server's interim answers (103 Early Hints, ...); 100 Continue is wtproxy's own
- * (sent when the request body is first read). */
-function interimTo(ex: ClientExchange): (h: ResponseHead) => void {
-  return (h) => {
-    if (h.status !== 100) ex.sendInterim(h.status, h.reason, responseLines(h, true));
-  };
-}
-
-/** Trailer lines of a chunked response, as text (undefined when none). */
-function trailerLines(trailers: [string, string][]): string | undefined {
-  if (trailers.length === 0) return undefined;
-  let s = "";
-  for (const [n, v] of trailers) s += `${n.toLowerCase()}: ${v}\r\n`;
-  return s;
 }
 
 async function proxyWs(
