@@ -44,9 +44,6 @@ for (const [code, [reason, text]] of Object.entries(PAGES)) {
   });
 }
 
-/** The statuses wtproxy answers itself. */
-export const PAGE_STATUSES: readonly number[] = [...BUILT.keys()];
-
 /** HAProxy's page for `status` (502 for a status without a page). */
 export function errorPage(status: number, closing: boolean): Uint8Array {
   const b = BUILT.get(status) ?? BUILT.get(502)!;

@@ -198,7 +198,11 @@ export function parseHead(
   }
   if (status < 100) throw invalid("invalid status code");
   const reason = lineEnd > 13 ? text.slice(13, lineEnd) : "";
-  if (reason.indexOf("\r") !== -1) throw invalid("invalid status line");
+  // A reason phrase is HTAB, SP, VCHAR and obs-text (RFC 9112 §4): no other control byte.
+  for (let i = 0; i < reason.length; i++) {
+    const c = reason.charCodeAt(i);
+    if ((c < 32 && c !== 9) || c === 127) throw invalid("invalid status line");
+  }
   const headers: [string, string][] = [];
   let contentLength = -1;
   let chunked = false;

@@ -1,14 +1,9 @@
 // The HTTP side of a WebSocket handshake: recognising an upgrade request, checking it the way
 // HAProxy 2.6 does (plus the RFC 6455 key/version rules), building the request head that goes
-// to the backend, and checking the backend's 101.
+// to the backend, and checking the backend's 101 (read like any response, by upstream/).
 
-import type { RequestInfo } from "../proxy/request.ts";
-import { encodeHead, HOP_BY_HOP } from "../upstream/request.ts";
-
-/** Header lookup by lower-cased name (a HeaderMap or web Headers). */
-export interface HeaderGet {
-  get(name: string): string | null;
-}
+import type { HeaderLookup, RequestInfo } from "../proxy/request.ts";
+import { encodeHead } from "../upstream/request.ts";
 
 /** Items of a comma-separated header value, trimmed (case kept). */
 function items(value: string | null): string[] {
@@ -27,7 +22,7 @@ function tokens(value: string | null): string[] {
  * then refused with 400). `Upgrade: websocket` without `Connection: upgrade` is a plain request
  * (HAProxy forwards it as one), so the proxy room should not call proxyWebSocket for it.
  */
-export function isWebSocketUpgrade(headers: HeaderGet): boolean {
+export function isWebSocketUpgrade(headers: Pick<HeaderLookup, "get">): boolean {
   return tokens(headers.get("connection")).includes("upgrade") &&
     tokens(headers.get("upgrade")).includes("websocket");
 }
@@ -95,48 +90,10 @@ export function upstreamHead(
   return encodeHead(s + "\r\n");
 }
 
-export interface ResponseHead {
-  status: number;
-  reason: string;
-  /** "HTTP/1.1" or "HTTP/1.0". */
-  version: string;
-  /** In order, names as received. */
-  headers: [string, string][];
-  /** Size of the head on the wire (status line to blank line). */
-  size: number;
-}
-
-export class HeadError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "HeadError";
-  }
-}
-
 /** First value of a header (case-insensitive name), or null. */
-export function headerValue(head: ResponseHead, name: string): string | null {
+export function headerValue(head: { headers: [string, string][] }, name: string): string | null {
   for (const [n, v] of head.headers) if (n.toLowerCase() === name) return v;
   return null;
-}
-
-/** A header name (RFC 9110 tchar+): anything else is refused, as HAProxy does (502). */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
-/** Parses a response head (without the final CRLFCRLF); throws HeadError when malformed. */
-export function parseResponseHead(text: string, size: number): ResponseHead {
-  const lines = text.split("\r\n");
-  const m = /^(HTTP\/1\.[01]) (\d{3})(?: (.*))?$/.exec(lines[0]);
-  if (!m) throw new HeadError(`bad status line ${JSON.stringify(lines[0].slice(0, 80))}`);
-  const headers: [string, string][] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i];
-    const c = line.indexOf(":");
-    if (c <= 0 || !TOKEN.test(line.slice(0, c)) || line.includes("\0")) {
-      throw new HeadError(`bad header line ${JSON.stringify(line.slice(0, 80))}`);
-    }
-    headers.push([line.slice(0, c), line.slice(c + 1).trim()]);
-  }
-  return { version: m[1], status: Number(m[2]), reason: m[3] ?? "", headers, size };
 }
 
 /**
@@ -144,7 +101,11 @@ export function parseResponseHead(text: string, size: number): ResponseHead {
  * The accept must match the key, the upgrade must be websocket, the subprotocol (if any) one
  * the client offered, and no extension may be claimed (none was offered).
  */
-export function check101(head: ResponseHead, accept: string, offered: string[]): string | null {
+export function check101(
+  head: { headers: [string, string][] },
+  accept: string,
+  offered: string[],
+): string | null {
   const got = headerValue(head, "sec-websocket-accept");
   if (got === null) return "101 without Sec-WebSocket-Accept";
   if (got !== accept) return "101 with a wrong Sec-WebSocket-Accept";
@@ -164,7 +125,7 @@ export function check101(head: ResponseHead, accept: string, offered: string[]):
  * The 101 the client gets: our status line, then the backend's header lines (names
  * lower-cased, values as sent) minus Date and Sec-WebSocket-Extensions.
  */
-export function clientHead101(head: ResponseHead): Uint8Array {
+export function clientHead101(head: { headers: [string, string][] }): Uint8Array {
   let s = "HTTP/1.1 101 Switching Protocols\r\n";
   for (const [name, value] of head.headers) {
     const n = name.toLowerCase();
@@ -172,26 +133,4 @@ export function clientHead101(head: ResponseHead): Uint8Array {
     s += `${n}: ${value}\r\n`;
   }
   return encodeHead(s + "\r\n");
-}
-
-/**
- * The header lines of a refusal (a non-101 answer) for ClientExchange.sendHead: names
- * lower-cased, hop-by-hop ones and those the backend's Connection names dropped, and
- * Content-Length unless `keepLength` (the client side writes the framing).
- */
-export function refusalLines(head: ResponseHead, keepLength: boolean): string {
-  const listed = new Set(tokens(headerValue(head, "connection")));
-  let s = "";
-  for (const [name, value] of head.headers) {
-    const n = name.toLowerCase();
-    if (HOP_BY_HOP.has(n) || listed.has(n)) continue;
-    if (!keepLength && n === "content-length") continue;
-    s += `${n}: ${value}\r\n`;
-  }
-  return s;
-}
-
-/** A reason phrase we can relay: HTAB, SP, VCHAR, obs-text (RFC 9112 §4). */
-export function validReason(reason: string): boolean {
-  return /^[\t\x20-\x7e\x80-\xff]*$/.test(reason);
 }

@@ -12,19 +12,19 @@ import type { Millis } from "../config/model.ts";
 import type { AccessLogger, RequestLog } from "../log/record.ts";
 import type { RequestInfo } from "../proxy/request.ts";
 import type { Counters } from "../state.ts";
-import type { ClientExchange, Framing } from "../downstream/types.ts";
+import type { ClientExchange } from "../downstream/types.ts";
+import { relayResponse, TERMINATION } from "../proxy/respond.ts";
+import { UpstreamConn } from "../upstream/conn.ts";
+import { UpstreamError } from "../upstream/errors.ts";
+import { Exchange } from "../upstream/exchange.ts";
+import type { ResponseHead } from "../upstream/response.ts";
 import {
   acceptFor,
   check101,
   checkClientHandshake,
   clientHead101,
-  HeadError,
-  refusalLines,
-  type ResponseHead,
   upstreamHead,
-  validReason,
 } from "./handshake.ts";
-import { bodyFraming, BufferedConn, ReadTimeout, relayBody } from "./http1.ts";
 import { DEFAULT_LIMITS, Tunnel, type WsLimits } from "./relay.ts";
 
 export { isWebSocketUpgrade } from "./handshake.ts";
@@ -32,7 +32,7 @@ export { liveTunnels, type WsLimits } from "./relay.ts";
 
 /** What deps.connect() gives: a connected socket to the chosen server (nothing read yet). */
 export interface WsUpstream {
-  conn: Deno.Conn;
+  conn: Deno.TcpConn;
   backend: string;
   server: string;
   /**
@@ -98,11 +98,6 @@ function tunnelIdle(t: WsDeps["timeouts"]): { ms: number; termination: string } 
   return null;
 }
 
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await conn.write(data.subarray(off));
-}
-
 /**
  * Proxies one WebSocket upgrade request (the proxy room calls it when isWebSocketUpgrade()).
  * Resolves once the answer (an error page, the backend's refusal, or the 101) is written; a
@@ -153,25 +148,45 @@ export async function proxyWebSocket(
   log.server = up.server;
   const release = connRelease(up);
 
-  const bc = new BufferedConn(up.conn);
+  // The handshake is one request/response exchange with the server (timeout server while
+  // waiting; 1xx other than 101 skipped), like any request's.
+  const uc = new UpstreamConn(up.conn, "");
+  const x = new Exchange(
+    uc,
+    {
+      method: "GET",
+      head: upstreamHead(info.target, ex.head.lines, deps.extraHeaders),
+      body: null,
+      chunked: false,
+    },
+    deps.timeouts.server,
+  );
   let head: ResponseHead;
   const accept = acceptFor(hs.key);
   const sentAt = Date.now();
   try {
-    await writeAll(up.conn, upstreamHead(info.target, ex.head.lines, deps.extraHeaders));
-    do {
-      head = await bc.readHead(deps.timeouts.server);
-    } while (head.status >= 100 && head.status < 200 && head.status !== 101);
+    head = await x.send();
   } catch (err) {
     release();
     log.tres = -1;
-    if (err instanceof ReadTimeout) return await fail(504, "sH--");
-    if (err instanceof HeadError && /bad |larger/.test(err.message)) return await fail(502, "PH--");
+    const kind = err instanceof UpstreamError ? err.kind : "closed-after-send";
+    if (kind === "server-timeout") return await fail(504, "sH--");
+    if (kind === "invalid-response") return await fail(502, "PH--");
     return await fail(502, "SH--");
   }
   log.tres = Date.now() - sentAt;
 
-  if (head.status !== 101) return await relayRefusal(ex, head, bc, deps, emit, release);
+  if (head.status !== 101) {
+    // The backend said no (403, 404, 500...): its answer goes to the client as it is.
+    if (head.status > 599) {
+      release();
+      return await fail(502, "PH--");
+    }
+    return await relayResponse(ex, x, head, (r) => {
+      release();
+      emit(head.status, TERMINATION[r.end], r.bytes);
+    });
+  }
 
   if (check101(head, await accept, hs.protocols) !== null) {
     release();
@@ -188,7 +203,7 @@ export async function proxyWebSocket(
     clientBuffered: buffered,
     clientPending: pending,
     backend: up.conn,
-    backendBuffered: bc.takeBuffered(),
+    backendBuffered: takeBuffered(uc),
     idle: tunnelIdle(deps.timeouts),
     limits: deps.limits ? { ...DEFAULT_LIMITS, ...deps.limits } : DEFAULT_LIMITS, // read-only
     counters: up.counters,
@@ -230,51 +245,9 @@ function connRelease(up: WsUpstream): () => void {
   };
 }
 
-/** The backend said no (403, 404, 500...): its answer goes to the client as it is. */
-async function relayRefusal(
-  ex: ClientExchange,
-  head: ResponseHead,
-  bc: BufferedConn,
-  deps: WsDeps,
-  emit: (status: number, termination: string, bytes: number) => void,
-  release: () => void,
-): Promise<void> {
-  let framing;
-  let lines: string;
-  try {
-    // A status or reason we cannot relay is the server's fault: 502.
-    if (head.status < 200 || head.status > 599) throw new HeadError("bad status");
-    if (!validReason(head.reason)) throw new HeadError("bad reason");
-    framing = bodyFraming(head);
-    lines = refusalLines(head, framing.kind === "none");
-  } catch {
-    release();
-    try {
-      await ex.sendError(502);
-    } catch { /* client gone */ }
-    emit(502, "PH--", 0);
-    return;
-  }
-  const out: Framing = framing.kind === "none"
-    ? { kind: "none" }
-    : framing.kind === "length"
-    ? { kind: "length", length: framing.length }
-    : { kind: "stream" };
-  try {
-    await ex.sendHead(head.status, head.reason, lines, out);
-  } catch (err) {
-    release();
-    emit(head.status, err instanceof Error && err.name === "ClientTimeout" ? "cD--" : "CD--", 0);
-    return;
-  }
-  const r = await relayBody(bc, framing, deps.timeouts.server, ex);
-  release();
-  if (r.termination === "----") {
-    try {
-      await ex.end();
-    } catch {
-      r.termination = "CD--";
-    }
-  } else ex.abort();
-  emit(head.status, r.termination, head.size + r.bytes);
+/** Bytes the server sent past its 101 (it may speak first); the read buffer goes back. */
+function takeBuffered(uc: UpstreamConn): Uint8Array {
+  const out = uc.buf.slice(uc.start, uc.end);
+  uc.releaseBuffer();
+  return out;
 }

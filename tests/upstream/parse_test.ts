@@ -107,6 +107,8 @@ Deno.test("parseHead: garbage is invalid-response (502 PH--)", () => {
       "HTTP/1.1 200 OK\r\nContent-Length: 1234567890123456\r\n\r\n",
       "HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\n",
       "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+      "HTTP/1.1 200 O\u0001K\r\n\r\n", // a control byte in the reason phrase
+      "HTTP/1.1 200 OK\u007f\r\n\r\n",
     ]
   ) invalid(s);
 });
