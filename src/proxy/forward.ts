@@ -108,7 +108,8 @@ export async function forwardRequest(
     } catch { /* client gone */ }
   };
 
-  if (isWebSocketUpgrade(info.headers)) {
+  // (The Connection tokens are parsed already: most requests never build the header map.)
+  if (ex.head.connectionTokens.includes("upgrade") && isWebSocketUpgrade(info.headers)) {
     return await proxyWs(core, fe, ex, info, rec, release);
   }
 
@@ -129,7 +130,7 @@ export async function forwardRequest(
   const chunked = head.bodyKind === "chunked";
   if (ex.body) body = new BodySource(ex.body);
   // A chunked body is re-chunked on its way up; codings before "chunked" stay as they were.
-  const clientLines = headerLines(head.lines, info.headers.get("connection")) +
+  const clientLines = headerLines(head.lines, head.connectionTokens) +
     (chunked ? `transfer-encoding: ${info.headers.get("transfer-encoding")}\r\n` : "");
 
   let rh: ResponseHead | null = null;

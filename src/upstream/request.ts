@@ -19,43 +19,19 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   "upgrade",
 ]);
 
-/** Lower-cased names listed in a Connection header value (hop-by-hop for this message). */
-export function connectionTokens(value: string | null): Set<string> | null {
-  if (!value) return null;
-  let set: Set<string> | null = null;
-  for (const raw of value.split(",")) {
-    const t = raw.trim().toLowerCase();
-    if (!t || t === "close" || t === "keep-alive") continue;
-    (set ??= new Set()).add(t);
-  }
-  return set;
-}
-
 /**
  * The header block sent upstream, as a string ending with the CRLF of its last line (the blank
- * line is not included). `lines` are the client's header lines (lower-cased names, in order),
- * `connection` its Connection header. `keepUpgrade` keeps Connection/Upgrade as they are
- * (WebSocket handshakes).
+ * line is not included). `lines` are the client's header lines (lower-cased names, in order);
+ * `named` the tokens of its Connection header (lower-cased): headers it names are hop-by-hop.
  */
-export function headerLines(
-  lines: Iterable<[string, string]>,
-  connection: string | null,
-  keepUpgrade = false,
-): string {
-  const named = connectionTokens(connection);
+export function headerLines(lines: Iterable<[string, string]>, named: readonly string[]): string {
   let s = "";
   for (const [name, value] of lines) {
     if (HOP_BY_HOP.has(name)) {
-      if (name === "te") {
-        if (/(^|,)\s*trailers\s*(;|,|$)/i.test(value)) s += "te: trailers\r\n";
-        continue;
-      }
-      if (keepUpgrade && (name === "connection" || name === "upgrade")) {
-        s += `${name}: ${value}\r\n`;
-      }
+      if (name === "te" && /(^|,)\s*trailers\s*(;|,|$)/i.test(value)) s += "te: trailers\r\n";
       continue;
     }
-    if (named !== null && named.has(name)) continue;
+    if (named.length > 0 && named.includes(name)) continue;
     s += `${name}: ${value}\r\n`;
   }
   return s;
