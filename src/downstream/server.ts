@@ -486,11 +486,6 @@ class Connection {
   }
 }
 
-/** Encodes a head string (latin1: header values are octets). */
-function headBytes(s: string): Uint8Array {
-  return encodeHead(s);
-}
-
 class Exchange implements ClientExchange {
   /** Interim (1xx) answers still being written. */
   private interim: Promise<void> | null = null;
@@ -562,7 +557,7 @@ class Exchange implements ClientExchange {
 
   sendInterim(status: number, reason: string, lines: string): void {
     if (this.head.version !== "HTTP/1.1" || this.headSent || this.gone) return;
-    const bytes = headBytes(`HTTP/1.1 ${status} ${reason}\r\n${lines}\r\n`);
+    const bytes = encodeHead(`HTTP/1.1 ${status} ${reason}\r\n${lines}\r\n`);
     const sock = this.conn.sock;
     // Chained: the final answer's first write waits for the interim ones (out()).
     this.interim = (this.interim ?? Promise.resolve()).then(() => sock.writeAll(bytes)).catch(
@@ -595,7 +590,7 @@ class Exchange implements ClientExchange {
     let s = `HTTP/1.1 ${status} ${reason}\r\n${lines}${framing}`;
     if (this.closeAfter) s += "connection: close\r\n";
     else if (this.head.version === "HTTP/1.0") s += "connection: keep-alive\r\n";
-    return headBytes(s + "\r\n");
+    return encodeHead(s + "\r\n");
   }
 
   async sendHead(status: number, reason: string, lines: string, framing: Framing): Promise<void> {
@@ -642,7 +637,7 @@ class Exchange implements ClientExchange {
       case "close":
         return await this.out(chunk);
       case "chunked": {
-        const size = headBytes(chunk.length.toString(16) + "\r\n");
+        const size = encodeHead(chunk.length.toString(16) + "\r\n");
         if (chunk.length <= 16384) {
           const framed = new Uint8Array(size.length + chunk.length + 2);
           framed.set(size);
@@ -662,7 +657,7 @@ class Exchange implements ClientExchange {
   async end(trailers?: string): Promise<void> {
     if (this.finished) return;
     if (this.mode === "chunked") {
-      await this.out(trailers ? headBytes(`0\r\n${trailers}\r\n`) : LAST_CHUNK);
+      await this.out(trailers ? encodeHead(`0\r\n${trailers}\r\n`) : LAST_CHUNK);
     } else if (this.mode === "length" && this.remaining !== 0) {
       this.closeAfter = true; // the framing was not honoured: the client must not wait for more
     } else if (this.mode === "close") this.closeAfter = true;
