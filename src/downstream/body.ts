@@ -6,8 +6,8 @@
 // straight from the socket into one buffer the reader owns and reuses, so a 100 MB upload costs
 // one 64 KB buffer, not 100 MB of garbage. A chunk is valid until the next read().
 
-import type { UpstreamConn } from "../upstream/conn.ts";
-import { Watchdog } from "../upstream/watchdog.ts";
+import type { BufferedConn } from "../net/buffered.ts";
+import { Watchdog } from "../net/watchdog.ts";
 import type { RequestHead } from "./head.ts";
 import type { RequestBody } from "./types.ts";
 
@@ -67,7 +67,7 @@ export class RequestBodyReader implements RequestBody {
   private onTimeout: (() => void) | null = null;
 
   constructor(
-    private readonly sock: UpstreamConn,
+    private readonly sock: BufferedConn,
     private readonly head: RequestHead,
     clientTimeoutMs: number | null,
   ) {

@@ -10,9 +10,9 @@
 // (the one that will bring the next request): it settling with EOF means the client left,
 // which aborts the exchange's signal.
 
-import { UpstreamConn } from "../upstream/conn.ts";
+import { BufferedConn } from "../net/buffered.ts";
 import { encodeHead } from "../upstream/request.ts";
-import { Watchdog } from "../upstream/watchdog.ts";
+import { Watchdog } from "../net/watchdog.ts";
 import { RequestBodyReader } from "./body.ts";
 import { parseRequestHead, type RequestHead, RequestHeadError } from "./head.ts";
 import { errorPage, errorPageBytes, pageCloses } from "./pages.ts";
@@ -95,15 +95,15 @@ const WAIT_READ = 2048;
 const FREE_MAX = 64;
 const freeBuffers: Uint8Array[] = [];
 
-/** The client socket: an UpstreamConn whose pending "wait" read may go into a small buffer. */
-class ClientSock extends UpstreamConn {
+/** The client socket: a BufferedConn whose pending "wait" read may go into a small buffer. */
+class ClientSock extends BufferedConn {
   /** The buffer of the pending wait read (made once per connection). */
   private small: Uint8Array | null = null;
   /** The pending read (`idleRead`) goes into `small`, not into `buf` after `end`. */
   private smallRead = false;
 
   constructor(conn: Deno.TcpConn) {
-    super(conn, "", CLIENT_BUFFER);
+    super(conn, CLIENT_BUFFER);
   }
 
   /**

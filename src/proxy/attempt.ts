@@ -19,7 +19,7 @@ import {
 } from "../upstream/conn.ts";
 import { UpstreamError } from "../upstream/errors.ts";
 import type { Pool } from "../upstream/pool.ts";
-import { sleep } from "../upstream/watchdog.ts";
+import { sleep } from "../net/watchdog.ts";
 import type { BackendRt, FrontendRt, Snapshot } from "./compile.ts";
 import type { RequestInfo } from "./request.ts";
 

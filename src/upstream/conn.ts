@@ -1,26 +1,11 @@
-// One TCP connection to a server: connect with a timeout, write-all, and a read buffer that the
-// response parser and the body readers share. A connection parked in the keep-alive pool keeps
-// one read pending (into its own buffer): the next request adopts that read, and if it settles
-// while parked the server closed the connection (or misbehaved) and the pool drops it at once.
-//
-// Read buffers are recycled: a connection takes one from a small free list when it first reads
-// and gives it back when it closes with no read pending (server-close mode opens a connection per
-// request; allocating 64 KB each time was most of its garbage and RSS). Nothing outside this file
-// keeps a view of the buffer: the parser and the body readers copy what they hand out. The buffer
-// is 64 KB so that an answer of up to about 64 KB usually arrives whole with its head and is
-// written to the client in one write with its head.
+// One TCP connection to a server: connect with a timeout, and UpstreamConn, the buffered socket
+// of net/ with what the keep-alive pool keeps per connection. A connection parked in the pool
+// keeps one read pending: if it settles while parked the server closed the connection (or
+// misbehaved) and the pool drops it at once.
 
+import { BufferedConn } from "../net/buffered.ts";
+import { Watchdog } from "../net/watchdog.ts";
 import { classifyConnectError, errorText, UpstreamError } from "./errors.ts";
-import { Watchdog } from "./watchdog.ts";
-
-/** Largest response head (or chunk-size line run) accepted: 502 beyond it. */
-export const READ_BUFFER = 64 * 1024;
-/** A read buffer starts this large (and would double up to READ_BUFFER for a longer head). */
-export const INITIAL_BUFFER = 64 * 1024;
-/** Free read buffers kept for reuse (64 KB each, so at most 4 MB). */
-const FREE_MAX = 64;
-const freeBuffers: Uint8Array[] = [];
-const EMPTY = new Uint8Array(0);
 
 export interface ServerAddress {
   hostname: string;
@@ -82,122 +67,20 @@ export async function connectWithTimeout(
   }
 }
 
-export class UpstreamConn {
-  /** The read buffer (empty until the first read; bytes [start, end) are unconsumed). */
-  buf: Uint8Array = EMPTY;
-  start = 0;
-  end = 0;
+export class UpstreamConn extends BufferedConn {
   /** True once it served a request and went back to the pool. */
   reused = false;
-  closed = false;
   /** True while parked in the pool. */
   idle = false;
-  /** The read a parked connection keeps pending (adopted by the next fill()). */
-  idleRead: Promise<number | null> | null = null;
-  /** A read into `buf` is in flight (the buffer must not be recycled meanwhile). */
-  private reading = false;
   /** The pool's idle watchdog for this connection (made once, re-armed on each park). */
   idleWatchdog: Watchdog | null = null;
 
-  constructor(
-    readonly conn: Deno.TcpConn,
-    readonly key: string,
-    /** Size of the first read buffer (client connections start smaller). */
-    private readonly firstSize = INITIAL_BUFFER,
-  ) {}
-
-  /** Bytes buffered and not yet consumed. */
-  get buffered(): number {
-    return this.end - this.start;
+  constructor(conn: Deno.TcpConn, readonly key: string) {
+    super(conn);
   }
 
-  /**
-   * Reads more bytes into the buffer; returns how many (0 = EOF). Throws on a socket error, or
-   * UpstreamError("invalid-response") when READ_BUFFER bytes are buffered and unconsumed.
-   */
-  async fill(): Promise<number> {
-    let p = this.idleRead;
-    if (p) this.idleRead = null;
-    else {
-      if (this.start === this.end) {
-        this.start = 0;
-        this.end = 0;
-        if (this.buf.length === 0) this.buf = this.newBuffer();
-      } else if (this.end === this.buf.length) {
-        if (this.start > 0) {
-          this.buf.copyWithin(0, this.start, this.end);
-          this.end -= this.start;
-          this.start = 0;
-        } else if (this.buf.length < READ_BUFFER) {
-          const bigger = new Uint8Array(Math.min(READ_BUFFER, this.buf.length * 2));
-          bigger.set(this.buf.subarray(0, this.end));
-          giveBack(this.buf);
-          this.buf = bigger;
-        } else {
-          throw new UpstreamError("invalid-response", "response head or line too long");
-        }
-      }
-      this.reading = true;
-      p = this.conn.read(this.buf.subarray(this.end));
-    }
-    let n: number | null;
-    try {
-      n = await p;
-    } finally {
-      this.reading = false;
-    }
-    if (n === null) return 0;
-    this.end += n;
-    return n;
+  /** A response head (or chunk-size line run) past READ_BUFFER: 502. */
+  protected override tooLong(): Error {
+    return new UpstreamError("invalid-response", "response head or line too long");
   }
-
-  /** Writes every byte (conn.write may write only part of a buffer). */
-  async writeAll(bytes: Uint8Array): Promise<void> {
-    let off = await this.conn.write(bytes);
-    while (off < bytes.length) off += await this.conn.write(bytes.subarray(off));
-  }
-
-  /** Parks the connection: keeps one read pending to notice a close by the server. */
-  startIdleRead(): Promise<number | null> {
-    this.start = 0;
-    this.end = 0;
-    if (this.buf.length === 0) this.buf = this.newBuffer();
-    this.reading = true;
-    this.idleRead = this.conn.read(this.buf);
-    return this.idleRead;
-  }
-
-  private newBuffer(): Uint8Array {
-    if (this.firstSize !== INITIAL_BUFFER) return new Uint8Array(this.firstSize);
-    return freeBuffers.pop() ?? new Uint8Array(INITIAL_BUFFER);
-  }
-
-  /** Gives the buffer back while the socket lives on elsewhere (no read may be pending). */
-  releaseBuffer(): void {
-    if (this.reading || this.idleRead !== null) return;
-    this.recycle();
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    try {
-      this.conn.close();
-    } catch { /* already closed */ }
-    // A pending read may still write into the buffer until it settles: only recycle when none.
-    if (!this.reading && this.idleRead === null) this.recycle();
-  }
-
-  private recycle(): void {
-    // Only server-side buffers go back to the pool: a client buffer may still be viewed by a
-    // request body chunk on its way to a server.
-    if (this.firstSize === INITIAL_BUFFER) giveBack(this.buf);
-    this.buf = EMPTY;
-    this.start = 0;
-    this.end = 0;
-  }
-}
-
-function giveBack(b: Uint8Array): void {
-  if (b.length === INITIAL_BUFFER && freeBuffers.length < FREE_MAX) freeBuffers.push(b);
 }

@@ -8,7 +8,7 @@ import { errorText, UpstreamError } from "./errors.ts";
 import { BodyReader } from "./body.ts";
 import { readResponseHead, type ResponseHead } from "./response.ts";
 import type { BodySource } from "./upload.ts";
-import { Watchdog } from "./watchdog.ts";
+import { Watchdog } from "../net/watchdog.ts";
 
 const encoder = new TextEncoder();
 

@@ -3,7 +3,7 @@
 // noticed at once; idle ones are closed after `idleTimeoutMs`.
 
 import { UpstreamConn } from "./conn.ts";
-import { Watchdog } from "./watchdog.ts";
+import { Watchdog } from "../net/watchdog.ts";
 
 export interface PoolOptions {
   /** Idle connections kept per server (default 256). */

@@ -18,7 +18,7 @@
 
 import type { Counters } from "../state.ts";
 import { closeFrame, OP_CLOSE } from "./frame.ts";
-import { Watchdog } from "../upstream/watchdog.ts";
+import { Watchdog } from "../net/watchdog.ts";
 
 export interface WsLimits {
   /**

@@ -4,8 +4,8 @@
 // malformed bodies.
 
 import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
-import { UpstreamConn } from "../../src/upstream/conn.ts";
-import { armedWatchdogs } from "../../src/upstream/watchdog.ts";
+import { BufferedConn } from "../../src/net/buffered.ts";
+import { armedWatchdogs } from "../../src/net/watchdog.ts";
 import { parseRequestHead, type RequestHead } from "../../src/downstream/head.ts";
 import { RequestBodyError, RequestBodyReader } from "../../src/downstream/body.ts";
 
@@ -16,7 +16,7 @@ interface Pair {
   /** The client end (the test writes the request there). */
   client: Deno.TcpConn;
   /** The server end, buffered like the server does it. */
-  sock: UpstreamConn;
+  sock: BufferedConn;
   close(): void;
 }
 
@@ -28,7 +28,7 @@ async function pair(): Promise<Pair> {
       listener.accept(),
     ]);
     client.setNoDelay(true);
-    const sock = new UpstreamConn(server, "client");
+    const sock = new BufferedConn(server);
     return {
       client,
       sock,
@@ -51,7 +51,7 @@ async function writeAll(conn: Deno.TcpConn, bytes: Uint8Array | string): Promise
 }
 
 /** Reads and consumes one request head from `sock`, as the server does. */
-async function readHead(sock: UpstreamConn): Promise<RequestHead> {
+async function readHead(sock: BufferedConn): Promise<RequestHead> {
   for (;;) {
     const r = parseRequestHead(sock.buf, sock.start, sock.end);
     if (r !== null) {
@@ -92,7 +92,7 @@ async function trickle(conn: Deno.TcpConn, s: string): Promise<void> {
 const NEXT = "GET /next HTTP/1.1\r\nHost: h\r\n\r\n";
 
 /** After the body, the next pipelined request must be readable from the same buffer. */
-async function assertNextRequest(sock: UpstreamConn): Promise<void> {
+async function assertNextRequest(sock: BufferedConn): Promise<void> {
   const next = await readHead(sock);
   assertEquals(next.target, "/next");
   assertEquals(sock.buffered, 0);

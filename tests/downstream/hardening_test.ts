@@ -4,7 +4,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { fullHeadParses } from "../../src/downstream/head.ts";
 import type { ClientExchange } from "../../src/downstream/types.ts";
-import { armedWatchdogs } from "../../src/upstream/watchdog.ts";
+import { armedWatchdogs } from "../../src/net/watchdog.ts";
 import { RawClient } from "../helpers/raw_client.ts";
 import { serve, sleep } from "./harness.ts";
 

@@ -5,7 +5,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { Counters } from "../../src/state.ts";
 import { liveTunnels, Tunnel, type TunnelOptions } from "../../src/ws/relay.ts";
-import { armedWatchdogs } from "../../src/upstream/watchdog.ts";
+import { armedWatchdogs } from "../../src/net/watchdog.ts";
 import {
   closePayload,
   encodeFrame,
