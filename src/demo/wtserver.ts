@@ -8,7 +8,8 @@
 // Requests are dispatched on Wt's `request=` parameter through `requestHandlers`: adding a
 // route (the WebSocket push endpoint, `request=ws`) is one handler and one line.
 import { firstUrlParam } from "../acl/fetches/url.ts";
-import { installPush } from "./push.ts";
+import { startFront } from "./front.ts";
+import { installPush, servePushSocket } from "./push.ts";
 
 export interface Session {
   id: string;
@@ -174,8 +175,6 @@ function control(url: URL, req: Request, server: WtServerInfo): Response {
   return json({ ok: true, action, server: name, answeredBy: server.prefix });
 }
 
-// async: callers await it (and a later version may await a listener being ready).
-// deno-lint-ignore require-await
 export async function startWtServer(opts: WtServerOptions): Promise<WtServer> {
   const prefix = opts.prefix;
   const timeout = opts.sessionTimeoutMs ?? 600_000;
@@ -202,6 +201,17 @@ export async function startWtServer(opts: WtServerOptions): Promise<WtServer> {
     log: (m) => log(`[${prefix}] ${m}`),
   };
 
+  /** The live session `wtd` names (an expired one is forgotten), touched. */
+  const lookup = (wtd: string | null): Session | undefined => {
+    let session = wtd ? sessions.get(wtd) : undefined;
+    if (session && Date.now() - session.lastSeen > timeout) {
+      sessions.delete(session.id);
+      session = undefined;
+    }
+    if (session) session.lastSeen = Date.now();
+    return session;
+  };
+
   const handler = async (req: Request, conn: Deno.ServeHandlerInfo): Promise<Response> => {
     const url = new URL(req.url);
     if (url.pathname.startsWith("/__demo/")) return control(url, req, info);
@@ -216,23 +226,27 @@ export async function startWtServer(opts: WtServerOptions): Promise<WtServer> {
     ) {
       request = new URLSearchParams(await req.text()).get("request");
     }
-    let session = wtd ? sessions.get(wtd) : undefined;
-    if (session && Date.now() - session.lastSeen > timeout) {
-      sessions.delete(session.id);
-      session = undefined;
-    }
-    if (session) session.lastSeen = Date.now();
+    const session = lookup(wtd);
     const name = request ?? "";
     const h = requestHandlers.get(name) ?? requestHandlers.get("resource")!;
     return await h({ req, url, wtd, session, request: name, server: info, info: conn });
   };
 
-  const server = Deno.serve({
-    port,
-    hostname: opts.hostname ?? "127.0.0.1",
-    onListen: () => {},
-  }, handler);
-  port = server.addr.port;
+  // Requests are served by Deno.serve on a private port; the public one is the front, which
+  // serves WebSocket upgrades on the raw socket as Wt does (front.ts).
+  const inner = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, handler);
+  let front;
+  try {
+    front = startFront(opts.hostname ?? "127.0.0.1", port, inner.addr.port, (conn, head, rest) => {
+      const q = head.target.indexOf("?");
+      const wtd = firstUrlParam(q === -1 ? null : head.target.slice(q + 1), "wtd");
+      servePushSocket(conn, head, rest, info, lookup(wtd)).catch(() => {});
+    });
+  } catch (err) {
+    await inner.shutdown();
+    throw err;
+  }
+  port = front.port;
   return {
     get port() {
       return port;
@@ -242,9 +256,10 @@ export async function startWtServer(opts: WtServerOptions): Promise<WtServer> {
     newSession: info.newSession,
     log: info.log,
     controls: info.controls,
-    hostname: server.addr.hostname,
+    hostname: front.hostname,
     async stop() {
-      await server.shutdown();
+      await front.stop();
+      await inner.shutdown();
     },
   };
 }

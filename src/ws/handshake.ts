@@ -73,8 +73,9 @@ export async function acceptFor(key: string): Promise<string> {
  * The request head sent to the backend: the client's request line target verbatim and its
  * header lines as received (names lower-cased, order and duplicates kept: Host, Origin,
  * Cookie, Connection, Upgrade, Sec-WebSocket-Key/Version/Protocol, ...) minus
- * `Sec-WebSocket-Extensions` (no extension is offered), then `extraHeaders`
- * (X-Forwarded-For, X-Original-To) as the last lines.
+ * `Sec-WebSocket-Extensions` (no extension is offered) and `Accept-Encoding` (a content coding
+ * means nothing for a 101 and the stream after it, yet Wt gzips that stream when asked, which
+ * no browser can read), then `extraHeaders` (X-Forwarded-For, X-Original-To) as the last lines.
  */
 export function upstreamHead(
   target: string,
@@ -83,7 +84,7 @@ export function upstreamHead(
 ): Uint8Array {
   let s = `GET ${target} HTTP/1.1\r\n`;
   for (const [name, value] of lines) {
-    if (name === "sec-websocket-extensions") continue;
+    if (name === "sec-websocket-extensions" || name === "accept-encoding") continue;
     s += `${name}: ${value}\r\n`;
   }
   for (const [name, value] of extraHeaders) s += `${name}: ${value}\r\n`;
@@ -99,7 +100,8 @@ export function headerValue(head: { headers: [string, string][] }, name: string)
 /**
  * Checks a backend's 101 against what we sent; returns a reason for 502, or null when good.
  * The accept must match the key, the upgrade must be websocket, the subprotocol (if any) one
- * the client offered, and no extension may be claimed (none was offered).
+ * the client offered, no extension may be claimed (none was offered), and no content coding
+ * (the client could not read that stream).
  */
 export function check101(
   head: { headers: [string, string][] },
@@ -118,6 +120,8 @@ export function check101(
   }
   const ext = headerValue(head, "sec-websocket-extensions");
   if (ext !== null && ext.trim() !== "") return `101 claims extension ${ext} that was not offered`;
+  const coding = headerValue(head, "content-encoding");
+  if (coding !== null) return `101 with Content-Encoding ${coding}`;
   return null;
 }
 

@@ -13,6 +13,7 @@ import type { AccessLogger, RequestLog } from "../log/record.ts";
 import type { RequestInfo } from "../proxy/request.ts";
 import type { Counters } from "../state.ts";
 import type { ClientExchange } from "../downstream/types.ts";
+import { diag } from "../log/diag.ts";
 import { relayResponse, TERMINATION } from "../proxy/respond.ts";
 import { UpstreamConn } from "../upstream/conn.ts";
 import { UpstreamError } from "../upstream/errors.ts";
@@ -188,7 +189,13 @@ export async function proxyWebSocket(
     });
   }
 
-  if (check101(head, await accept, hs.protocols) !== null) {
+  const bad = check101(head, await accept, hs.protocols);
+  if (bad !== null) {
+    // HAProxy's "invalid server response" (PH--); the reason goes to the diagnostic log.
+    diag("ws").warn("invalid server response from {server}: {reason}", {
+      server: `${up.backend}/${up.server}`,
+      reason: bad,
+    });
     release();
     return await fail(502, "PH--");
   }

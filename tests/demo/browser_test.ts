@@ -32,6 +32,14 @@ Deno.test({
       const page = await browser.context.newPage();
       const errors: string[] = [];
       page.on("pageerror", (e) => errors.push(String(e)));
+      // WebSocket frames the page received, and sockets that failed (e.g. a gzipped stream:
+      // "Invalid frame header"), seen from Chromium's side.
+      let frames = 0;
+      const wsErrors: string[] = [];
+      page.on("websocket", (ws) => {
+        ws.on("framereceived", () => frames++);
+        ws.on("socketerror", (e) => wsErrors.push(String(e)));
+      });
       assertEquals((await page.goto(front + "/"))?.status(), 200);
       const home = await page.getAttribute("body", "data-server");
       const session = await page.getAttribute("body", "data-session");
@@ -43,7 +51,11 @@ Deno.test({
         `/^tick [1-9]\\d* from ${home}$/.test(document.getElementById("push")?.textContent ?? "")`,
         undefined,
         { timeout: 10_000 },
-      );
+      ).catch((e) => {
+        throw new Error(`no push tick: ${frames} frames, socket errors ${wsErrors}: ${e}`);
+      });
+      assert(frames >= 2, `${frames} WebSocket frames received`);
+      assertEquals(wsErrors, []);
       // AJAX updates carry ?wtd= and are answered by the same server.
       await page.waitForFunction(
         `Number(document.getElementById("updates").textContent) >= 2`,

@@ -73,3 +73,57 @@ Deno.test("demo server: sessions, links carrying wtd, and what Wt does with unkn
     () => {},
   );
 });
+
+/** Sends a raw upgrade for `wtd` and returns the answer's head and the bytes after it. */
+async function rawUpgrade(port: number, wtd: string, extra: string) {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(new TextEncoder().encode(
+    `GET /?wtd=${wtd}&request=ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n` +
+      `Upgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n` +
+      `Sec-WebSocket-Version: 13\r\n${extra}\r\n`,
+  ));
+  let got = new Uint8Array(0);
+  const buf = new Uint8Array(4096);
+  for (let i = 0; i < 50; i++) {
+    const n = await conn.read(buf);
+    if (n === null) break;
+    const j = new Uint8Array(got.length + n);
+    j.set(got);
+    j.set(buf.subarray(0, n), got.length);
+    got = j;
+    const text = new TextDecoder("latin1").decode(got);
+    const end = text.indexOf("\r\n\r\n");
+    if (end !== -1 && got.length > end + 4) {
+      conn.close();
+      return { head: text.slice(0, end), rest: got.slice(end + 4) };
+    }
+  }
+  conn.close();
+  throw new Error("no answer past the head");
+}
+
+Deno.test("demo server: the push socket gzips its stream when the upgrade asks, as Wt does", async () => {
+  const srv = await startWtServer({ prefix: "wt1", port: 0 });
+  try {
+    const id = (await fetch(`http://127.0.0.1:${srv.port}/`).then(async (r) => {
+      await r.body?.cancel();
+      return r.headers.get("x-wt-session");
+    }))!;
+    // Plain: a text frame (0x81) carrying the first tick.
+    const plain = await rawUpgrade(srv.port, id, "");
+    match(plain.head, /^HTTP\/1\.1 101 /);
+    assert(!/content-encoding/i.test(plain.head), plain.head);
+    equal(plain.rest[0], 0x81);
+    match(new TextDecoder().decode(plain.rest.subarray(2)), /"tick":0/);
+    // Accept-Encoding: gzip -> Content-Encoding: gzip, and the bytes are a gzip stream.
+    const gz = await rawUpgrade(srv.port, id, "Accept-Encoding: gzip, deflate, br, zstd\r\n");
+    match(gz.head, /\r\nContent-Encoding: gzip/);
+    notEqual(gz.rest[0], 0x81);
+    equal(gz.rest[0], 0x1f);
+    equal(gz.rest[1], 0x8b);
+    // An unknown session is refused, as Wt refuses it.
+    match((await rawUpgrade(srv.port, "wt1nope", "")).head, /^HTTP\/1\.1 403 /);
+  } finally {
+    await srv.stop();
+  }
+});

@@ -292,6 +292,7 @@ Deno.test("ws: the upstream handshake is the client's lines as received, forward
         "Upgrade: websocket",
         "X-Forwarded-For: 9.9.9.9",
         "Sec-WebSocket-Extensions: permessage-deflate",
+        "Accept-Encoding: gzip, deflate, br, zstd",
         "Sec-WebSocket-Key: " + KEY,
         "Sec-WebSocket-Version: 13",
         "X-Dup: 2",
@@ -322,6 +323,25 @@ Deno.test("ws: the upstream handshake is the client's lines as received, forward
     r.conn.close();
     await within(proxy.nextLog(), 5000, "log");
     peer.conn.close();
+  } finally {
+    await proxy.close();
+    backend.close();
+  }
+});
+
+Deno.test("ws: a 101 with Content-Encoding (Wt's gzipped stream) -> 502, PH--", async () => {
+  const backend = startRawBackend();
+  const proxy = startProxy({ backendPort: backend.port });
+  try {
+    const clientP = rawClient(proxy.port, wsHead(proxy.port));
+    const peer = await within(backend.accepted[0], 5000, "accept");
+    await answer101(peer, "Content-Encoding: gzip\r\n");
+    const r = await within(clientP, 5000, "answer");
+    assertEquals(r.status, 502);
+    r.conn.close();
+    peer.conn.close();
+    const rec = await within(proxy.nextLog(), 5000, "log");
+    assertEquals([rec.status, rec.termination], [502, "PH--"]);
   } finally {
     await proxy.close();
     backend.close();
