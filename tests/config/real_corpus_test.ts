@@ -1,0 +1,57 @@
+// The corpus of real HAProxy files (tests/config/corpus, sources in SOURCES.md): whatever a file
+// holds, checking it ends in a configuration or in FILE:LINE:COL messages, never in a crash or
+// a stack trace; and the files wtproxy accepts today stay accepted.
+import { ok as assert } from "node:assert/strict";
+import { loadConfigText } from "../../src/config/load.ts";
+import { ConfigError } from "../../src/config/model.ts";
+import { makePem, prepare } from "../../scripts/corpus_prepare.ts";
+
+const DIR = "tests/config/corpus";
+const names = [...Deno.readDirSync(DIR)].map((e) => e.name).filter((n) => n.endsWith(".cfg"))
+  .sort();
+
+async function check(name: string, pem: string): Promise<boolean> {
+  const dir = await Deno.makeTempDir({ prefix: "wtproxy-corpus-test-" });
+  const prep = prepare(await Deno.readTextFile(`${DIR}/${name}`), { dir, pem });
+  const saved = Object.keys(prep.env).map((k) => [k, Deno.env.get(k)] as const);
+  for (const [k, v] of Object.entries(prep.env)) Deno.env.set(k, v);
+  try {
+    await loadConfigText(prep.text, name);
+    return true;
+  } catch (err) {
+    assert(err instanceof ConfigError, `${name}: not a configuration error: ${err}`);
+    for (const line of err.message.split("\n")) {
+      assert(
+        line.startsWith(`${name}:`) && /^[^:]+:\d+:\d+: (error|warning): \S/.test(line),
+        `${name}: message not in FILE:LINE:COL form: ${line}`,
+      );
+      assert(!/\bat .+:\d+:\d+/.test(line), `${name}: stack trace in a message: ${line}`);
+    }
+    return false;
+  } finally {
+    for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("real corpus: every file is checked without a crash, messages name FILE:LINE:COL", async () => {
+  assert(names.length >= 60, `corpus has ${names.length} files`);
+  const pemDir = await Deno.makeTempDir();
+  const pem = await makePem(pemDir);
+  await Deno.remove(pemDir, { recursive: true });
+  for (const name of names) await check(name, pem);
+});
+
+Deno.test("real corpus: the CLI check of a refused file exits 1 with messages only", async () => {
+  const file = `${DIR}/3kho__haproxy-protection.cfg`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "src/main.ts", "-c", "-f", file],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+  assert(out.code === 1, `exit ${out.code}: ${text}`);
+  for (const line of text.trim().split("\n")) {
+    assert(line.startsWith(`${file}:`), `unexpected line: ${line}`);
+  }
+});
