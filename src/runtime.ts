@@ -19,6 +19,7 @@ import {
 import { type Connector, defaultConnector } from "./upstream/conn.ts";
 import { Pool, type PoolOptions } from "./upstream/pool.ts";
 import { serverAddr } from "./proxy/attempt.ts";
+import { type WtSessionSettings, WtSessionTable } from "./session/table.ts";
 
 export interface RuntimeOptions {
   /** Where access-log records go; default: the logging room's (createLogging). */
@@ -46,6 +47,8 @@ export interface Runtime {
   readonly logging?: Logging;
   /** Where the admin listener is bound (null when off); its port is known even for port 0. */
   readonly adminAddr: Deno.NetAddr | null;
+  /** The live Wt session table (control plane) when `wt-sessions` is set, else null. */
+  readonly sessions: WtSessionTable | null;
   /** Swaps the configuration; state (health, counters) is kept, changed binds are rebound. */
   reload(config: Config): Promise<void>;
   /** Stops accepting, drains in-flight requests until `graceMs`, then cuts what is left. */
@@ -69,7 +72,11 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
   const logging = opts.logging === false ? undefined : createLogging(config, store, opts.logging);
   const logger = opts.logger ?? logging?.access ?? NOOP_LOGGER;
   const shutdown = new AbortController();
+  let sessions = config.global.wtSessions
+    ? new WtSessionTable(store, sessionSettings(config)!, config)
+    : null;
   const core: RuntimeCore = {
+    sessions,
     snapshot: compileSnapshot(config, store),
     store,
     pool: new Pool(opts.pool),
@@ -150,6 +157,9 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     get adminAddr() {
       return admin?.addr ?? null;
     },
+    get sessions() {
+      return sessions;
+    },
     async reload(next: Config) {
       const prev = current;
       // Listeners first: keep those whose frontend+bind is unchanged, open new ones, close the
@@ -175,6 +185,8 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
         throw err;
       }
       core.snapshot = snapshot;
+      sessions = syncSessions(sessions, store, next);
+      core.sessions = sessions;
       for (const [h, fe] of moved) h.frontend = fe;
       current = next;
       handles = opened;
@@ -212,6 +224,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       }
       if (drained.includes(false)) await finished(handles, 1000);
       core.pool.close();
+      sessions?.stop();
       await health?.stop();
       if (logging) logStopped(logging, current, store);
       await logging?.stop();
@@ -227,6 +240,28 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
   ready = true;
   if (logging) logStart(logging, config);
   return runtime;
+}
+
+function sessionSettings(config: Config): WtSessionSettings | null {
+  const w = config.global.wtSessions;
+  return w ? { param: w.param, timeoutMs: w.timeout, max: w.max } : null;
+}
+
+/** The session table after a reload: kept (re-synced), started, or stopped (counts zeroed). */
+function syncSessions(
+  table: WtSessionTable | null,
+  store: StateStore,
+  next: Config,
+): WtSessionTable | null {
+  const settings = sessionSettings(next);
+  if (!settings) {
+    table?.stop();
+    for (const s of store.servers.values()) s.wtSessions = 0;
+    return null;
+  }
+  if (!table) return new WtSessionTable(store, settings, next);
+  table.sync(next, settings);
+  return table;
 }
 
 /** Stops accepting and waits for in-flight requests, at most `graceMs`; true when drained.

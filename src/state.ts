@@ -63,7 +63,7 @@ export const TIME_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 
 
 /** What the health room publishes on every change: the log and stats rooms listen. */
 export interface StateEvent {
-  kind: "up" | "down" | "admin" | "weight" | "no-server" | "check";
+  kind: "up" | "down" | "admin" | "weight" | "no-server" | "check" | "drained";
   /** "backend/server" (or the backend name for "no-server"). */
   key: string;
   backend: string;
@@ -99,6 +99,11 @@ export class ServerState {
   /** Milliseconds spent DOWN before the current DOWN period (HAProxy's `downtime`). */
   downTimeMs = 0;
   readonly counters = new Counters();
+  /**
+   * Live Wt sessions of this server's process (src/session/table.ts writes it, the control
+   * plane only; balance `sessions` and the stats read it). 0 when `wt-sessions` is off.
+   */
+  wtSessions = 0;
 
   constructor(
     readonly backend: string,

@@ -6,7 +6,9 @@
 import { HealthOpError, MAX_WEIGHT } from "../health/machine.ts";
 import type { AdminState, StateStore } from "../state.ts";
 import type { AdminRuntime } from "./runtime.ts";
-import { backendView, infoView, serverView } from "./snapshot.ts";
+import { backendView, infoView, type ServerView, serverView, wtOn } from "./snapshot.ts";
+import { parseDuration } from "../config/duration.ts";
+import type { ServerState } from "../state.ts";
 import type { RateSampler } from "./rates.ts";
 
 /** The two health-room functions the API calls (injected so the room stays testable). */
@@ -63,7 +65,8 @@ function field(value: unknown, name: string): unknown {
  * Handles /api/... (path already stripped of its query); returns null for other paths.
  * Routes: GET /api/info, GET /api/servers, GET /api/backends, GET /api/servers/B/S,
  * POST /api/servers/B/S/state {"state": "ready"|"drain"|"maint"},
- * POST /api/servers/B/S/weight {"weight": 0..256 | "N%"}.
+ * POST /api/servers/B/S/state {"state": "drain", "wait": "120s"} (answers once drained),
+ * POST /api/servers/B/S/weight {"weight": 0..256 | "N%"}, GET /api/sessions?server=B/S.
  */
 export async function handleApi(
   req: Request,
@@ -83,19 +86,26 @@ export async function handleApi(
         "GET /api/servers",
         "GET /api/servers/BACKEND/SERVER",
         'POST /api/servers/BACKEND/SERVER/state {"state":"ready|drain|maint"}',
+        'POST /api/servers/BACKEND/SERVER/state {"state":"drain","wait":"120s"}',
         'POST /api/servers/BACKEND/SERVER/weight {"weight":0-256 or "N%"}',
         "GET /api/backends",
+        "GET /api/sessions?server=BACKEND/SERVER",
       ],
     });
   }
   const store = rt.state;
+  const wt = wtOn(rt.config);
+  if (seg[0] === "sessions" && seg.length === 1) {
+    if (req.method !== "GET" && req.method !== "HEAD") return methodNotAllowed("GET");
+    return sessionsAnswer(req, rt);
+  }
   if (seg[0] === "info" && seg.length === 1) {
     if (req.method !== "GET" && req.method !== "HEAD") return methodNotAllowed("GET");
     return json(infoView(rt));
   }
   if (seg[0] === "backends" && seg.length === 1) {
     if (req.method !== "GET" && req.method !== "HEAD") return methodNotAllowed("GET");
-    return json(rt.config.backends.map((b) => backendView(b, store, rates)));
+    return json(rt.config.backends.map((b) => backendView(b, store, rates, false, wt)));
   }
   if (seg[0] === "servers" && seg.length === 1) {
     if (req.method !== "GET" && req.method !== "HEAD") return methodNotAllowed("GET");
@@ -103,7 +113,7 @@ export async function handleApi(
     for (const b of rt.config.backends) {
       for (const sc of b.servers) {
         const s = store.server(b.name, sc.name);
-        if (s) out.push(serverView(s, rates));
+        if (s) out.push(serverView(s, rates, false, wt));
       }
     }
     return json(out);
@@ -118,7 +128,7 @@ export async function handleApi(
     if (!s) return jsonError(404, `no such server: '${key}'`);
     if (action === undefined) {
       if (req.method !== "GET" && req.method !== "HEAD") return methodNotAllowed("GET");
-      return json(serverView(s, rates));
+      return json(serverView(s, rates, false, wt));
     }
     if (action === "state") {
       if (req.method !== "POST" && req.method !== "PUT") return methodNotAllowed("POST");
@@ -132,8 +142,26 @@ export async function handleApi(
           `bad state ${JSON.stringify(raw ?? null)}: use "ready", "drain" or "maint"`,
         );
       }
+      const waitRaw = field(body.value, "wait");
+      let waitMs: number | null = null;
+      if (waitRaw !== undefined) {
+        if (state !== "DRAIN") return jsonError(400, '"wait" goes with {"state":"drain"}');
+        if (!wt) {
+          return jsonError(400, '"wait" needs the Wt session table: set global.wt-sessions');
+        }
+        try {
+          waitMs = parseDuration(waitRaw as string | number);
+        } catch {
+          return jsonError(
+            400,
+            `bad wait ${JSON.stringify(waitRaw)}: a duration such as "120s" or "2m"`,
+          );
+        }
+      }
       const failed = apply(() => commands.setAdminState(store, key, state));
-      return failed ?? json(serverView(s, rates));
+      if (failed) return failed;
+      if (waitMs !== null) return await waitDrained(rt, s, waitMs, req.signal, rates);
+      return json(serverView(s, rates, false, wt));
     }
     if (action === "weight") {
       if (req.method !== "POST" && req.method !== "PUT") return methodNotAllowed("POST");
@@ -148,11 +176,66 @@ export async function handleApi(
         );
       }
       const failed = apply(() => commands.setWeight(store, key, weight));
-      return failed ?? json(serverView(s, rates));
+      return failed ?? json(serverView(s, rates, false, wt));
     }
     return jsonError(404, `unknown action '${action}' for server '${key}': use state or weight`);
   }
   return jsonError(404, `no such API endpoint: ${path}`);
+}
+
+/** GET /api/sessions?server=B/S: the server's live Wt sessions, ids masked. */
+function sessionsAnswer(req: Request, rt: AdminRuntime): Response {
+  const key = new URL(req.url).searchParams.get("server");
+  if (!key) return jsonError(400, "give the server: /api/sessions?server=BACKEND/SERVER");
+  const s = rt.state.servers.get(key);
+  if (!s) return jsonError(404, `no such server: '${key}'`);
+  if (!rt.sessions) {
+    return jsonError(404, "the Wt session table is off: set global.wt-sessions");
+  }
+  return json({ server: key, sessions: rt.sessions.list(key) });
+}
+
+/**
+ * Waits (at most `ms`) for a draining server's last Wt session to end. 200 with the server's
+ * figures once drained; 409 with the sessions left when the wait ends, or when the server
+ * leaves DRAIN meanwhile.
+ */
+function waitDrained(
+  rt: AdminRuntime,
+  s: ServerState,
+  ms: number,
+  signal: AbortSignal,
+  rates?: RateSampler,
+): Promise<Response> {
+  const t0 = Date.now();
+  const view = (): ServerView => serverView(s, rates, false, true);
+  const answer = (): Response => {
+    const v = view();
+    const waitedMs = Date.now() - t0;
+    if (v.drained) return json({ ...v, waitedMs });
+    const why = s.effectiveAdmin !== "DRAIN"
+      ? `server ${s.key} left the drain state (${s.effectiveAdmin})`
+      : `server ${s.key} still has ${s.wtSessions} live Wt session(s) after ${waitedMs} ms`;
+    return json({ error: why, ...v, waitedMs }, 409);
+  };
+  if (s.effectiveAdmin !== "DRAIN" || s.wtSessions === 0) return Promise.resolve(answer());
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      off();
+      signal.removeEventListener("abort", finish);
+      resolve(answer());
+    };
+    const off = rt.state.on((e) => {
+      if (e.key !== s.key) return;
+      if (e.kind === "drained" || s.effectiveAdmin !== "DRAIN" || s.wtSessions === 0) finish();
+    });
+    const timer = setTimeout(finish, ms);
+    signal.addEventListener("abort", finish, { once: true });
+  });
 }
 
 /** Runs a health-room operation; its HealthOpError becomes a 400 with its message. */

@@ -317,6 +317,15 @@ export function renderMetrics(rt: AdminRuntime): string {
     for (const sc of b.servers) {
       const s = store.server(b.name, sc.name);
       if (s) serverMetrics(e, s, now);
+      if (s && cfg.global.wtSessions) {
+        e.add(
+          "wtproxy_server_wt_sessions",
+          "gauge",
+          "Live Wt sessions of the server's process (wtproxy).",
+          { proxy: s.backend, server: s.name },
+          s.wtSessions,
+        );
+      }
     }
   }
   return e.text();

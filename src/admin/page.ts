@@ -89,6 +89,7 @@ function spark(hist) {
     '<text x="3" y="10" font-size="9" fill="#123">' + num(last.rate) + '/s</text></svg>';
 }
 const HEAD = '<tr><th rowspan="2">Name</th><th rowspan="2">Status</th><th rowspan="2">Wght</th>' +
+  '<th rowspan="2" title="live Wt sessions">Wt sessions</th>' +
   '<th colspan="2">Sessions</th><th colspan="2">Req rate</th><th rowspan="2">Requests</th>' +
   '<th colspan="5">Responses</th><th colspan="2">Errors</th><th colspan="2">Warnings</th>' +
   '<th colspan="2">Bytes</th><th rowspan="2">WS open</th><th rowspan="2">Avg time</th>' +
@@ -126,22 +127,23 @@ function render(d) {
   $("cfgfile").textContent = i.configFile + (i.stopping ? " (stopping)" : "");
   let h = "";
   for (const f of d.frontends) {
-    h += '<table class="px" data-frontend="' + esc(f.name) + '"><tr class="title"><th colspan="24">frontend ' + esc(f.name) +
+    h += '<table class="px" data-frontend="' + esc(f.name) + '"><tr class="title"><th colspan="25">frontend ' + esc(f.name) +
       ' <small>' + esc(f.binds.join(", ")) + ', maxconn ' + f.maxconn + '</small></th></tr>' + HEAD;
     h += '<tr class="total"><td class="name">FRONTEND</td><td class="st ' + (f.status === "OPEN" ? "open" : "stop") + '">' + f.status +
-      '</td><td>-</td>' + cells(f.counters) + '<td>-</td><td>-</td><td class="chart">' + spark(f.history) + '</td></tr></table>';
+      '</td><td>-</td><td>-</td>' + cells(f.counters) + '<td>-</td><td>-</td><td class="chart">' + spark(f.history) + '</td></tr></table>';
   }
   for (const b of d.backends) {
-    h += '<table class="px" data-backend="' + esc(b.name) + '"><tr class="title"><th colspan="24">backend ' + esc(b.name) +
+    h += '<table class="px" data-backend="' + esc(b.name) + '"><tr class="title"><th colspan="25">backend ' + esc(b.name) +
       ' <small>balance ' + esc(b.balance) + ', nbsrv ' + b.nbsrv + '</small></th></tr>' + HEAD;
     for (const s of b.servers) {
       h += '<tr data-key="' + esc(s.key) + '"><td class="name" title="' + esc(s.address) + '">' + esc(s.server) +
         (s.backup ? ' <span class="muted">(backup)</span>' : '') + '</td><td class="st ' + esc(s.statusClass) + '">' + esc(s.status) +
-        '</td><td>' + s.weight + '</td>' + cells(s.counters) + '<td>' + lastCheck(s, d.time) + '</td><td>' +
+        (s.drained ? ' <span class="muted">(drained)</span>' : '') +
+        '</td><td>' + s.weight + '</td><td class="wt">' + (s.sessions == null ? "-" : s.sessions) + '</td>' + cells(s.counters) + '<td>' + lastCheck(s, d.time) + '</td><td>' +
         dur((d.time - s.lastChange) / 1000) + '</td><td class="chart">' + spark(s.history) + '</td></tr>';
     }
     h += '<tr class="total"><td class="name">BACKEND</td><td class="st ' + (b.status === "UP" ? "up" : "down") + '">' + b.status +
-      '</td><td>' + b.weight + '</td>' + cells(b.counters) + '<td>-</td><td>-</td><td class="chart">' + spark(b.history) + '</td></tr></table>';
+      '</td><td>' + b.weight + '</td><td class="wt">' + (b.sessions == null ? "-" : b.sessions) + '</td>' + cells(b.counters) + '<td>-</td><td>-</td><td class="chart">' + spark(b.history) + '</td></tr></table>';
   }
   $("proxies").innerHTML = h;
 }

@@ -2,6 +2,7 @@
 // structurally; tests build one from a Config and a StateStore without any listener.
 
 import type { Config } from "../config/model.ts";
+import type { SessionView } from "../session/table.ts";
 import type { StateStore } from "../state.ts";
 
 export interface AdminRuntime {
@@ -16,4 +17,6 @@ export interface AdminRuntime {
   readonly stopping?: boolean;
   /** The logging room's counter of log lines dropped (full queue, unreachable sink). */
   readonly logging?: { dropped(): number };
+  /** The live Wt session table, when `wt-sessions` is set (GET /api/sessions lists it). */
+  readonly sessions?: { list(server: string): SessionView[] } | null;
 }

@@ -57,6 +57,10 @@ export interface ServerView {
   lastChange: number;
   lastCheck: { time: number; ok: boolean; durationMs: number; info: string } | null;
   counters: CountersView;
+  /** Live Wt sessions of the server's process; null when `wt-sessions` is off. */
+  sessions: number | null;
+  /** In DRAIN (own or via track) with no live Wt session left (false when sessions are off). */
+  drained: boolean;
   history?: RatePoint[];
 }
 
@@ -71,6 +75,8 @@ export interface BackendView {
   weight: number;
   balance: string;
   counters: CountersView;
+  /** Live Wt sessions of its servers' processes; null when `wt-sessions` is off. */
+  sessions: number | null;
   servers: ServerView[];
   history?: RatePoint[];
 }
@@ -156,7 +162,17 @@ export function serverStatus(s: ServerState): { text: string; cls: ServerView["s
   return { text, cls };
 }
 
-export function serverView(s: ServerState, rates?: RateSampler, withHistory = false): ServerView {
+/** Is the Wt session table on (`wt-sessions`)? */
+export function wtOn(cfg: Config): boolean {
+  return Boolean(cfg.global.wtSessions);
+}
+
+export function serverView(
+  s: ServerState,
+  rates?: RateSampler,
+  withHistory = false,
+  wt = false,
+): ServerView {
   const st = serverStatus(s);
   const id = `server:${s.key}`;
   const v: ServerView = {
@@ -179,6 +195,8 @@ export function serverView(s: ServerState, rates?: RateSampler, withHistory = fa
     lastChange: s.lastChange,
     lastCheck: s.lastCheck ? { ...s.lastCheck } : null,
     counters: countersView(s.counters, rates, id),
+    sessions: wt ? s.wtSessions : null,
+    drained: wt && s.effectiveAdmin === "DRAIN" && s.wtSessions === 0,
   };
   if (withHistory && rates) v.history = rates.history(id);
   return v;
@@ -189,15 +207,19 @@ export function backendView(
   store: StateStore,
   rates?: RateSampler,
   withHistory = false,
+  wt = false,
 ): BackendView {
   const servers: ServerView[] = [];
+  // Servers at one address are one Wt process: its sessions count once.
+  const procs = new Map<string, number>();
   let active = 0;
   let backup = 0;
   let weight = 0;
   for (const sc of b.servers) {
     const s = store.server(b.name, sc.name);
     if (!s) continue;
-    servers.push(serverView(s, rates, withHistory));
+    servers.push(serverView(s, rates, withHistory, wt));
+    procs.set(sc.addressText, s.wtSessions);
     if (s.usable) {
       if (sc.backup) backup++;
       else active++;
@@ -216,6 +238,7 @@ export function backendView(
     weight,
     balance: b.balance.algorithm,
     counters: bs ? countersView(bs.counters, rates, id) : countersView(new Counters()),
+    sessions: wt ? [...procs.values()].reduce((a, n) => a + n, 0) : null,
     servers,
   };
   if (withHistory && rates) v.history = rates.history(id);
@@ -267,6 +290,6 @@ export function statsView(rt: AdminRuntime, rates?: RateSampler, withHistory = f
       if (withHistory && rates) v.history = rates.history(id);
       return v;
     }),
-    backends: cfg.backends.map((b) => backendView(b, store, rates, withHistory)),
+    backends: cfg.backends.map((b) => backendView(b, store, rates, withHistory, wtOn(cfg))),
   };
 }

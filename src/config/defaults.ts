@@ -60,7 +60,7 @@ export const BUILTIN_SERVER: Readonly<
 
 /** The global section when the file has none. */
 export function builtinGlobal(): GlobalSection {
-  return { maxconn: 4096, log: [], logTag: "wtproxy" };
+  return { maxconn: 4096, log: [], logTag: "wtproxy", wtSessions: null };
 }
 
 /** The settings of a proxy when neither it nor a `defaults` section says anything. */

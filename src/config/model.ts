@@ -144,6 +144,19 @@ export interface GlobalSection {
   log: LogTarget[];
   /** Syslog tag, HAProxy's `log-tag`; default "wtproxy". */
   logTag: string;
+  /** The live Wt session table (`wt-sessions`); null = off. */
+  wtSessions?: WtSessionsConfig | null;
+}
+
+/** `wt-sessions: { param, timeout, max }` (wtproxy-only; src/session/). */
+export interface WtSessionsConfig {
+  /** The URL parameter carrying Wt's session id; default "wtd". */
+  param: string;
+  /** Wt's session timeout; default 600 s. */
+  timeout: Millis;
+  /** Most sessions kept (the least recently seen are dropped first); default 100 000. */
+  max: number;
+  loc: Loc;
 }
 
 export interface ForwardForOption {

@@ -55,6 +55,8 @@ export interface FrontendRt {
 
 export interface Snapshot {
   config: Config;
+  /** The Wt session parameter when `wt-sessions` is on (requests carrying it are observed). */
+  wtParam: string | null;
   frontends: Map<string, FrontendRt>;
   backends: Map<string, BackendRt>;
   globalGate: Gate;
@@ -150,5 +152,11 @@ export function compileSnapshot(config: Config, store: StateStore, previous?: Sn
   }
   const globalGate = previous?.globalGate ?? new Gate(config.global.maxconn);
   globalGate.setLimit(config.global.maxconn);
-  return { config, frontends, backends, globalGate };
+  return {
+    config,
+    wtParam: config.global.wtSessions?.param ?? null,
+    frontends,
+    backends,
+    globalGate,
+  };
 }

@@ -3,6 +3,7 @@
 // re-route) and hands back a connected socket to the chosen server, plus the forwarded header
 // lines, the timeouts, the partly filled RequestLog and the counters.
 
+import { firstUrlParam } from "../acl/fetches/url.ts";
 import type { RequestLog } from "../log/record.ts";
 import type { Counters } from "../state.ts";
 import type { WsConnectError, WsDeps, WsUpstream } from "../ws/proxy.ts";
@@ -31,6 +32,24 @@ function serverRelease(beC: Counters, srvC: Counters, release: () => void): () =
     beC.close();
     srvC.close();
     release();
+  };
+}
+
+/** The tunnel's Wt session events (its server answered, opened, closed), when observed. */
+function sessionObserve(
+  core: ProxyCore,
+  server: string,
+  info: RequestInfo,
+): WsUpstream["observe"] {
+  const param = core.snapshot.wtParam;
+  const obs = core.sessions;
+  if (param === null || obs === null) return undefined;
+  const id = firstUrlParam(info.query, param);
+  if (!id) return undefined;
+  return (event) => {
+    if (event === "answered") obs.answered(server, id);
+    else if (event === "opened") obs.wsOpened(server, id);
+    else obs.wsClosed(server, id);
   };
 }
 
@@ -99,6 +118,7 @@ export function wsDeps(
         server: c.server.config.name,
         counters: [feC, beC, srvC],
         release: serverRelease(beC, srvC, release),
+        observe: sessionObserve(core, c.server.state.key, info),
       };
     },
   };

@@ -15,10 +15,14 @@ import type { BackendRt, FrontendRt, HeaderPlan } from "./compile.ts";
 import { wsDeps } from "./connect.ts";
 import type { RequestInfo } from "./request.ts";
 import type { ClientExchange } from "../downstream/types.ts";
+import { firstUrlParam } from "../acl/fetches/url.ts";
+import type { SessionObserver } from "../session/observer.ts";
 import { interimTo, relayResponse, TERMINATION } from "./respond.ts";
 
 export interface ProxyCore extends AttemptDeps {
   logger: AccessLogger;
+  /** Where Wt session observations go (the session table, or a message to it); null = off. */
+  sessions: SessionObserver | null;
   /** Exchanges in progress (aborted when a stop deadline passes). */
   inflight: Set<{ abort(): void }>;
   /** Aborted when the runtime stops for good (WebSocket tunnels close with 1001). */
@@ -230,6 +234,12 @@ export async function forwardRequest(
         beC.responseErrors++;
         srvC.responseErrors++;
         return await fail(502, "PH--");
+      }
+      // A Wt session is live from the first request carrying its id that a server answered.
+      const wt = core.snapshot.wtParam;
+      if (wt !== null && h.status < 400 && core.sessions) {
+        const id = firstUrlParam(info.query, wt);
+        if (id) core.sessions.answered(c.server.state.key, id);
       }
       await relayResponse(ex, exchange, h, (r) => {
         settle(r.reusable);

@@ -48,6 +48,11 @@ export interface WsUpstream {
    * the tunnel's log line, while our close frame waits for the backend's answer).
    */
   release?: () => void;
+  /**
+   * Wt session events of this request (src/session/): "answered" when the server's answer is
+   * not a refusal, "opened" when its 101 went to the client, "closed" when that tunnel ended.
+   */
+  observe?: (event: "answered" | "opened" | "closed") => void;
 }
 
 /**
@@ -183,6 +188,7 @@ export async function proxyWebSocket(
       release();
       return await fail(502, "PH--");
     }
+    if (head.status < 400) up.observe?.("answered");
     return await relayResponse(ex, x, head, (r) => {
       release();
       emit(head.status, TERMINATION[r.end], r.bytes);
@@ -204,6 +210,7 @@ export async function proxyWebSocket(
   // The tunnel writes the 101 first: it is counted open before the client can see it.
   const head101 = clientHead101(head);
   for (const c of counters) c.countStatus(101);
+  up.observe?.("opened");
   new Tunnel({
     client: conn,
     clientHead: head101,
@@ -215,7 +222,7 @@ export async function proxyWebSocket(
     limits: deps.limits ? { ...DEFAULT_LIMITS, ...deps.limits } : DEFAULT_LIMITS, // read-only
     counters: up.counters,
     signal: deps.signal,
-    onEnd: tunnelEnd(log, deps.logger, head101.length),
+    onEnd: tunnelEnd(log, deps.logger, head101.length, up.observe),
     onConnClosed: release, // the tunnel owns both sockets from here on
     onClientClosed: clientRelease,
   });
@@ -229,8 +236,10 @@ function tunnelEnd(
   log: RequestLog,
   logger: AccessLogger,
   headSize: number,
+  observe: WsUpstream["observe"],
 ): (termination: string, bytesToClient: number) => void {
   return (termination, bytesToClient) => {
+    observe?.("closed");
     log.status = 101;
     log.termination = termination;
     log.bytesRead = headSize + bytesToClient;
