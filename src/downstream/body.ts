@@ -282,6 +282,54 @@ function malformed(message: string): RequestBodyError {
 }
 
 /**
+ * Checks the chunked framing of the body bytes already received, buf[from, to), by the rules
+ * RequestBodyReader applies (chunk-size lines, the CRLF after each chunk's data, trailer lines):
+ * the reason it is malformed, or null when it is fine so far (possibly incomplete). Cheap: it
+ * reads the size and trailer lines only and steps over the data.
+ */
+export function checkChunks(buf: Uint8Array, from: number, to: number): string | null {
+  let p = from;
+  let trailers = -1; // -1: in the chunks; n >= 0: n trailer lines seen
+  try {
+    for (;;) {
+      // A size line or a trailer line.
+      const max = trailers < 0 ? MAX_CHUNK_LINE : MAX_TRAILER_LINE;
+      const stop = Math.min(to, p + max + 1);
+      let lf = p;
+      while (lf < stop && buf[lf] !== 10) lf++;
+      if (lf === stop) {
+        if (stop - p > max) {
+          return `${trailers < 0 ? "chunk-size line" : "trailer line"} longer than ${max} bytes`;
+        }
+        return null;
+      }
+      const eol = lf > p && buf[lf - 1] === 13 ? lf - 1 : lf;
+      if (trailers >= 0) {
+        if (eol === p) return null; // the end of the body
+        if (trailers++ === MAX_TRAILERS) return `more than ${MAX_TRAILERS} trailer lines`;
+        p = lf + 1;
+        continue;
+      }
+      const size = parseChunkSize(buf, p, eol);
+      p = lf + 1;
+      if (size === 0) {
+        trailers = 0;
+        continue;
+      }
+      if (size >= to - p) return null; // the data, then its CRLF, are not all here yet
+      p += size;
+      if (buf[p] === 10) p += 1;
+      else if (buf[p] === 13 && p + 1 === to) return null;
+      else if (buf[p] === 13 && buf[p + 1] === 10) p += 2;
+      else return "chunk data not followed by CRLF";
+    }
+  } catch (err) {
+    if (err instanceof RequestBodyError) return err.message;
+    throw err;
+  }
+}
+
+/**
  * A chunk-size line buf[from, to) (CR LF removed): 1 to 15 hex digits (a value below 2^53), then
  * optional whitespace and extensions after ";" (ignored, but no control characters).
  */

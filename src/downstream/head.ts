@@ -51,7 +51,7 @@ export interface RequestHead {
 }
 
 export class RequestHeadError extends Error {
-  constructor(readonly status: 400 | 408 | 501 | 505, message: string) {
+  constructor(readonly status: 400 | 408 | 422 | 501 | 505, message: string) {
     super(message);
     this.name = "RequestHeadError";
   }
@@ -292,7 +292,7 @@ function parseHead(buf: Uint8Array, from: number, limit: number): RequestHead | 
   const lines: [string, string][] = [];
   let contentLength = -1;
   let clLines = 0;
-  let te: string | null = null;
+  let te: string[] | null = null;
   let connection: string | null = null;
   let expect: string | null = null;
   let hosts = 0;
@@ -328,7 +328,7 @@ function parseHead(buf: Uint8Array, from: number, limit: number): RequestHead | 
         }
         break;
       case 17:
-        if (name === "transfer-encoding") te = te === null ? value : `${te}, ${value}`;
+        if (name === "transfer-encoding") (te ??= []).push(value);
         break;
     }
     lines.push([name, value]);
@@ -394,28 +394,63 @@ function isDigits(s: string): boolean {
 }
 
 /**
- * Transfer-Encoding (all lines joined): the last coding must be chunked (we cannot find the end
- * of any other body: 400, as HAProxy answers, rather than 501), and chunked must appear once.
- * Codings before it (e.g. "gzip, chunked") are accepted as HAProxy does; the body reader removes
- * only the chunked framing.
+ * Transfer-Encoding (its lines in order), as HAProxy 2.6 judges it: chunked must be the last
+ * coding (else we cannot find the end of the body: 400, rather than 501) and appear once, and
+ * nothing may come after it (400); any other coding before it (`gzip, chunked`,
+ * `identity, chunked`, an empty element) is refused with 422. So a body forwarded upstream is
+ * only ever chunked, and the proxy writes `transfer-encoding: chunked` itself.
  */
-function checkTransferEncoding(te: string): void {
-  const codings = tokens(te);
-  if (codings.length === 0) throw bad("empty Transfer-Encoding");
-  if (codings[codings.length - 1] !== "chunked") {
-    throw bad(`Transfer-Encoding ${JSON.stringify(te)}: the last coding is not chunked`);
+function checkTransferEncoding(lines: string[]): void {
+  let chunked = false;
+  let other = false;
+  for (const value of lines) {
+    // HAProxy's walk: leading SP/HTAB skipped, a word runs to the next comma, and a comma
+    // right after a word ends it (so one trailing comma adds no element, a leading one does).
+    let p = 0;
+    while (p < value.length) {
+      const c = value.charCodeAt(p);
+      if (c === 32 || c === 9) {
+        p++;
+        continue;
+      }
+      let n = value.indexOf(",", p);
+      if (n === -1) n = value.length;
+      let e = n;
+      while (e > p && (value.charCodeAt(e - 1) === 32 || value.charCodeAt(e - 1) === 9)) e--;
+      if (value.slice(p, e).toLowerCase() === "chunked") {
+        if (chunked) {
+          throw bad(`Transfer-Encoding ${JSON.stringify(value)}: chunked more than once`);
+        }
+        chunked = true;
+      } else if (chunked) {
+        throw bad(`Transfer-Encoding ${JSON.stringify(value)}: the last coding is not chunked`);
+      } else other = true;
+      p = n + 1;
+    }
   }
-  if (codings.indexOf("chunked") !== codings.length - 1) {
-    throw bad(`Transfer-Encoding ${JSON.stringify(te)}: chunked more than once`);
+  const all = JSON.stringify(lines.join(", "));
+  if (!chunked && !other) throw bad("empty Transfer-Encoding");
+  if (!chunked) throw bad(`Transfer-Encoding ${all}: the last coding is not chunked`);
+  if (other) {
+    throw new RequestHeadError(
+      422,
+      `Transfer-Encoding ${all}: a coding other than chunked (only chunked is accepted)`,
+    );
   }
 }
 
-/** Lower-cased, trimmed, non-empty elements of a comma-separated list. */
-function tokens(list: string): string[] {
+/**
+ * Lower-cased non-empty elements of a comma-separated list, trimmed of SP and HTAB only (the
+ * only whitespace in HTTP: a U+00A0 or a vertical tab is part of the element).
+ */
+export function tokens(list: string): string[] {
   const out: string[] = [];
   for (const t of list.toLowerCase().split(",")) {
-    const s = t.trim();
-    if (s) out.push(s);
+    let a = 0;
+    let b = t.length;
+    while (a < b && (t.charCodeAt(a) === 32 || t.charCodeAt(a) === 9)) a++;
+    while (b > a && (t.charCodeAt(b - 1) === 32 || t.charCodeAt(b - 1) === 9)) b--;
+    if (a < b) out.push(a === 0 && b === t.length ? t : t.slice(a, b));
   }
   return out;
 }

@@ -1,11 +1,13 @@
 // The answers wtproxy generates itself, byte for byte HAProxy 2.6's (haproxy-semantics.md
-// §3.24), encoded once at load. 400 and 408 come from HAProxy's HTTP/1 parser: mixed-case
-// names and `Connection: close`. 502/503/504 keep an HTTP/1.1 connection open; to an HTTP/1.0
-// client (or when the connection closes anyway) they carry `connection: close`.
+// §3.24), encoded once at load. 400, 408 and 422 come from HAProxy's HTTP/1 parser: mixed-case
+// names and `Connection: close` (not on 422, though the connection closes too). 502/503/504
+// keep an HTTP/1.1 connection open; to an HTTP/1.0 client (or when the connection closes
+// anyway) they carry `connection: close`.
 
 const PAGES: Record<number, [string, string]> = {
   400: ["Bad request", "Your browser sent an invalid request."],
   408: ["Request Time-out", "Your browser didn't send a complete request in time."],
+  422: ["Unprocessable Content", "The server cannot process the contained instructions."],
   502: ["Bad Gateway", "The server returned an invalid or incomplete response."],
   503: ["Service Unavailable", "No server is available to handle this request."],
   504: ["Gateway Time-out", "The server didn't respond in time."],
@@ -18,7 +20,7 @@ interface Built {
   open: Uint8Array;
   /** The page on a connection that closes after it. */
   closing: Uint8Array;
-  /** 400 and 408 always close the connection. */
+  /** 400, 408 and 422 always close the connection. */
   closes: boolean;
 }
 
@@ -27,10 +29,12 @@ for (const [code, [reason, text]] of Object.entries(PAGES)) {
   const status = Number(code);
   const body = `<html><body><h1>${status} ${reason}</h1>\n${text}\n</body></html>\n`;
   const line = `HTTP/1.1 ${status} ${reason}\r\n`;
-  if (status === 400 || status === 408) {
+  if (status === 400 || status === 408 || status === 422) {
+    // (HAProxy's 422, for a Transfer-Encoding it refuses, closes without saying so.)
+    const close = status === 422 ? "" : "Connection: close\r\n";
     const page = encoder.encode(
       `${line}Content-length: ${body.length}\r\nCache-Control: no-cache\r\n` +
-        `Connection: close\r\nContent-Type: text/html\r\n\r\n${body}`,
+        `${close}Content-Type: text/html\r\n\r\n${body}`,
     );
     BUILT.set(status, { open: page, closing: page, closes: true });
     continue;
@@ -50,7 +54,7 @@ export function errorPage(status: number, closing: boolean): Uint8Array {
   return closing ? b.closing : b.open;
 }
 
-/** Whether the page for `status` always closes the connection (400, 408). */
+/** Whether the page for `status` always closes the connection (400, 408, 422). */
 export function pageCloses(status: number): boolean {
   return BUILT.get(status)?.closes ?? false;
 }

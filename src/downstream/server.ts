@@ -13,7 +13,7 @@
 import { BufferedConn } from "../net/buffered.ts";
 import { encodeHead } from "../upstream/request.ts";
 import { Watchdog } from "../net/watchdog.ts";
-import { RequestBodyReader } from "./body.ts";
+import { checkChunks, RequestBodyReader } from "./body.ts";
 import { parseRequestHead, type RequestHead, RequestHeadError } from "./head.ts";
 import { errorPage, errorPageBytes, pageCloses } from "./pages.ts";
 import type { ClientExchange, Framing, RequestBody } from "./types.ts";
@@ -31,8 +31,8 @@ export interface ConnInfo {
 
 /** A connection that ended without a request to handle (logged as "<BADREQ>" by HAProxy). */
 export interface BadRequest {
-  /** 400 (malformed, or closed mid-head), 408 (timeout). */
-  status: 400 | 408;
+  /** 400 (malformed, or closed mid-head), 408 (timeout), 422 (a refused Transfer-Encoding). */
+  status: 400 | 408 | 422;
   /** PR-- (malformed), CR-- (client closed), cR-- (client timeout). */
   termination: string;
   /** The client sent no byte at all (`option dontlognull` skips these). */
@@ -346,10 +346,23 @@ class Connection {
               sock.start + scanned,
             );
           } catch (err) {
-            await this.reject(since, err instanceof RequestHeadError ? err.message : String(err));
+            if (err instanceof RequestHeadError) {
+              await this.reject(since, err.message, err.status === 422 ? 422 : 400);
+            } else await this.reject(since, String(err));
             return false;
           }
-          if (parsed) break;
+          if (parsed) {
+            // A chunked body whose framing is already malformed in the bytes at hand is
+            // refused before anything goes upstream (HAProxy parses its buffer first too).
+            const why = parsed.head.bodyKind === "chunked"
+              ? checkChunks(sock.buf, sock.start + parsed.consumed, sock.end)
+              : null;
+            if (why !== null) {
+              await this.reject(since, `request body: ${why}`);
+              return false;
+            }
+            break;
+          }
           scanned = sock.buffered;
         }
         if (server.draining && sock.buffered === 0) return false;
@@ -449,18 +462,19 @@ class Connection {
   }
 
   /**
-   * Answers a malformed request with HAProxy's 400 and reports it. (HAProxy's parser has no
-   * other answer: an unsupported HTTP version, which the parser reports as 505, gets it too.)
+   * Answers a malformed request with HAProxy's 400 (or its 422 for a Transfer-Encoding other
+   * than chunked) and reports it. (HAProxy's parser has no other answer: an unsupported HTTP
+   * version, which the parser reports as 505, gets a 400 too.)
    */
-  private async reject(since: number, reason: string): Promise<void> {
+  private async reject(since: number, reason: string, status: 400 | 422 = 400): Promise<void> {
     try {
-      await this.sock.writeAll(errorPage(400, true));
+      await this.sock.writeAll(errorPage(status, true));
     } catch { /* client gone */ }
-    this.bad(400, "PR--", false, since, reason);
+    this.bad(status, "PR--", false, since, reason);
   }
 
   private bad(
-    status: 400 | 408,
+    status: 400 | 408 | 422,
     termination: string,
     empty: boolean,
     acceptDate: number,

@@ -7,7 +7,7 @@ import { type Network, parseNetwork } from "../acl/ip.ts";
 import { isWebSocketUpgrade, proxyWebSocket } from "../ws/proxy.ts";
 import { UpstreamError } from "../upstream/errors.ts";
 import { Exchange } from "../upstream/exchange.ts";
-import { headerLines, requestHead } from "../upstream/request.ts";
+import { framingLine, headerLines, requestHead } from "../upstream/request.ts";
 import type { ResponseHead } from "../upstream/response.ts";
 import { BodySource } from "../upstream/upload.ts";
 import { type AttemptDeps, ClientGone, connectAttempts, ProxyFailure } from "./attempt.ts";
@@ -133,9 +133,12 @@ export async function forwardRequest(
   let body: BodySource | null = null;
   const chunked = head.bodyKind === "chunked";
   if (ex.body) body = new BodySource(ex.body);
-  // A chunked body is re-chunked on its way up; codings before "chunked" stay as they were.
-  const clientLines = headerLines(head.lines, head.connectionTokens) +
-    (chunked ? `transfer-encoding: ${info.headers.get("transfer-encoding")}\r\n` : "");
+  // The framing sent up is ours, from what the parser decided (a chunked body is re-chunked).
+  const clientLines = headerLines(
+    head.lines,
+    head.connectionTokens,
+    framingLine(head.bodyKind, head.contentLength),
+  );
 
   let rh: ResponseHead | null = null;
   let sentAt = 0;

@@ -22,19 +22,46 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
 /**
  * The header block sent upstream, as a string ending with the CRLF of its last line (the blank
  * line is not included). `lines` are the client's header lines (lower-cased names, in order);
- * `named` the tokens of its Connection header (lower-cased): headers it names are hop-by-hop.
+ * `named` the tokens of its Connection header (lower-cased): headers it names are hop-by-hop,
+ * except Host. `framing` is the proxy's own framing line ("content-length: N\r\n",
+ * "transfer-encoding: chunked\r\n" or ""), made from the framing the request parser decided:
+ * it takes the place of the client's first Content-Length / Transfer-Encoding line (at the end
+ * when there is none), and no client framing line is ever forwarded, so nothing a client
+ * writes (a `Connection: Content-Length` included) can make the server frame the body
+ * differently from us.
  */
-export function headerLines(lines: Iterable<[string, string]>, named: readonly string[]): string {
+export function headerLines(
+  lines: Iterable<[string, string]>,
+  named: readonly string[],
+  framing: string,
+): string {
   let s = "";
+  let framed = framing === "";
   for (const [name, value] of lines) {
-    if (HOP_BY_HOP.has(name)) {
-      if (name === "te" && /(^|,)\s*trailers\s*(;|,|$)/i.test(value)) s += "te: trailers\r\n";
+    if (name === "content-length" || name === "transfer-encoding") {
+      if (!framed) {
+        s += framing;
+        framed = true;
+      }
       continue;
     }
-    if (named.length > 0 && named.includes(name)) continue;
+    if (HOP_BY_HOP.has(name)) {
+      if (name === "te" && /(^|,)[ \t]*trailers[ \t]*(;|,|$)/i.test(value)) s += "te: trailers\r\n";
+      continue;
+    }
+    if (named.length > 0 && name !== "host" && named.includes(name)) continue;
     s += `${name}: ${value}\r\n`;
   }
-  return s;
+  return framed ? s : s + framing;
+}
+
+/** The framing line the proxy writes for a request body (see headerLines). */
+export function framingLine(
+  bodyKind: "none" | "length" | "chunked",
+  contentLength: number,
+): string {
+  if (bodyKind === "chunked") return "transfer-encoding: chunked\r\n";
+  return contentLength >= 0 ? `content-length: ${contentLength}\r\n` : "";
 }
 
 /** Encodes a head string: ASCII fast path, else byte-per-char (header values are octets). */

@@ -5,10 +5,10 @@
 import type { HeaderLookup, RequestInfo } from "../proxy/request.ts";
 import { encodeHead } from "../upstream/request.ts";
 
-/** Items of a comma-separated header value, trimmed (case kept). */
+/** Items of a comma-separated header value, trimmed of SP/HTAB only (case kept). */
 function items(value: string | null): string[] {
   if (!value) return [];
-  return value.split(",").map((t) => t.trim()).filter((t) => t !== "");
+  return value.split(",").map((t) => t.replace(/^[ \t]+|[ \t]+$/g, "")).filter((t) => t !== "");
 }
 
 /** Tokens of a comma-separated header value, lower-cased and trimmed. */

@@ -156,7 +156,9 @@ Deno.test("hardening: an unsupported HTTP version gets the 400 page, not a 502 p
 
 Deno.test("hardening: a chunk size beyond 2^53 is refused (no silent precision loss)", async () => {
   let failure = "";
+  let handled = 0;
   const h = serve(async (ex) => {
+    handled++;
     try {
       while ((await ex.body!.read()) !== null) { /* drain */ }
       await ex.sendWhole(200, "OK", "", enc.encode("read"));
@@ -172,6 +174,16 @@ Deno.test("hardening: a chunk size beyond 2^53 is refused (no silent precision l
     ));
     const r = await readAll(c);
     assert(r.startsWith("HTTP/1.1 400 "), r);
+    // Arriving with the head, it is refused before the handler sees the request.
+    assertEquals(handled, 0);
+    assert(h.bad[0].reason.includes("chunk size"), h.bad[0].reason);
+    // Arriving later, the body reader refuses it.
+    const d = await RawClient.connect(h.port);
+    await d.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+    await until(() => handled === 1);
+    await d.send("20000000000001\r\nab");
+    assertEquals((await d.response()).status, 400);
+    d.close();
     assert(failure.includes("chunk size"), failure);
   } finally {
     try {
@@ -304,6 +316,30 @@ Deno.test("hardening: Transfer-Encoding variants that could desync are refused",
       assert(r.startsWith("HTTP/1.1 400 Bad request\r\n"), `${JSON.stringify(te)}: ${r}`);
       assert(!r.includes("smuggled"), r);
     }
+    // Another coding before chunked: HAProxy's 422, and the connection closes.
+    for (
+      const te of [
+        "identity, chunked",
+        "gzip, chunked",
+        ", chunked",
+        "x\r\nTransfer-Encoding: chunked",
+      ]
+    ) {
+      const c = await Deno.connect({ hostname: "127.0.0.1", port: h.port });
+      await c.write(enc.encode(
+        `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ${te}\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\n\r\n`,
+      ));
+      const r = await readAll(c);
+      c.close();
+      assertEquals(
+        r,
+        "HTTP/1.1 422 Unprocessable Content\r\nContent-length: 116\r\nCache-Control: no-cache\r\n" +
+          "Content-Type: text/html\r\n\r\n<html><body><h1>422 Unprocessable Content</h1>\n" +
+          "The server cannot process the contained instructions.\n</body></html>\n",
+        JSON.stringify(te),
+      );
+    }
+    assertEquals(h.bad.map((b) => b.status), [400, 400, 400, 400, 400, 400, 422, 422, 422, 422]);
   } finally {
     await h.close();
   }
@@ -338,7 +374,7 @@ Deno.test("hardening: an unread body is never parsed as the next request", async
       const req of [
         "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 30\r\n\r\nGET /smuggled HTTP/1.1\r\n\r\n",
         "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
-        "1e\r\nGET /smuggled HTTP/1.1\r\n\r\n\r\n0\r\n\r\n",
+        "1a\r\nGET /smuggled HTTP/1.1\r\n\r\n\r\n0\r\n\r\n",
       ]
     ) {
       const c = await Deno.connect({ hostname: "127.0.0.1", port: h.port });

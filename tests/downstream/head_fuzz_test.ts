@@ -12,7 +12,7 @@ const SEEDS = [
   "GET /?wtd=wt1abc&request=ws HTTP/1.1\r\nHost: a:8080\r\nConnection: Upgrade\r\n" +
   "Upgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
   "POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nhello",
-  "PUT /x HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\nConnection: keep-alive\r\n\r\n",
+  "PUT /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n",
   "GET http://a/b?c HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 3\r\nCookie: x=1\r\n\r\n",
 ];
 // Bytes the mutations like to use: framing and separators.
@@ -42,7 +42,7 @@ Deno.test("head parser: 30 000 mutated heads give a head, null or a RequestHeadE
       out = parseRequestHead(buf, 0, buf.length);
     } catch (err) {
       assert(err instanceof RequestHeadError, `case ${i}: ${err}`);
-      assert([400, 408, 501, 505].includes(err.status), `case ${i}: status ${err.status}`);
+      assert([400, 408, 422, 501, 505].includes(err.status), `case ${i}: status ${err.status}`);
       refused++;
       continue;
     }

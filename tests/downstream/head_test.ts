@@ -41,6 +41,9 @@ function rejects(s: string | Uint8Array, status: number, text: string, maxSize?:
 
 const bad = (s: string, text: string) => rejects(s, 400, text);
 
+/** One byte per character (a "\xa0" stays the single byte 0xa0). */
+const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+
 Deno.test("parseRequestHead: a browser request, names lower-cased, values trimmed", () => {
   const req = "GET /app/?wtd=abc HTTP/1.1\r\nHost: example.com\r\nUser-Agent: Mozilla/5.0 (X)\r\n" +
     "Accept:text/html, */*\r\nX-Custom-Thing:  \t v  w \t\r\nCookie: a=1\r\ncookie: b=2\r\n\r\n";
@@ -261,8 +264,29 @@ Deno.test("parseRequestHead: Transfer-Encoding", () => {
   const h = te("chunked");
   assertEquals([h.bodyKind, h.contentLength, h.keepAlive], ["chunked", -1, true]);
   assertEquals(te("Chunked").bodyKind, "chunked");
-  assertEquals(te("gzip, chunked").bodyKind, "chunked");
-  assertEquals(te("gzip", "Transfer-Encoding: CHUNKED\r\n").bodyKind, "chunked");
+  assertEquals(te("\tCHUNKED \t").bodyKind, "chunked");
+  // HAProxy 2.6's word walk: one comma after the last word adds nothing; an empty line does not
+  // count; a comma before a word is an empty (other) coding.
+  assertEquals(te("chunked,").bodyKind, "chunked");
+  assertEquals(te("chunked", "Transfer-Encoding: \r\n").bodyKind, "chunked");
+  // Any other coding before chunked: 422, as HAProxy answers.
+  const other = (v: string) =>
+    rejects(`POST / HTTP/1.1\r\nTransfer-Encoding: ${v}\r\n\r\n`, 422, "other than chunked");
+  other("identity, chunked");
+  other("gzip, chunked");
+  other("GZIP,chunked");
+  other(", chunked");
+  other(" , chunked");
+  other("gzip\r\nTransfer-Encoding: chunked");
+  other("x\r\nTransfer-Encoding: CHUNKED");
+  rejects(latin1("POST / HTTP/1.1\r\nTransfer-Encoding: \xa0chunked\r\n\r\n"), 400, "not chunked");
+  rejects(latin1("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\xa0\r\n\r\n"), 400, "not chunked");
+  rejects(latin1("POST / HTTP/1.1\r\nTransfer-Encoding:\xa0chunked\r\n\r\n"), 400, "not chunked");
+  bad("POST / HTTP/1.1\r\nTransfer-Encoding: chunked;q=1\r\n\r\n", "not chunked");
+  bad("POST / HTTP/1.1\r\nTransfer-Encoding: chunked,,\r\n\r\n", "not chunked");
+  bad("POST / HTTP/1.1\r\nTransfer-Encoding: chunked, ,\r\n\r\n", "not chunked");
+  bad("POST / HTTP/1.1\r\nTransfer-Encoding: gzip,\r\n\r\n", "not chunked");
+  bad("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked, chunked\r\n\r\n", "more than once");
   bad("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", "the last coding is not chunked");
   bad("POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", "not chunked");
   bad(
@@ -288,6 +312,16 @@ Deno.test("parseRequestHead: Connection, keep-alive and Expect", () => {
   assertEquals(h("GET / HTTP/1.1\r\nConnection: Keep-Alive, CLOSE\r\n").keepAlive, false);
   const up = h("GET / HTTP/1.1\r\nConnection: Upgrade\r\nConnection: x-hop,, \r\n");
   assertEquals([up.keepAlive, up.connectionTokens], [true, ["upgrade", "x-hop"]]);
+  // Only SP and HTAB are trimmed: NBSP and friends stay part of the token.
+  const nbsp = latin1(
+    "GET / HTTP/1.1\r\nConnection: \xa0close, \tX-A\t, content-length\xa0\r\n\r\n",
+  );
+  const nb = parseRequestHead(nbsp, 0, nbsp.length)!.head;
+  assertEquals([nb.keepAlive, nb.connectionTokens], [true, [
+    "\xa0close",
+    "x-a",
+    "content-length\xa0",
+  ]]);
   assertEquals(h("GET / HTTP/1.0\r\n").keepAlive, false);
   assertEquals(h("GET / HTTP/1.0\r\nConnection: keep-alive\r\n").keepAlive, true);
   assertEquals(h("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n").connectionTokens, ["keep-alive"]);

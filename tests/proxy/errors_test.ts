@@ -462,7 +462,13 @@ Deno.test("a request body that breaks its chunked framing gets 400, logged PD--"
   const px = await startTestProxy(simpleConfig({ s1: be.address }));
   try {
     const c = await RawClient.connect(px.port);
-    await c.send("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+    await c.send("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+    // The head went up first; the bad chunk comes after.
+    for (let i = 0; i < 200 && be.received.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assertEquals(be.received.length, 1);
+    await c.send("zz\r\n");
     const res = await c.response();
     assertEquals(res.status, 400);
     assert(await c.waitClosed());
