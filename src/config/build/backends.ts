@@ -1,0 +1,105 @@
+// backends: balance, affinity, servers (servers.ts) and the shared settings.
+import type { BackendConfig, GlobalSection, Loc, ServerConfig, SrcEntry } from "../model.ts";
+import type { Reader } from "./reader.ts";
+import { applyRules, BACKEND_RULES, withRules } from "./rules.ts";
+import { BACKEND_KEYS } from "./schema.ts";
+import type { ServerPatch } from "./servers.ts";
+import { defaultServer, readServer } from "./servers.ts";
+import type { SettingsPatch } from "./settings.ts";
+import { resolveSettings, settingsPatch } from "./settings.ts";
+
+export function readBackends(
+  r: Reader,
+  e: SrcEntry | undefined,
+  global: GlobalSection,
+  defaults: SettingsPatch,
+  defaultsServer: ServerPatch,
+): BackendConfig[] {
+  if (!e) return [];
+  const out: BackendConfig[] = [];
+  for (const be of r.named(e.value, "backend", "backends")) {
+    r.checkName(be, "backend");
+    const path = `backends.${be.key}`;
+    const m = r.map(be.value, path);
+    if (!m) continue;
+    const f = r.fields(
+      m,
+      withRules(BACKEND_KEYS, BACKEND_RULES),
+      `backend '${be.key}'`,
+      `${path}.`,
+    );
+    const own = settingsPatch(r, f, path, global);
+    const settings = resolveSettings(defaults, own);
+    const expect = own.expect ?? defaults.expect;
+    if (settings.options.httpchk) {
+      settings.options.httpchk = { ...settings.options.httpchk, expect: expect?.value ?? null };
+    } else if (expect) {
+      r.warn(expect.loc, `${path}: http-check expect has no effect without options.httpchk`);
+    }
+    const backendServer = defaultServer(r, f.get("default-server"), `${path}.default-server`);
+    const servers: ServerConfig[] = [];
+    const se = f.get("servers");
+    if (se) {
+      for (const s of r.named(se.value, "server", `${path}.servers`)) {
+        const server = readServer(r, s, `${path}.servers.${s.key}`, backendServer, defaultsServer);
+        if (server) servers.push(server);
+      }
+    }
+    if (servers.length === 0 && (!se || se.value.kind === "map")) {
+      r.warn(be.keyLoc, `backend '${be.key}' has no server: requests routed to it get 503`);
+    }
+    out.push(applyRules(r, BACKEND_RULES, f, path, {
+      name: be.key,
+      balance: balance(r, f.get("balance"), `${path}.balance`, be.keyLoc),
+      servers,
+      // Prefix checks (same or overlapping prefixes) are validateBalance's.
+      affinity: affinity(r, f.get("affinity"), `${path}.affinity`),
+      settings,
+      loc: be.keyLoc,
+    }));
+  }
+  return out;
+}
+
+export function balance(
+  r: Reader,
+  e: SrcEntry | undefined,
+  path: string,
+  backendLoc: Loc,
+): BackendConfig["balance"] {
+  const dflt = { algorithm: "roundrobin", param: null, loc: e?.value.loc ?? backendLoc };
+  if (!e) return dflt;
+  const v = e.value;
+  if (v.kind === "scalar" && typeof v.value === "string") {
+    const [algorithm, ...rest] = v.value.trim().split(/\s+/);
+    if (algorithm === "") {
+      r.error(v.loc, `${path}: must not be empty`);
+      return dflt;
+    }
+    return { algorithm, param: rest.length ? rest.join(" ") : null, loc: v.loc };
+  }
+  const m = r.map(v, path);
+  if (!m) return dflt;
+  const f = r.fields(m, ["algorithm", "param"], path, `${path}.`);
+  if (!f.has("algorithm")) r.error(m.loc, `${path}: missing "algorithm"`);
+  return {
+    algorithm: r.str(f.get("algorithm"), `${path}.algorithm`) ?? "roundrobin",
+    param: r.str(f.get("param"), `${path}.param`) ?? null,
+    loc: v.loc,
+  };
+}
+
+export function affinity(
+  r: Reader,
+  e: SrcEntry | undefined,
+  path: string,
+): BackendConfig["affinity"] {
+  if (!e) return null;
+  const m = r.map(e.value, path);
+  if (!m) return null;
+  const f = r.fields(m, ["url_param"], path, `${path}.`);
+  const urlParam = r.str(f.get("url_param"), `${path}.url_param`);
+  if (!f.has("url_param")) r.error(m.loc, `${path}: missing "url_param" (Wt's is wtd)`);
+  if (urlParam === undefined) return null;
+  return { urlParam };
+}

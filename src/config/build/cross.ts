@@ -1,0 +1,156 @@
+// Checks across sections: backends named by frontends, listeners bound twice, missing
+// timeouts, ACLs, balance, track chains.
+import type {
+  AdminConfig,
+  BackendConfig,
+  Bind,
+  FrontendConfig,
+  Loc,
+  ServerConfig,
+} from "../model.ts";
+import { validateFrontendAcls } from "../../acl/validate.ts";
+import { validateBalance } from "../../balance/validate.ts";
+import type { Reader } from "./reader.ts";
+import { suggest } from "./reader.ts";
+import { CROSS_RULES } from "./rules.ts";
+
+export function crossChecks(
+  r: Reader,
+  frontends: FrontendConfig[],
+  backends: BackendConfig[],
+  admin: AdminConfig | null,
+): void {
+  const byName = new Map(backends.map((b) => [b.name, b]));
+  const backendNames = new Set(byName.keys());
+  const missing = (name: string, loc: Loc, what: string) => {
+    if (backendNames.has(name)) return;
+    const near = suggest(name, [...backendNames]);
+    r.error(
+      loc,
+      `unable to find required ${what}: '${name}'${near ? ` (did you mean '${near}'?)` : ""}`,
+    );
+  };
+  const binds: { bind: Bind; owner: string }[] = [];
+  for (const f of frontends) {
+    for (const rule of f.useBackend) {
+      missing(rule.backend, rule.backendLoc ?? rule.loc, "use_backend");
+    }
+    if (f.defaultBackend !== null) missing(f.defaultBackend, f.loc, "default_backend");
+    if (f.defaultBackend === null && f.useBackend.length === 0) {
+      r.warn(
+        f.loc,
+        `frontend '${f.name}' has no default_backend and no use_backend: every request gets 503`,
+      );
+    }
+    if (f.settings.timeouts.client === null) {
+      r.warn(
+        f.loc,
+        `missing timeouts for frontend '${f.name}': client (set timeouts.client here or in defaults; without it an idle client holds its connection forever)`,
+      );
+    }
+    for (const d of validateFrontendAcls(f, backendNames)) r.diagnostics.push(d);
+    for (const b of f.binds) binds.push({ bind: b, owner: `frontend '${f.name}'` });
+  }
+  if (admin) binds.push({ bind: admin.bind, owner: "admin" });
+  for (const [i, a] of binds.entries()) {
+    const clash = binds.slice(0, i).find((b) => sameListener(a.bind, b.bind));
+    if (clash) {
+      r.error(
+        a.bind.loc,
+        `${a.bind.text} is already bound by ${clash.owner} (line ${clash.bind.loc.line})`,
+      );
+    }
+  }
+
+  for (const b of backends) {
+    const missingT = [
+      b.settings.timeouts.connect === null ? "connect" : "",
+      b.settings.timeouts.server === null ? "server" : "",
+    ].filter(Boolean);
+    if (missingT.length) {
+      r.warn(
+        b.loc,
+        `missing timeouts for backend '${b.name}': ${
+          missingT.join(", ")
+        } (set them under timeouts here or in defaults; without them a stuck server holds a connection forever)`,
+      );
+    }
+    for (const d of validateBalance(b)) r.diagnostics.push(d);
+    for (const s of b.servers) checkTrack(r, b, s, byName);
+  }
+  for (const rule of CROSS_RULES) rule(r, frontends, backends, admin);
+}
+
+export function checkTrack(
+  r: Reader,
+  b: BackendConfig,
+  s: ServerConfig,
+  byName: Map<string, BackendConfig>,
+): void {
+  if (!s.track) return;
+  const loc = s.loc;
+  const where = `server ${b.name}/${s.name}`;
+  if (s.check) {
+    r.error(
+      loc,
+      `${where}: unable to enable checks and tracking at the same time (remove check: a tracking server takes the tracked server's state)`,
+    );
+  }
+  // Follow the chain: HAProxy 2.x allows tracking a tracker if the chain ends on a checked server.
+  const chain = [`${b.name}/${s.name}`];
+  let cur: ServerConfig = s;
+  while (cur.track) {
+    const { backend, server } = cur.track;
+    const tb = byName.get(backend);
+    if (!tb) {
+      if (cur === s) {
+        const near = suggest(backend, [...byName.keys()]);
+        r.error(
+          loc,
+          `${where}: unable to find required backend '${backend}' for tracking${
+            near ? ` (did you mean '${near}'?)` : ""
+          }`,
+        );
+      }
+      return;
+    }
+    const ts = tb.servers.find((x) => x.name === server);
+    if (!ts) {
+      if (cur === s) {
+        const near = suggest(server, tb.servers.map((x) => x.name));
+        r.error(
+          loc,
+          `${where}: unable to find required server '${server}' in backend '${backend}' for tracking${
+            near ? ` (did you mean '${near}'?)` : ""
+          }`,
+        );
+      }
+      return;
+    }
+    const key = `${backend}/${server}`;
+    if (chain.includes(key)) {
+      r.error(loc, `${where}: track cycle ${[...chain, key].join(" -> ")}`);
+      return;
+    }
+    chain.push(key);
+    if (!ts.track && !ts.check) {
+      r.error(
+        loc,
+        `${where}: tracked server '${key}' does not have any check enabled (add check: true to it)`,
+      );
+      return;
+    }
+    cur = ts;
+  }
+}
+
+function sameListener(a: Bind, b: Bind): boolean {
+  if (a.port !== b.port || a.port === 0) return false;
+  if (a.host === b.host) return true;
+  // A wildcard takes the port on every address of its family (:: on all of them).
+  const fam = (x: Bind) =>
+    x.family === "ipv4" || x.family === "any4" ? 4 : x.family === "name" ? 0 : 6;
+  if (a.family === "any6" || b.family === "any6") return true;
+  if (a.family === "any4" || b.family === "any4") return fam(a) === 4 && fam(b) === 4;
+  return false;
+}

@@ -1,0 +1,159 @@
+// frontends: bind, acls, use_backend, default_backend and the shared settings.
+import type {
+  AclLine,
+  Bind,
+  FrontendConfig,
+  GlobalSection,
+  Loc,
+  SrcEntry,
+  UseBackendRule,
+} from "../model.ts";
+import type { Reader } from "./reader.ts";
+import { describe } from "./reader.ts";
+import { applyRules, FRONTEND_RULES, withRules } from "./rules.ts";
+import { FRONTEND_KEYS } from "./schema.ts";
+import type { SettingsPatch } from "./settings.ts";
+import { resolveSettings, settingsPatch } from "./settings.ts";
+
+export function readFrontends(
+  r: Reader,
+  e: SrcEntry | undefined,
+  global: GlobalSection,
+  defaults: SettingsPatch,
+): FrontendConfig[] {
+  if (!e) return [];
+  const out: FrontendConfig[] = [];
+  for (const fe of r.named(e.value, "frontend", "frontends")) {
+    r.checkName(fe, "frontend");
+    const path = `frontends.${fe.key}`;
+    const m = r.map(fe.value, path);
+    if (!m) continue;
+    const f = r.fields(
+      m,
+      withRules(FRONTEND_KEYS, FRONTEND_RULES),
+      `frontend '${fe.key}'`,
+      `${path}.`,
+    );
+    const own = settingsPatch(r, f, path, global);
+    const settings = resolveSettings(defaults, own);
+    if (settings.maxconn > global.maxconn) {
+      r.warn(
+        (f.get("maxconn") ?? fe).keyLoc,
+        `${path}: maxconn ${settings.maxconn} is above global.maxconn ${global.maxconn}, which caps it`,
+      );
+    }
+    const binds = readBinds(r, f.get("bind"), fe, path);
+    const acls = readAcls(r, f.get("acls"), path);
+    const useBackend = readUseBackend(r, f.get("use_backend"), path);
+    const defaultBackend = r.str(f.get("default_backend"), `${path}.default_backend`) ?? null;
+    const fc = { name: fe.key, binds, acls, useBackend, defaultBackend, settings, loc: fe.keyLoc };
+    out.push(applyRules(r, FRONTEND_RULES, f, path, fc));
+  }
+  return out;
+}
+
+export function readBinds(r: Reader, e: SrcEntry | undefined, fe: SrcEntry, path: string): Bind[] {
+  const noBind =
+    `frontend '${fe.key}' has no bind: add e.g. bind: "0.0.0.0:8080" (a section that should not listen belongs under backends)`;
+  if (!e) {
+    r.error(fe.keyLoc, noBind);
+    return [];
+  }
+  const items = e.value.kind === "seq" ? e.value.items : [e.value];
+  if (items.length === 0) r.error(e.value.loc, noBind);
+  const out: Bind[] = [];
+  for (const [i, item] of items.entries()) {
+    const where = e.value.kind === "seq" ? `${path}.bind[${i}]` : `${path}.bind`;
+    const a = r.address(item, where, { allowPortZero: true });
+    if (a) out.push({ ...a.address, text: a.text, loc: item.loc });
+  }
+  return out;
+}
+
+export function readAcls(r: Reader, e: SrcEntry | undefined, path: string): AclLine[] {
+  if (!e) return [];
+  const m = r.map(e.value, `${path}.acls`);
+  if (!m) return [];
+  const out: AclLine[] = [];
+  const seen = new Map<string, Loc>();
+  for (const a of m.entries) {
+    const prev = seen.get(a.key);
+    if (prev) {
+      r.error(
+        a.keyLoc,
+        `ACL '${a.key}' is already defined at line ${prev.line}: give several texts as a list under one name (they are ORed)`,
+      );
+      continue;
+    }
+    seen.set(a.key, a.keyLoc);
+    if (!/^[A-Za-z0-9_.:-]+$/.test(a.key)) {
+      r.error(
+        a.keyLoc,
+        `invalid ACL name '${a.key}' (letters, digits, '-', '_', '.' and ':' only)`,
+      );
+      continue;
+    }
+    const texts = a.value.kind === "seq" ? a.value.items : [a.value];
+    if (texts.length === 0) {
+      r.error(a.value.loc, `${path}.acls.${a.key}: empty list of ACL texts`);
+    }
+    for (const t of texts) {
+      if (t.kind !== "scalar" || typeof t.value !== "string" || t.value.trim() === "") {
+        r.error(
+          t.loc,
+          `${path}.acls.${a.key}: expected ACL text such as "url_sub wtd=wt1", got ${describe(t)}`,
+        );
+        continue;
+      }
+      out.push({ name: a.key, text: t.value.trim(), loc: t.loc });
+    }
+  }
+  return out;
+}
+
+export function readUseBackend(r: Reader, e: SrcEntry | undefined, path: string): UseBackendRule[] {
+  if (!e) return [];
+  const where = `${path}.use_backend`;
+  if (e.value.kind !== "seq") {
+    r.error(
+      e.value.loc,
+      `${where}: expected a list of rules such as - { backend: bck1, if: srv1 }, got ${
+        describe(e.value)
+      }`,
+    );
+    return [];
+  }
+  const out: UseBackendRule[] = [];
+  for (const [i, item] of e.value.items.entries()) {
+    const m = r.map(item, `${where}[${i}]`);
+    if (!m) continue;
+    const f = r.fields(m, ["backend", "if", "unless"], `${where}[${i}]`, "");
+    const backend = r.str(f.get("backend"), `${where}[${i}].backend`);
+    if (!f.has("backend")) r.error(m.loc, `${where}[${i}]: missing "backend"`);
+    const ifE = f.get("if");
+    const unlessE = f.get("unless");
+    if (ifE && unlessE) {
+      r.error(unlessE.keyLoc, `${where}[${i}]: give either "if" or "unless", not both`);
+      continue;
+    }
+    if (!ifE && !unlessE) {
+      r.error(
+        m.loc,
+        `${where}[${i}]: missing condition ("if: ACL..." or "unless: ACL..."); use default_backend for a backend without condition`,
+      );
+      continue;
+    }
+    const polarity = ifE ? "if" : "unless";
+    const condition = r.str(ifE ?? unlessE, `${where}[${i}].${polarity}`);
+    if (backend === undefined || condition === undefined) continue;
+    // The condition's own place, so ACL errors point at the offending word.
+    out.push({
+      backend,
+      polarity,
+      condition,
+      loc: (ifE ?? unlessE)!.value.loc,
+      backendLoc: f.get("backend")!.value.loc,
+    });
+  }
+  return out;
+}

@@ -1,0 +1,50 @@
+// Where a keyword family adds its YAML keys and their validation without touching the section
+// readers: one file exporting a SectionRule, plus one line in the list of its section below.
+// Keys that `defaults` must pass down (like timeouts) belong in settings.ts instead.
+import type {
+  AdminConfig,
+  BackendConfig,
+  FrontendConfig,
+  GlobalSection,
+  ServerConfig,
+  SrcEntry,
+} from "../model.ts";
+import type { Reader } from "./reader.ts";
+
+export interface SectionRule<T> {
+  /** The keys it reads (added to the section's known keys, so typos get "did you mean"). */
+  keys: readonly string[];
+  /** Reads its keys from the section's fields `f` (at `path`, e.g. "frontends.www") into
+   * `out`, reporting problems with r.error/r.warn at the value's location. */
+  read(r: Reader, f: Map<string, SrcEntry>, path: string, out: T): void;
+}
+
+/** A check across sections, run once every section is read (unknown names, clashes...). */
+export type CrossRule = (
+  r: Reader,
+  frontends: FrontendConfig[],
+  backends: BackendConfig[],
+  admin: AdminConfig | null,
+) => void;
+
+export const GLOBAL_RULES: SectionRule<GlobalSection>[] = [];
+export const FRONTEND_RULES: SectionRule<FrontendConfig>[] = [];
+export const BACKEND_RULES: SectionRule<BackendConfig>[] = [];
+export const SERVER_RULES: SectionRule<ServerConfig>[] = [];
+export const CROSS_RULES: CrossRule[] = [];
+
+/** The section's own keys plus those of its rules. */
+export function withRules<T>(keys: readonly string[], rules: SectionRule<T>[]): string[] {
+  return [...keys, ...rules.flatMap((x) => x.keys)];
+}
+/** Runs the section's rules on what was built. */
+export function applyRules<T>(
+  r: Reader,
+  rules: SectionRule<T>[],
+  f: Map<string, SrcEntry>,
+  path: string,
+  out: T,
+): T {
+  for (const rule of rules) rule.read(r, f, path, out);
+  return out;
+}

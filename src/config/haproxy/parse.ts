@@ -1,0 +1,116 @@
+// HAProxy .cfg text -> located SrcNode tree of the YAML schema (docs/yaml-schema.md).
+//
+// The HAProxy-syntax part only: words (words.ts), sections (sections.ts), directives (one file
+// per keyword family under families/, registered in families/index.ts) and the tree (emit.ts).
+// Semantic checks (unknown backend, track cycles, bad durations or addresses) are done once for
+// YAML and .cfg by build.ts.
+import type { Diagnostic, SrcNode } from "../model.ts";
+import { Cfg } from "./context.ts";
+import type { HaproxyParseOptions, Section } from "./context.ts";
+import { emit } from "./emit.ts";
+import { OTHER_SECTIONS, SECTION_WORDS } from "./families/index.ts";
+import { globalLine, proxyLine } from "./lines.ts";
+import { finish, startSection } from "./sections.ts";
+import type { Line } from "./words.ts";
+import { tokenize } from "./words.ts";
+
+export type { HaproxyParseOptions } from "./context.ts";
+export { sameNode } from "./emit.ts";
+
+/** Parses an HAProxy configuration into the tree build.ts validates (see the file comment). */
+export function parseHaproxy(
+  text: string,
+  file: string,
+  opts: HaproxyParseOptions = {},
+): { tree: SrcNode; diagnostics: Diagnostic[] } {
+  return run(new Cfg(text, file, opts));
+}
+
+/** True when the text looks like an HAProxy configuration rather than YAML. */
+export function looksLikeHaproxy(text: string): boolean {
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.replace(/#.*/, "").trim();
+    if (line === "" || line === "---") continue;
+    const m = /^([A-Za-z_.-]+)(\s|$)/.exec(line);
+    return m !== null && (SECTION_WORDS.has(m[1]) || m[1] in OTHER_SECTIONS) &&
+      !/^[A-Za-z_.-]+\s*:/.test(line);
+  }
+  return false;
+}
+
+export function run(c: Cfg): { tree: SrcNode; diagnostics: Diagnostic[] } {
+  const lines = c.text.split("\n");
+  let section: Section = { kind: "none" };
+  let sawSection = false;
+  for (let idx = 0; idx < lines.length; idx++) {
+    const raw = lines[idx].endsWith("\r") ? lines[idx].slice(0, -1) : lines[idx];
+    const l = tokenize(c, raw, idx + 1);
+    if (l.words.length === 0) {
+      if (l.comment !== null) c.keep(l.comment.replace(/^ /, ""));
+      else if (!sawSection && c.pending.length) {
+        // comments before the first section, followed by a blank line: the file's header
+        c.headComment.push(...c.pending.map((x) => x.text));
+        c.pending = [];
+      }
+      continue;
+    }
+    const kw = l.words[0].text;
+    if (kw.startsWith(".")) {
+      directive(c, l);
+      continue;
+    }
+    if (SECTION_WORDS.has(kw) || kw in OTHER_SECTIONS) {
+      sawSection = true;
+      section = startSection(c, l, section);
+      continue;
+    }
+    switch (section.kind) {
+      case "none":
+        c.error(c.at(l, l.words[0]), `unknown keyword '${kw}' out of section.`);
+        break;
+      case "skipped":
+        break;
+      case "global":
+        globalLine(c, l);
+        break;
+      case "defaults":
+        proxyLine(c, l, null, section.sec);
+        break;
+      case "proxy":
+        proxyLine(c, l, section.p, null);
+        break;
+    }
+  }
+  finish(c, section);
+  const tree = emit(c);
+  return { tree, diagnostics: c.diags };
+}
+
+export function directive(c: Cfg, l: Line) {
+  const kw = l.words[0].text;
+  const msg = l.words.slice(1).map((x) => x.text).join(" ");
+  const loc = c.at(l, l.words[0]);
+  switch (kw) {
+    case ".warning":
+      c.warn(loc, msg);
+      return;
+    case ".notice":
+    case ".diag":
+      c.warn(loc, `${kw.slice(1)}: ${msg}`);
+      return;
+    case ".alert":
+      c.error(loc, msg);
+      return;
+    case ".if":
+    case ".elif":
+    case ".else":
+    case ".endif":
+      c.error(
+        loc,
+        `conditional blocks ('${kw}') are not supported by wtproxy: keep one branch of the block`,
+      );
+      return;
+    default:
+      c.error(loc, `unknown directive '${kw}'`);
+  }
+}

@@ -1,0 +1,202 @@
+// Section headers (global, defaults, frontend, backend, listen, and the sections wtproxy
+// skips), `from <defaults>`, and the checks made when a section ends.
+import { parseAddress } from "../address.ts";
+import type { Cfg, DefaultsSec, ProxyRec, Section } from "./context.ts";
+import { PROXY_NAME_OK } from "./context.ts";
+import { OTHER_SECTIONS } from "./families/index.ts";
+import type { Line } from "./words.ts";
+
+export function startSection(c: Cfg, l: Line, prev: Section): Section {
+  finish(c, prev);
+  const kw = l.words[0].text;
+  const kwLoc = c.at(l, l.words[0]);
+  c.sectionName = l.words[1]?.text ?? kw;
+  if (kw in OTHER_SECTIONS) {
+    c.warn(
+      kwLoc,
+      `'${kw}' section ignored (up to the next section): ${OTHER_SECTIONS[kw]}`,
+    );
+    c.noteIgnored(l, "section ignored by wtproxy");
+    return { kind: "skipped" };
+  }
+  if (kw === "global") {
+    if (c.globalLoc === null) {
+      c.globalLoc = kwLoc;
+      c.globalComment = c.takeComment(l);
+    } else {
+      const cm = c.takeComment(l);
+      if (cm) c.keep(cm);
+    }
+    if (l.words.length > 1) {
+      c.unexpected(l, "global", l.words[1]);
+    }
+    return { kind: "global" };
+  }
+  if (kw === "defaults") {
+    let name: string | null = null;
+    let i = 1;
+    if (l.words[1] && l.words[1].text !== "from") {
+      name = l.words[1].text;
+      i = 2;
+    }
+    const from = parseFrom(c, l, i) ?? null;
+    // a `defaults` section starts from HAProxy's built-in settings, or from `from NAME`
+    const sec: DefaultsSec = {
+      name,
+      loc: kwLoc,
+      settings: new Map(from ? [...from.settings] : []),
+      log: from ? [...from.log] : [],
+      logKeyLoc: from?.logKeyLoc ?? null,
+      logSet: from?.logSet ?? false,
+    };
+    sec.comment = c.takeComment(l);
+    c.defaultsList.push(sec);
+    if (name !== null) c.namedDefaults.set(name, sec);
+    c.lastDefaults = sec;
+    return { kind: "defaults", sec };
+  }
+  // frontend / backend / listen
+  const type = kw as ProxyRec["type"];
+  const nameWord = l.words[1];
+  if (!nameWord || nameWord.text === "from") {
+    c.error(kwLoc, `'${kw}' expects an <id> argument`);
+    return { kind: "skipped" };
+  }
+  const name = nameWord.text;
+  const nameLoc = c.at(l, nameWord);
+  if (!PROXY_NAME_OK.test(name)) {
+    const bad = [...name].find((ch) => !/[A-Za-z0-9_.:-]/.test(ch));
+    c.error(nameLoc, `character '${bad}' is not permitted in '${kw}' name '${name}'.`);
+  }
+  let legacyListen = false;
+  let fromIdx = 2;
+  if (l.words[2] && l.words[2].text !== "from") {
+    if (kw === "listen") {
+      c.error(
+        c.at(l, l.words[2]),
+        `please use the 'bind' keyword for listening addresses. HAProxy 1.6 and later refuse ` +
+          `'listen ${name} ${l.words[2].text}': write 'listen ${name}' and, inside it, ` +
+          `'bind ${l.words[2].text}'.`,
+      );
+      legacyListen = true;
+    } else {
+      c.unexpected(l, kw, l.words[2]);
+    }
+    fromIdx = 3;
+  }
+  let defaults = c.lastDefaults;
+  const f = parseFrom(c, l, fromIdx);
+  if (f !== undefined) defaults = f;
+  const p: ProxyRec = {
+    type,
+    name,
+    keyLoc: kwLoc,
+    nameLoc,
+    comment: c.takeComment(l),
+    defaults,
+    settings: new Map(),
+    log: [],
+    noLog: false,
+    logKeyLoc: null,
+    binds: [],
+    bindKeyLoc: null,
+    acls: [],
+    useBackend: [],
+    servers: [],
+    legacyListen,
+    expectCount: 0,
+  };
+  // same name twice for the same capability
+  for (
+    const [map, has] of [
+      [c.frontendsByName, type !== "backend"],
+      [c.backendsByName, type !== "frontend"],
+    ] as const
+  ) {
+    if (!has) continue;
+    const other = map.get(name);
+    if (other) {
+      c.error(
+        nameLoc,
+        `${kw} '${name}' has the same name as ${other.type} '${name}' declared at ` +
+          `${other.keyLoc.file}:${other.keyLoc.line}.`,
+      );
+      return { kind: "skipped" };
+    }
+  }
+  if (type !== "backend") c.frontendsByName.set(name, p);
+  if (type !== "frontend") c.backendsByName.set(name, p);
+  c.proxies.push(p);
+  return { kind: "proxy", p };
+}
+
+/** `from NAME` at words[i]: the named defaults; undefined when absent. */
+export function parseFrom(c: Cfg, l: Line, i: number): DefaultsSec | null | undefined {
+  const w0 = l.words[i];
+  if (!w0) return undefined;
+  if (w0.text !== "from" || !l.words[i + 1]) {
+    c.error(c.at(l, w0), `unexpected argument '${w0.text}': expected 'from <defaults>'`);
+    return undefined;
+  }
+  const name = l.words[i + 1].text;
+  const d = c.namedDefaults.get(name);
+  if (!d) {
+    c.error(c.at(l, l.words[i + 1]), `unable to find defaults section '${name}'.`);
+    return undefined;
+  }
+  if (l.words[i + 2]) {
+    c.error(c.at(l, l.words[i + 2]), `unexpected argument '${l.words[i + 2].text}'.`);
+  }
+  return d;
+}
+
+export function finish(c: Cfg, section: Section) {
+  const join = (a: string | undefined, b: string | undefined) =>
+    [a, b].filter(Boolean).join("\n") || undefined;
+  if (section.kind === "global") c.globalComment = join(c.globalComment, c.takeNotes());
+  if (section.kind === "defaults" && section.sec === c.defaultsList[0]) {
+    section.sec.comment = join(section.sec.comment, c.takeNotes());
+  }
+  if (section.kind !== "proxy") return;
+  section.p.comment = join(section.p.comment, c.takeNotes());
+  if (!section.p.settings.has("mode") && !section.p.defaults?.settings.has("mode")) {
+    c.warn(
+      section.p.nameLoc,
+      `proxy '${section.p.name}' has no 'mode': HAProxy would run it in 'mode tcp' (its ` +
+        `default), wtproxy runs it in 'mode http'. Write 'mode http' (e.g. in 'defaults').`,
+    );
+  }
+  const p = section.p;
+  if (p.type === "backend" || p.binds.length > 0 || p.legacyListen) return;
+  let looksLikeAddress = false;
+  try {
+    parseAddress(p.name);
+    looksLikeAddress = true;
+  } catch { /* a plain name */ }
+  if (p.type === "listen" && looksLikeAddress) {
+    // The Wt wiki's basic recipe writes `listen 0.0.0.0:8181`. HAProxy >= 1.5 takes the
+    // word as a name and silently listens nowhere; the author meant an address, so
+    // wtproxy listens there, and says so.
+    p.binds.push({ text: p.name, loc: p.nameLoc, comment: undefined });
+    c.warn(
+      p.nameLoc,
+      `proxy '${p.name}' has no 'bind' directive and its name looks like an address: ` +
+        `HAProxy would take it as a name only and listen nowhere; wtproxy listens on ` +
+        `${p.name}. Add 'bind ${p.name}' to the section to say so explicitly.`,
+    );
+    return;
+  }
+  if (p.type === "listen") {
+    c.warn(
+      p.nameLoc,
+      `proxy '${p.name}' has no 'bind' directive: wtproxy, like HAProxy, opens no listener ` +
+        `for it and only health-checks its servers. Please declare it as a backend if this ` +
+        `was intended.`,
+    );
+  } else {
+    c.warn(
+      p.nameLoc,
+      `proxy '${p.name}' has no 'bind' directive: it listens nowhere and is left out.`,
+    );
+  }
+}
