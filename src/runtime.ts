@@ -20,6 +20,8 @@ import { type Connector, defaultConnector } from "./upstream/conn.ts";
 import { Pool, type PoolOptions } from "./upstream/pool.ts";
 import { serverAddr } from "./proxy/attempt.ts";
 import { type WtSessionSettings, WtSessionTable } from "./session/table.ts";
+import { startTcpListener } from "./tcp/listener.ts";
+import { SessionTable } from "./tcp/sessions.ts";
 
 export interface RuntimeOptions {
   /** Where access-log records go; default: the logging room's (createLogging). */
@@ -62,8 +64,12 @@ const NOOP_LOGGER: AccessLogger = { request() {} };
  * renamed frontend, or a bind moved to another one, keeps the socket instead of failing to bind
  * a port still held by the old listener). Port 0 (ephemeral) binds stay per frontend.
  */
-function listenerKey(frontend: string, bind: { host: string; port: number }): string {
-  return bind.port === 0 ? `${frontend}|${bind.host}|0` : `${bind.host}|${bind.port}`;
+function listenerKey(
+  frontend: string,
+  mode: string,
+  bind: { host: string; port: number },
+): string {
+  return bind.port === 0 ? `${frontend}|${bind.host}|0` : `${mode}|${bind.host}|${bind.port}`;
 }
 
 export async function startRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
@@ -85,7 +91,9 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     inflight: new Set(),
     shutdown: shutdown.signal,
     active: 0,
+    tcpSessions: new SessionTable(),
   };
+  const unwatch = core.tcpSessions.watch(store);
   let health: Health | null = null;
   if (opts.health !== false) {
     health = startHealth(config, store);
@@ -109,7 +117,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       for (const fe of cfg.frontends) {
         const backlog = fe.settings.maxconn > 0 ? fe.settings.maxconn : cfg.global.maxconn;
         for (const bind of fe.binds) {
-          const key = listenerKey(fe.name, bind);
+          const key = listenerKey(fe.name, fe.settings.mode, bind);
           const kept = keep.get(key);
           if (kept) {
             for (const h of kept) if (h.frontend !== fe.name) moved.push([h, fe.name]);
@@ -119,7 +127,8 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
           }
           for (const host of bindAddresses(bind)) {
             try {
-              out.push(startListener(core, fe.name, key, host, bind.port, backlog));
+              const start = fe.settings.mode === "tcp" ? startTcpListener : startListener;
+              out.push(start(core, fe.name, key, host, bind.port, backlog));
             } catch (err) {
               // Deno only says "Address already in use (os error 98)": name the bind.
               const why = err instanceof Error ? err.message : String(err);
@@ -225,6 +234,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       if (drained.includes(false)) await finished(handles, 1000);
       core.pool.close();
       sessions?.stop();
+      unwatch();
       await health?.stop();
       if (logging) logStopped(logging, current, store);
       await logging?.stop();

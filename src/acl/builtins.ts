@@ -11,3 +11,4 @@ import "./fetches/conn.ts";
 import "./fetches/method.ts";
 import "./fetches/nbsrv.ts";
 import "./fetches/always.ts";
+import "./fetches/payload.ts";

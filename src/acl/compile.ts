@@ -23,9 +23,17 @@ function report(out: Diagnostic[], loc: Loc, problems: Problem[], what: string):
   }
 }
 
+export interface CompiledContentRule {
+  action: "accept" | "reject";
+  test: Test;
+  negate: boolean;
+}
+
 export interface CompiledFrontend {
   /** Backend name for the request, or null; undefined if the frontend has errors. */
   route?: (req: RequestInfo, ctx: RouteContext) => string | null;
+  /** `tcp-request content` rules (mode tcp). */
+  content?: CompiledContentRule[];
   diagnostics: Diagnostic[];
 }
 
@@ -83,11 +91,27 @@ export function compileFrontend(frontend: FrontendConfig, env: CompileEnv = {}):
       test: rule.polarity === "unless" ? (req, ctx) => !cond(req, ctx) : cond,
     });
   }
+  const content: CompiledContentRule[] = [];
+  for (const rule of frontend.tcpRequest?.content ?? []) {
+    if (rule.polarity === null) {
+      content.push({ action: rule.action, test: () => true, negate: false });
+      continue;
+    }
+    const problems: Problem[] = [];
+    const cond = compileCondition(rule.condition, acls, env, problems);
+    report(diagnostics, rule.loc, problems, `tcp-request content ${rule.action} ${rule.polarity}`);
+    if (!cond) {
+      failed = true;
+      continue;
+    }
+    content.push({ action: rule.action, test: cond, negate: rule.polarity === "unless" });
+  }
   if (failed) return { diagnostics };
 
   const fallback = frontend.defaultBackend;
   return {
     diagnostics,
+    content,
     route(req, ctx) {
       for (const r of rules) if (r.test(req, ctx)) return r.backend;
       return fallback;
@@ -102,5 +126,10 @@ export function compileRouter(frontend: FrontendConfig, ctx: RouteContext): Rout
     throw new ConfigError(compiled.diagnostics.filter((d) => d.severity === "error"));
   }
   const route = compiled.route;
-  return { route: (req) => route(req, ctx) };
+  const content = (compiled.content ?? []).map((r) => ({
+    action: r.action,
+    negate: r.negate,
+    test: (req: RequestInfo) => r.test(req, ctx),
+  }));
+  return { route: (req) => route(req, ctx), content };
 }

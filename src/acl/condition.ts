@@ -25,6 +25,9 @@ export const PREDEFINED_ACLS: Record<string, string> = {
   METH_POST: "method POST",
   METH_PUT: "method PUT",
   METH_TRACE: "method TRACE",
+  REQ_CONTENT: "req.len gt 0",
+  RDP_COOKIE: "always_false",
+  WAIT_END: "always_false",
 };
 
 interface Term {

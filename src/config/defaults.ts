@@ -21,6 +21,8 @@ export const BUILTIN_OPTIONS: Readonly<ProxyOptions> = {
   originalto: null,
   redispatch: false,
   httpchk: null,
+  tcplog: false,
+  tcpCheck: null,
 };
 
 /** Every timeout unset (infinite). */
@@ -33,6 +35,8 @@ export const NO_TIMEOUTS: Readonly<Timeouts> = {
   httpKeepAlive: null,
   check: null,
   queue: null,
+  clientFin: null,
+  serverFin: null,
 };
 
 export const BUILTIN_RETRIES = 3;

@@ -174,14 +174,45 @@ export interface OriginalToOption {
   header: string;
 }
 
-/** `option httpchk [METHOD] [URI] [VERSION]` + `http-check expect`. */
+/** `option httpchk [METHOD] [URI] [VERSION]` + `http-check send` + `http-check expect`. */
 export interface HttpCheck {
   method: string;
   uri: string;
   version: string;
-  /** `http-check expect status 200` / `status 200-399` / `rstatus ^2`; null = 2xx and 3xx pass. */
-  expect: { kind: "status" | "rstatus" | "string" | "rstring"; value: string } | null;
+  /** `http-check expect status 200` / `status 200-399` / `rstatus ^2`; null = 2xx and 3xx pass.
+   * `negate`: HAProxy's `expect ! status 200` (passes when the test fails). */
+  expect: {
+    kind: "status" | "rstatus" | "string" | "rstring";
+    value: string;
+    negate?: boolean;
+  } | null;
+  /** `http-check send hdr NAME VALUE` lines, in order. */
+  headers?: [string, string][];
+  /** `http-check send body STRING`. */
+  body?: string;
 }
+
+/** One `tcp-check` rule. Bytes are already decoded (`send` text, `send-binary` hex). */
+export type TcpCheckRule =
+  | { kind: "connect"; port: number | null; loc?: Loc }
+  | { kind: "send"; data: Uint8Array; loc?: Loc }
+  | {
+    kind: "expect";
+    /** string: contains; binary: contains the bytes; rstring / rbinary: regex on latin1 text. */
+    match: "string" | "binary" | "rstring" | "rbinary";
+    /** The text (string, rstring, rbinary) or the hex digits (binary) as written. */
+    pattern: string;
+    negate: boolean;
+    loc?: Loc;
+  };
+
+/** A non-HTTP health check (HAProxy's protocol checks and `tcp-check` rule lists). */
+export type CheckSpec =
+  | { kind: "tcp-check"; rules: TcpCheckRule[] }
+  | { kind: "ssl-hello" }
+  | { kind: "mysql"; user: string | null; post41: boolean }
+  | { kind: "pgsql"; user: string }
+  | { kind: "redis" };
 
 export interface ProxyOptions {
   httplog: boolean;
@@ -194,6 +225,11 @@ export interface ProxyOptions {
   originalto: OriginalToOption | null;
   redispatch: boolean;
   httpchk: HttpCheck | null;
+  /** `option tcplog`: HAProxy's tcplog access line (mode tcp). */
+  tcplog: boolean;
+  /** `option ssl-hello-chk|mysql-check|pgsql-check|redis-check|tcp-check`; wins over httpchk
+   * only when set after it (the builder keeps the last one, as HAProxy does). */
+  tcpCheck: CheckSpec | null;
 }
 
 export interface Timeouts {
@@ -205,11 +241,15 @@ export interface Timeouts {
   httpKeepAlive: Millis | null;
   check: Millis | null;
   queue: Millis | null;
+  /** Inactivity of a half-closed connection, client and server side (mode tcp, tunnels). */
+  clientFin: Millis | null;
+  serverFin: Millis | null;
 }
 
 /** Settings a `defaults` section gives and a frontend or backend may override; already resolved. */
 export interface ProxySettings {
-  mode: "http";
+  /** http: HTTP and WebSocket; tcp: a byte tunnel per connection (src/tcp/). */
+  mode: "http" | "tcp";
   options: ProxyOptions;
   retries: number;
   /** Frontend: max concurrent client connections (0 = global maxconn). */
@@ -242,6 +282,23 @@ export interface UseBackendRule {
   backendLoc?: Loc;
 }
 
+/** `tcp-request content accept|reject [if|unless COND]`. */
+export interface TcpContentRule {
+  action: "accept" | "reject";
+  /** null: unconditional. */
+  polarity: "if" | "unless" | null;
+  condition: string;
+  /** Where the condition text starts (or the rule, unconditional). */
+  loc: Loc;
+}
+
+/** `tcp-request inspect-delay` + `tcp-request content` rules of a frontend (mode tcp). */
+export interface TcpRequest {
+  /** How long the first bytes may be waited for; null: no wait (rules see what is there). */
+  inspectDelay: Millis | null;
+  content: TcpContentRule[];
+}
+
 export interface FrontendConfig {
   name: string;
   binds: Bind[];
@@ -250,6 +307,8 @@ export interface FrontendConfig {
   useBackend: UseBackendRule[];
   defaultBackend: string | null;
   settings: ProxySettings;
+  /** mode tcp: inspect-delay and content rules (absent: none). */
+  tcpRequest?: TcpRequest;
   loc: Loc;
 }
 
@@ -272,6 +331,12 @@ export interface ServerConfig {
   disabled: boolean;
   /** Wt session-id prefix for `affinity` (e.g. "wt1"); null when not given. */
   prefix: string | null;
+  /** `port N`: health checks go to this port (else the server's). */
+  checkPort?: number | null;
+  /** `addr A`: health checks go to this address (else the server's). */
+  checkAddr?: string | null;
+  /** `on-marked-down shutdown-sessions`: the server's open TCP sessions are cut when it goes DOWN. */
+  onMarkedDown?: "shutdown-sessions" | null;
   loc: Loc;
 }
 

@@ -181,7 +181,8 @@ export function createLogging(
         routes: (fallback ?? routesOf(f.settings.log, pool)).filter((r) =>
           targetAccepts(r, "info")
         ),
-        httplog: f.settings.options.httplog,
+        // A tcp frontend logs tcplog whatever it says (HAProxy warns and falls back too).
+        httplog: f.settings.options.httplog && f.settings.mode === "http",
         dontlognull: f.settings.options.dontlognull,
       });
     }

@@ -8,11 +8,14 @@ import { emptyRequestLog } from "../log/record.ts";
 import type { Counters } from "../state.ts";
 import { forwardRequest, type ProxyCore } from "./forward.ts";
 import type { Gate } from "./gate.ts";
+import type { SessionTable } from "../tcp/sessions.ts";
 import { type RequestInfo, splitTarget } from "./request.ts";
 
 export interface RuntimeCore extends ProxyCore {
   /** Requests currently being handled (drain waits for 0). */
   active: number;
+  /** Open mode-tcp sessions by server (on-marked-down shutdown-sessions). */
+  tcpSessions: SessionTable;
 }
 
 export interface ListenerHandle {
@@ -94,7 +97,7 @@ export function startListener(
  * maxconn: a slot of the global gate, then of the frontend's, for each client connection (idle
  * kept-alive ones included, as HAProxy counts them); gives the once-only release.
  */
-function admit(core: RuntimeCore, feName: string): (() => void) | Promise<() => void> {
+export function admit(core: RuntimeCore, feName: string): (() => void) | Promise<() => void> {
   const snap = core.snapshot;
   const fe = snap.frontends.get(feName);
   const globalGate = snap.globalGate;

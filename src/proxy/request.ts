@@ -24,6 +24,17 @@ export interface RequestInfo {
   /** The local address the client connected to (the listener's own address). */
   dstIp: string;
   dstPort: number;
+  /** mode tcp: the client's first bytes, read while `tcp-request inspect-delay` runs. */
+  payload?: TcpPayload;
+}
+
+/** What a TCP frontend has buffered for its content rules and payload fetches. */
+export interface TcpPayload {
+  bytes: Uint8Array;
+  /** No more bytes will be waited for (delay over, buffer full, client shut): decide now. */
+  final: boolean;
+  /** Set by a fetch whose sample more bytes could still change (HAProxy's MAY_CHANGE). */
+  miss: boolean;
 }
 
 /** Splits a raw target into path and query without any normalisation. */

@@ -20,6 +20,7 @@ export const loc: Loc = { file: "test.yaml", line: 1, col: 1 };
 
 /** What a test changes in a proxy's settings. */
 export interface SettingsPatch {
+  mode?: "http" | "tcp";
   options?: Partial<ProxyOptions>;
   timeouts?: Partial<Timeouts>;
   retries?: number;
@@ -29,7 +30,7 @@ export interface SettingsPatch {
 
 function patched(base: ProxySettings, o: SettingsPatch): ProxySettings {
   return {
-    mode: "http",
+    mode: o.mode ?? base.mode,
     options: { ...base.options, ...o.options },
     retries: o.retries ?? base.retries,
     maxconn: o.maxconn ?? base.maxconn,

@@ -1,0 +1,41 @@
+// Fetches of the bytes a TCP frontend has buffered while `tcp-request inspect-delay` runs:
+// `req.len`, `req.ssl_hello_type`, `req.ssl_sni` (and their 1.x names `req_len`,
+// `req_ssl_hello_type`, `req_ssl_sni`). An HTTP request has no payload: no sample. A sample
+// that more bytes could still change sets `payload.miss`, so the inspection waits for them
+// (HAProxy's SMP_F_MAY_CHANGE) until the delay ends.
+import { type HelloResult, helloSni, helloType } from "../../tcp/hello.ts";
+import type { RequestInfo, TcpPayload } from "../../proxy/request.ts";
+import { fetches } from "../types.ts";
+
+function sample<T>(p: TcpPayload, r: HelloResult<T>): T | null {
+  if (r.kind === "value") return r.value;
+  if (r.kind === "short" && !p.final) p.miss = true;
+  return null;
+}
+
+function reqLen(req: RequestInfo): number | null {
+  const p = req.payload;
+  if (!p) return null;
+  if (!p.final) p.miss = true;
+  return p.bytes.length;
+}
+
+function reqHelloType(req: RequestInfo): number | null {
+  const p = req.payload;
+  return p ? sample(p, helloType(p.bytes)) : null;
+}
+
+function reqSni(req: RequestInfo): string | null {
+  const p = req.payload;
+  return p ? sample(p, helloSni(p.bytes)) : null;
+}
+
+for (const name of ["req.len", "req_len"]) {
+  fetches.set(name, { type: "int", minArgs: 0, maxArgs: 0, compile: () => reqLen });
+}
+for (const name of ["req.ssl_hello_type", "req_ssl_hello_type"]) {
+  fetches.set(name, { type: "int", minArgs: 0, maxArgs: 0, compile: () => reqHelloType });
+}
+for (const name of ["req.ssl_sni", "req_ssl_sni"]) {
+  fetches.set(name, { type: "str", minArgs: 0, maxArgs: 0, compile: () => reqSni });
+}
