@@ -9,7 +9,7 @@
 // `server-fin` take over where set. It ends the session cD (client side) or sD (server side).
 
 import type { Counters } from "../state.ts";
-import { Watchdog } from "../upstream/watchdog.ts";
+import { Watchdog } from "../net/watchdog.ts";
 
 export interface TcpTimeouts {
   client: number | null;
