@@ -83,7 +83,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     : null;
   const core: RuntimeCore = {
     sessions,
-    snapshot: compileSnapshot(config, store),
+    snapshot: compileSnapshot(config, store, undefined, sessions),
     store,
     pool: new Pool(opts.pool),
     connector: opts.connector ?? defaultConnector,
@@ -187,14 +187,15 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       let snapshot;
       try {
         store.sync(next);
-        snapshot = compileSnapshot(next, store, core.snapshot);
+        sessions = syncSessions(sessions, store, next);
+        snapshot = compileSnapshot(next, store, core.snapshot, sessions);
       } catch (err) {
         for (const h of opened) if (!handles.includes(h)) h.server.kill();
         store.sync(prev);
+        sessions = syncSessions(sessions, store, prev);
         throw err;
       }
       core.snapshot = snapshot;
-      sessions = syncSessions(sessions, store, next);
       core.sessions = sessions;
       for (const [h, fe] of moved) h.frontend = fe;
       current = next;

@@ -13,6 +13,7 @@
 import type { BackendConfig } from "../config/model.ts";
 import type { RequestInfo } from "../proxy/request.ts";
 import { firstUrlParam } from "../acl/fetches/url.ts";
+import type { SessionLookup } from "../session/observer.ts";
 import type { ServerRef } from "./selector.ts";
 
 export type AffinityPick = (
@@ -20,10 +21,15 @@ export type AffinityPick = (
   exclude?: ReadonlySet<string>,
 ) => ServerRef | undefined;
 
-/** Compiles the shorthand for a backend (null when it has no `affinity`). */
+/**
+ * Compiles the shorthand for a backend (null when it has no `affinity`). With the Wt session
+ * table (`sessions`), a server in DRAIN (or at weight 0) but UP keeps the requests of its own
+ * live sessions: the Wt-correct meaning of drain (its sessions cannot move); others balance.
+ */
 export function compileAffinity(
   backend: BackendConfig,
   servers: readonly ServerRef[],
+  sessions: SessionLookup | null = null,
 ): AffinityPick | null {
   if (!backend.affinity) return null;
   const param = backend.affinity.urlParam;
@@ -38,7 +44,11 @@ export function compileAffinity(
     for (const s of byPrefix) {
       if (!value.startsWith(s.config.prefix!)) continue;
       // The session's server decides; if it cannot take the request, balance.
-      return s.state.usable && !exclude?.has(s.state.key) ? s : undefined;
+      if (exclude?.has(s.state.key)) return undefined;
+      const st = s.state;
+      if (st.usable) return s;
+      const draining = st.effectiveHealth === "UP" && st.effectiveAdmin !== "MAINT";
+      return draining && sessions?.isLive(st.key, value) ? s : undefined;
     }
     return undefined;
   };

@@ -7,3 +7,4 @@ import "./source.ts";
 import "./uri.ts";
 import "./url_param.ts";
 import "./random.ts";
+import "./sessions.ts";

@@ -3,6 +3,7 @@
 // first usable backup server (HAProxy without `allbackups`).
 import type { BackendConfig } from "../config/model.ts";
 import type { StateStore } from "../state.ts";
+import type { SessionLookup } from "../session/observer.ts";
 import type { Balancer } from "./balancer.ts";
 import { selectors, type ServerRef } from "./selector.ts";
 import { compileAffinity } from "./affinity.ts";
@@ -14,8 +15,15 @@ export function parseAlgorithm(algorithm: string): { name: string; arg: string |
   return m ? { name: m[1], arg: m[2] } : { name: algorithm.trim(), arg: null };
 }
 
-/** Needs `store.sync(config)` to have run for this backend's configuration. */
-export function createBalancer(backend: BackendConfig, store: StateStore): Balancer {
+/**
+ * Needs `store.sync(config)` to have run for this backend's configuration. `sessions`: the Wt
+ * session table, when on (affinity keeps a draining server's live sessions on it).
+ */
+export function createBalancer(
+  backend: BackendConfig,
+  store: StateStore,
+  sessions: SessionLookup | null = null,
+): Balancer {
   const servers: ServerRef[] = backend.servers.map((config) => {
     const state = store.server(backend.name, config.name);
     if (!state) throw new Error(`no state for server ${backend.name}/${config.name}`);
@@ -28,7 +36,7 @@ export function createBalancer(backend: BackendConfig, store: StateStore): Balan
     ...backend,
     balance: { algorithm: name, param: arg ?? backend.balance.param },
   });
-  const affinity = compileAffinity(backend, servers);
+  const affinity = compileAffinity(backend, servers, sessions);
   // Reused per pick (picks are synchronous); selectors must not keep the array.
   const active: ServerRef[] = [];
 

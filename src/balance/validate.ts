@@ -7,7 +7,11 @@ function diag(loc: Loc, severity: "error" | "warning", message: string): Diagnos
   return { ...loc, severity, message };
 }
 
-export function validateBalance(backend: BackendConfig): Diagnostic[] {
+/** `wtSessions`: is the Wt session table on (`global.wt-sessions`)? (undefined: not checked) */
+export function validateBalance(
+  backend: BackendConfig,
+  opts: { wtSessions?: boolean } = {},
+): Diagnostic[] {
   const out: Diagnostic[] = [];
   const where = `backend ${backend.name}`;
   const { name, arg } = parseAlgorithm(backend.balance.algorithm || "roundrobin");
@@ -23,6 +27,13 @@ export function validateBalance(backend: BackendConfig): Diagnostic[] {
     out.push(diag(at, "error", `${where}: 'balance url_param' needs a parameter name`));
   } else if (name === "random" && param !== "" && !/^[1-9]\d*$/.test(param)) {
     out.push(diag(at, "error", `${where}: random draws must be a positive integer`));
+  } else if (name === "sessions" && opts.wtSessions === false) {
+    out.push(diag(
+      at,
+      "error",
+      `${where}: 'balance sessions' counts live Wt sessions: set global.wt-sessions ` +
+        `(e.g. { param: wtd, timeout: 600s })`,
+    ));
   }
 
   // Prefixes: a server's prefix that another one starts with makes `url_sub wtd=wt1` style

@@ -15,6 +15,7 @@ import { compileRouter } from "../acl/compile.ts";
 import type { Router } from "../acl/router.ts";
 import { createBalancer } from "../balance/create.ts";
 import type { Balancer } from "../balance/balancer.ts";
+import type { SessionLookup } from "../session/observer.ts";
 import { type Network, parseNetwork } from "../acl/ip.ts";
 import type { BackendState, FrontendState, StateStore } from "../state.ts";
 import { Gate } from "./gate.ts";
@@ -108,14 +109,19 @@ export function headerPlan(fe: FrontendConfig, be: BackendConfig): HeaderPlan {
  * Builds the snapshot. `store.sync(config)` must have run. Reuses the gates of `previous`
  * (same frontend names) so requests waiting for a slot survive a reload.
  */
-export function compileSnapshot(config: Config, store: StateStore, previous?: Snapshot): Snapshot {
+export function compileSnapshot(
+  config: Config,
+  store: StateStore,
+  previous?: Snapshot,
+  sessions: SessionLookup | null = null,
+): Snapshot {
   const backends = new Map<string, BackendRt>();
   for (const b of config.backends) {
     const t = b.settings.timeouts;
     backends.set(b.name, {
       config: b,
       state: store.backends.get(b.name)!,
-      balancer: createBalancer(b, store),
+      balancer: createBalancer(b, store, sessions),
       retries: Math.max(0, b.settings.retries),
       redispatch: b.settings.options.redispatch,
       connectTimeout: t.connect,

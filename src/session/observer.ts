@@ -12,6 +12,14 @@ export interface SessionObserver {
   wsClosed(server: string, id: string): void;
 }
 
+/**
+ * What the balancer asks of the session table: is `id` a live session of `server`'s process?
+ * (affinity lets a draining server keep its live sessions). At nbthread 1 the table answers.
+ */
+export interface SessionLookup {
+  isLive(server: string, id: string): boolean;
+}
+
 /** Shows at most the prefix plus 4 characters of a session id: ids are secrets. */
 export function maskId(id: string, prefix: string | null): string {
   const keep = (prefix !== null && id.startsWith(prefix) ? prefix.length : 0) + 4;

@@ -8,7 +8,7 @@
 
 import type { Config } from "../config/model.ts";
 import type { ServerState, StateEvent, StateStore } from "../state.ts";
-import { maskId, type SessionObserver } from "./observer.ts";
+import { maskId, type SessionLookup, type SessionObserver } from "./observer.ts";
 
 export interface WtSessionSettings {
   /** The URL parameter carrying the session id (Wt's `wtd`). */
@@ -63,7 +63,7 @@ export interface TableOptions {
   tickMs?: number;
 }
 
-export class WtSessionTable implements SessionObserver {
+export class WtSessionTable implements SessionObserver, SessionLookup {
   private readonly entries = new Map<string, Entry>();
   private readonly procs = new Map<string, Proc>();
   private readonly byServer = new Map<string, Proc>();
@@ -159,6 +159,11 @@ export class WtSessionTable implements SessionObserver {
   /** Live sessions of the Wt process behind `server` ("backend/server"). */
   count(server: string): number {
     return this.byServer.get(server)?.live ?? 0;
+  }
+
+  isLive(server: string, id: string): boolean {
+    const e = this.entries.get(id);
+    return e !== undefined && e.proc === this.byServer.get(server);
   }
 
   get size(): number {

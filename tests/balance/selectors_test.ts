@@ -16,6 +16,7 @@ const CAPS: Record<string, Capabilities> = {
   uri: { spreads: true, weighted: true, sticky: true },
   url_param: { spreads: true, weighted: true, sticky: true },
   random: { spreads: true, weighted: true, sticky: false },
+  sessions: { spreads: true, weighted: true, sticky: false },
 };
 
 Deno.test("every registered policy has a capability row (so none skips conformance)", () => {
@@ -141,4 +142,66 @@ Deno.test("random: of two draws the less loaded wins", () => {
     powerOfChoices(1, () => seq[i++ % seq.length]).pick(s, variedRequest(0))!.config.name,
     "s1",
   );
+});
+
+Deno.test("sessions: fewest live Wt sessions per weight; ties take turns by weight; maxconn", () => {
+  const s = refs([1, 1, 2]);
+  const ws = sel("sessions");
+  s[0].state.wtSessions = 3;
+  s[1].state.wtSessions = 1;
+  s[2].state.wtSessions = 4; // 4/2 = 2
+  equal(ws.pick(s, req("/"))!.config.name, "s2");
+  s[1].state.wtSessions = 3;
+  equal(ws.pick(s, req("/"))!.config.name, "s3"); // 2 < 3
+  // No session anywhere: weighted turns (s3 twice as often), smooth.
+  for (const r of s) r.state.wtSessions = 0;
+  assertEquals(names(Array.from({ length: 8 }, () => ws.pick(s, req("/")))).sort(), [
+    "s1",
+    "s1",
+    "s2",
+    "s2",
+    "s3",
+    "s3",
+    "s3",
+    "s3",
+  ]);
+  // A server at its maxconn is passed over; all full: none (503, no queue).
+  s[2].config = { ...s[2].config, maxconn: 1 };
+  s[2].state.counters.current = 1;
+  for (let i = 0; i < 6; i++) assert(ws.pick(s, req("/"))!.config.name !== "s3");
+  s[0].config = { ...s[0].config, maxconn: 1 };
+  s[0].state.counters.current = 1;
+  s[1].config = { ...s[1].config, maxconn: 2 };
+  s[1].state.counters.current = 2;
+  equal(ws.pick(s, req("/")), undefined);
+});
+
+Deno.test("sessions: new sessions follow the weights while sessions come and go (distribution)", () => {
+  // 3 servers, weights 1:1:2; each pick starts a session there (as the table counts it once
+  // the session's first request is answered); sessions end at random.
+  const s = refs([1, 1, 2]);
+  const ws = sel("sessions");
+  const live: number[] = [];
+  const picks = [0, 0, 0];
+  let seed = 7;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  for (let i = 0; i < 5000; i++) {
+    const loads = s.map((r) => r.state.wtSessions / r.state.weight);
+    const p = ws.pick(s, req("/"))!;
+    // Always a server with the fewest live sessions per unit of weight.
+    assert(loads[s.indexOf(p)] === Math.min(...loads), `picked ${p.config.name} at ${loads}`);
+    p.state.wtSessions++;
+    picks[s.indexOf(p)]++;
+    live.push(s.indexOf(p));
+    if (live.length > 40) {
+      const k = Math.floor(rnd() * live.length);
+      s[live[k]].state.wtSessions--;
+      live.splice(k, 1);
+    }
+  }
+  const shares = picks.map((n) => n / 5000);
+  assert(Math.abs(shares[0] - 0.25) < 0.03 && Math.abs(shares[2] - 0.5) < 0.03, `${shares}`);
+  // At the end the live sessions per unit of weight differ by little.
+  const loads = s.map((r) => r.state.wtSessions / r.state.weight);
+  assert(Math.max(...loads) - Math.min(...loads) <= 4, `${loads}`);
 });

@@ -55,3 +55,12 @@ Deno.test("validateBalance: prefix problems are warnings", () => {
     ["warning: backend b: affinity on 'wtd' but no server has a prefix: every request is balanced"],
   );
 });
+
+Deno.test("validateBalance: `balance sessions` needs the Wt session table", () => {
+  const b = backend("b", [server("s", 1)], { balance: { algorithm: "sessions", param: null } });
+  assertEquals(validateBalance(b, { wtSessions: true }), []);
+  assertEquals(validateBalance(b, { wtSessions: false }).map((d) => d.message), [
+    "backend b: 'balance sessions' counts live Wt sessions: set global.wt-sessions " +
+    "(e.g. { param: wtd, timeout: 600s })",
+  ]);
+});
