@@ -220,9 +220,12 @@ export async function forwardRequest(
       const exchange = upx;
       const uc = c.uc;
       const h = rh;
+      const keep = !plan.closeMode;
       const settle = (reusable: boolean) => {
         core.inflight.delete(exchange);
-        if (reusable) core.pool.release(uc);
+        // Close mode (server-close, httpclose): the server connection ends with the response,
+        // even when the server offered keep-alive (told of the close or not: pretend-keepalive).
+        if (reusable && keep) core.pool.release(uc);
         else uc.close();
         beC.close();
         srvC.close();

@@ -66,6 +66,11 @@ export class RawBackend {
     return this.listener.addr.port;
   }
 
+  /** Accepted connections not closed yet (by either side). */
+  get open(): number {
+    return this.conns.size;
+  }
+
   get address(): string {
     return `127.0.0.1:${this.port}`;
   }
