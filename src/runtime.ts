@@ -113,6 +113,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     moved: [ListenerHandle, string][] = [],
   ) => {
     const out: ListenerHandle[] = [];
+    const opened = new Set<string>();
     try {
       for (const fe of cfg.frontends) {
         const backlog = fe.settings.maxconn > 0 ? fe.settings.maxconn : cfg.global.maxconn;
@@ -121,11 +122,16 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
           const kept = keep.get(key);
           if (kept) {
             for (const h of kept) if (h.frontend !== fe.name) moved.push([h, fe.name]);
+            for (const h of kept) opened.add(`${fe.name} ${h.hostname} ${h.port}`);
             out.push(...kept);
             keep.delete(key);
             continue;
           }
           for (const host of bindAddresses(bind)) {
+            // `bind :25` + `bind :::25` (dual-stack pair): each address is opened once
+            const where = `${fe.name} ${host} ${bind.port}`;
+            if (opened.has(where)) continue;
+            opened.add(where);
             try {
               const start = fe.settings.mode === "tcp" ? startTcpListener : startListener;
               out.push(start(core, fe.name, key, host, bind.port, backlog));

@@ -49,12 +49,16 @@ export function loadConfigTextSync(
   file: string,
   format: ConfigFormat = detectFormat(text, file),
 ): Loaded {
-  const parsed = format === "cfg" ? parseHaproxy(text, file) : parseYaml(text, file);
+  const cfg = format === "cfg" ? parseHaproxy(text, file) : null;
+  const parsed = cfg ?? parseYaml(text, file);
   const diagnostics = [...parsed.diagnostics];
-  // After a syntax error the tree is partial: building it would add misleading errors.
-  if (!diagnostics.some((d) => d.severity === "error")) {
+  // After a YAML syntax error the tree is partial: building it would add misleading errors.
+  // A .cfg line that is refused is only left out of the tree: the rest is still checked, so
+  // every problem comes at once (without the messages that merely follow from a refusal).
+  const followOn = cfg?.followOn ?? null;
+  if (followOn || !diagnostics.some((d) => d.severity === "error")) {
     const built = buildConfig(parsed.tree, file, format);
-    diagnostics.push(...built.diagnostics);
+    diagnostics.push(...built.diagnostics.filter((d) => !followOn?.(d)));
     if (built.config && !diagnostics.some((d) => d.severity === "error")) {
       const warnings = diagnostics.filter((d) => d.severity === "warning");
       return { config: { ...built.config, warnings }, warnings };

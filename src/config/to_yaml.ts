@@ -125,8 +125,9 @@ function key(k: string): string {
 
 /**
  * `wtproxy --to-yaml -f FILE`: prints the YAML equivalent of FILE (.cfg or YAML) on stdout,
- * its messages on stderr. Exit 0 when the file loads, 1 when it has errors (the YAML is still
- * printed when the .cfg itself could be read, so it can be fixed in either form), 2 without -f.
+ * its messages on stderr. Exit 0 when the file loads, 1 when it has errors (the YAML of a .cfg
+ * file is still printed, refused lines left out as comments, so it can be fixed in either
+ * form), 2 without -f.
  */
 export async function convertCommand(file: string | undefined): Promise<number> {
   if (typeof file !== "string" || file === "") {
@@ -146,8 +147,10 @@ export async function convertCommand(file: string | undefined): Promise<number> 
   }
   const format = detectFormat(text, file);
   const parsed = format === "cfg" ? parseHaproxy(text, file) : parseYaml(text, file);
+  // A YAML file with a syntax error has no tree worth printing; a .cfg file always has one:
+  // its refused lines are left out, as notes, so it can be fixed in either form.
   const syntaxErrors = parsed.diagnostics.filter((d) => d.severity === "error");
-  if (syntaxErrors.length) {
+  if (format !== "cfg" && syntaxErrors.length) {
     for (
       const d of [
         ...syntaxErrors,

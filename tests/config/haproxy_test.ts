@@ -166,15 +166,14 @@ Deno.test("a `listen` without bind whose name is not an address listens nowhere"
   assert(tree.kind === "map" && !tree.entries.some((e) => e.key === "frontends"));
 });
 
-Deno.test("legacy `listen NAME ADDRESS` is refused like HAProxy 1.6+", () => {
-  const { diagnostics } = parseHaproxy("listen app 0.0.0.0:8080\n    mode http\n", "l.cfg");
-  assertEquals(
-    where(diagnostics.filter((d) => d.severity === "error")).map((x) => x.split(".")[0]),
-    [
-      "1:12 error: please use the 'bind' keyword for listening addresses",
-    ],
-  );
+Deno.test("legacy `listen NAME ADDRESS` listens on ADDRESS, with HAProxy 1.6+'s advice", () => {
+  const { tree, diagnostics } = parseHaproxy("listen app 0.0.0.0:8080\n    mode http\n", "l.cfg");
+  assertEquals(diagnostics.filter((d) => d.severity === "error"), []);
+  assertEquals(diagnostics.length, 1);
+  assertEquals(`${diagnostics[0].line}:${diagnostics[0].col}`, "1:12");
+  assert(diagnostics[0].message.includes("please use the 'bind' keyword for listening addresses"));
   assert(diagnostics[0].message.includes("'bind 0.0.0.0:8080'"));
+  assertEquals(plain(get(tree, "frontends", "app", "bind")), "0.0.0.0:8080");
 });
 
 // ---- syntax ----
@@ -188,7 +187,7 @@ Deno.test("words: quotes, escapes, variables in double quotes only, comments", (
     "    mode http",
     "    timeout client '${NOT_EXPANDED}'",
     `    timeout server "\${UNSET}5s"`,
-  ].join("\n");
+  ].join("\n") + "\n";
   const { tree, diagnostics } = parseHaproxy(text, "w.cfg", {
     env: (n) => ({ HOST: "10.0.0.1" } as Record<string, string>)[n],
   });

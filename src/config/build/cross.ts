@@ -53,7 +53,9 @@ export function crossChecks(
   }
   if (admin) binds.push({ bind: admin.bind, owner: "admin" });
   for (const [i, a] of binds.entries()) {
-    const clash = binds.slice(0, i).find((b) => sameListener(a.bind, b.bind));
+    const clash = binds.slice(0, i).find((b) =>
+      sameListener(a.bind, b.bind) && !(a.owner === b.owner && dualStack(a.bind, b.bind))
+    );
     if (clash) {
       r.error(
         a.bind.loc,
@@ -153,4 +155,11 @@ function sameListener(a: Bind, b: Bind): boolean {
   if (a.family === "any6" || b.family === "any6") return true;
   if (a.family === "any4" || b.family === "any4") return fam(a) === 4 && fam(b) === 4;
   return false;
+}
+
+/** `bind :25` and `bind :::25` in one frontend: HAProxy's dual-stack pair, both listen (the
+ * runtime opens each concrete address once). */
+function dualStack(a: Bind, b: Bind): boolean {
+  return a.port === b.port && a.family !== b.family &&
+    (a.family === "any4" || a.family === "any6") && (b.family === "any4" || b.family === "any6");
 }

@@ -35,6 +35,8 @@ export interface DefaultsSec {
   logKeyLoc: Loc | null;
   /** `log` was written (or `no log`) in this section or the one it inherits from. */
   logSet: boolean;
+  /** Keywords of lines refused here (or in the section inherited with `from`). */
+  refused: Set<string>;
 }
 
 export interface ServerRec {
@@ -63,8 +65,10 @@ export interface ProxyRec {
   acls: { name: string; nameLoc: Loc; text: string; textLoc: Loc; comment?: string }[];
   useBackend: { keyLoc: Loc; node: SrcMap }[];
   servers: ServerRec[];
-  /** `listen NAME ADDR`: already an error, no "no bind" warning on top. */
+  /** `listen NAME ADDR`: the header gave the address. */
   legacyListen: boolean;
+  /** Keywords of lines refused in this section: no follow-on message about them. */
+  refused: Set<string>;
   /** Own default-server keys, in order (also in settings as "default-server.X"). */
   expectCount: number;
 }
@@ -107,6 +111,9 @@ export class Cfg {
   /** Comment lines waiting for the next element; `note`: a trace of an ignored directive. */
   pending: { text: string; note: boolean }[] = [];
   headComment: string[] = [];
+  /** Lines that got an error, and proxies refused as a whole: for follow-on checks. */
+  readonly refusedLines = new Set<number>();
+  readonly refusedProxies = new Set<string>();
   sectionName = "";
 
   constructor(readonly text: string, readonly file: string, opts: HaproxyParseOptions) {
@@ -127,6 +134,18 @@ export class Cfg {
   }
   error(loc: Loc, message: string) {
     this.diags.push({ ...loc, severity: "error", message });
+  }
+  errorCount(): number {
+    return this.diags.reduce((n, d) => n + (d.severity === "error" ? 1 : 0), 0);
+  }
+  /** A refused line: keep it as a note for the YAML reader (--to-yaml). */
+  noteRefused(l: Line) {
+    this.refusedLines.add(l.no);
+    if (l.comment !== null && l.comment.trim() !== "") this.keep(l.comment.trim());
+    this.pending.push({
+      text: `refused by wtproxy (see the error): ${l.raw.replace(/#.*$/, "").trim()}`,
+      note: true,
+    });
   }
   warn(loc: Loc, message: string) {
     this.diags.push({ ...loc, severity: "warning", message });

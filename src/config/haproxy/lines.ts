@@ -16,6 +16,12 @@ import {
 import type { Line } from "./words.ts";
 
 export function globalLine(c: Cfg, l: Line) {
+  const before = c.errorCount();
+  globalLineInner(c, l);
+  if (c.errorCount() > before) c.noteRefused(l);
+}
+
+function globalLineInner(c: Cfg, l: Line) {
   const [kwW, ...args] = l.words;
   const kw = kwW.text;
   const kwLoc = c.at(l, kwW);
@@ -37,6 +43,16 @@ export function globalLine(c: Cfg, l: Line) {
 
 /** A line inside `defaults` (d) or a frontend/backend/listen (p). */
 export function proxyLine(c: Cfg, l: Line, p: ProxyRec | null, d: DefaultsSec | null) {
+  const before = c.errorCount();
+  proxyLineInner(c, l, p, d);
+  if (c.errorCount() > before) {
+    const kw = l.words[0].text === "no" && l.words[1] ? l.words[1].text : l.words[0].text;
+    (p ?? d!).refused.add(kw);
+    c.noteRefused(l);
+  }
+}
+
+function proxyLineInner(c: Cfg, l: Line, p: ProxyRec | null, d: DefaultsSec | null) {
   let words = l.words;
   let negate = false;
   if (words[0].text === "no" && words.length > 1) {

@@ -8,6 +8,8 @@ import type { Diagnostic, SrcNode } from "../model.ts";
 import { Cfg } from "./context.ts";
 import type { HaproxyParseOptions, Section } from "./context.ts";
 import { emit } from "./emit.ts";
+import type { FollowOn } from "./follow_on.ts";
+import { followOnFilter } from "./follow_on.ts";
 import { OTHER_SECTIONS, SECTION_WORDS } from "./families/index.ts";
 import { globalLine, proxyLine } from "./lines.ts";
 import { finish, startSection } from "./sections.ts";
@@ -22,8 +24,17 @@ export function parseHaproxy(
   text: string,
   file: string,
   opts: HaproxyParseOptions = {},
-): { tree: SrcNode; diagnostics: Diagnostic[] } {
-  return run(new Cfg(text, file, opts));
+): HaproxyParseResult {
+  const c = new Cfg(text, file, opts);
+  const { tree, diagnostics } = run(c);
+  return { tree, diagnostics, followOn: followOnFilter(c) };
+}
+
+export interface HaproxyParseResult {
+  tree: SrcNode;
+  diagnostics: Diagnostic[];
+  /** True for a model-check message that only follows from a line refused here. */
+  followOn: FollowOn;
 }
 
 /** True when the text looks like an HAProxy configuration rather than YAML. */
@@ -82,6 +93,14 @@ export function run(c: Cfg): { tree: SrcNode; diagnostics: Diagnostic[] } {
     }
   }
   finish(c, section);
+  if (c.text !== "" && !c.text.endsWith("\n")) {
+    const last = lines[lines.length - 1];
+    c.warn(
+      c.loc(lines.length, last.length + 1),
+      `Missing LF on last line, file might have been truncated: HAProxy refuses such a file; ` +
+        `wtproxy reads it. End the file with a newline.`,
+    );
+  }
   const tree = emit(c);
   return { tree, diagnostics: c.diags };
 }

@@ -5,6 +5,9 @@ import type { Cfg, DefaultsSec, ProxyRec, Section } from "./context.ts";
 import { PROXY_NAME_OK } from "./context.ts";
 import { OTHER_SECTIONS } from "./families/index.ts";
 import type { Line } from "./words.ts";
+import { expandAddressVars } from "./words.ts";
+import { bindAddresses } from "./families/bind.ts";
+import type { Loc } from "../model.ts";
 
 export function startSection(c: Cfg, l: Line, prev: Section): Section {
   finish(c, prev);
@@ -48,6 +51,7 @@ export function startSection(c: Cfg, l: Line, prev: Section): Section {
       log: from ? [...from.log] : [],
       logKeyLoc: from?.logKeyLoc ?? null,
       logSet: from?.logSet ?? false,
+      refused: new Set(from?.refused ?? []),
     };
     sec.comment = c.takeComment(l);
     c.defaultsList.push(sec);
@@ -69,15 +73,23 @@ export function startSection(c: Cfg, l: Line, prev: Section): Section {
     c.error(nameLoc, `character '${bad}' is not permitted in '${kw}' name '${name}'.`);
   }
   let legacyListen = false;
+  let legacyBinds: { text: string; loc: Loc }[] = [];
   let fromIdx = 2;
   if (l.words[2] && l.words[2].text !== "from") {
-    if (kw === "listen") {
-      c.error(
-        c.at(l, l.words[2]),
-        `please use the 'bind' keyword for listening addresses. HAProxy 1.6 and later refuse ` +
-          `'listen ${name} ${l.words[2].text}': write 'listen ${name}' and, inside it, ` +
-          `'bind ${l.words[2].text}'.`,
-      );
+    if (kw === "listen" || kw === "frontend") {
+      // HAProxy 1.x: `listen NAME ADDR`. HAProxy 1.6+ refuses it; the meaning is plain.
+      const addrW = expandAddressVars(c, l, l.words[2]);
+      const binds = bindAddresses(c, l, addrW);
+      if (binds) {
+        const raw = l.raw.slice(l.words[2].col - 1, l.words[2].end);
+        c.warn(
+          c.at(l, l.words[2]),
+          `'${kw} ${name} ${raw}': an address in the section header is HAProxy 1.x syntax ` +
+            `(HAProxy 1.6 and later refuse it: "please use the 'bind' keyword for listening ` +
+            `addresses"); wtproxy listens on ${raw}. Write 'bind ${raw}' inside the section.`,
+        );
+        legacyBinds = binds;
+      }
       legacyListen = true;
     } else {
       c.unexpected(l, kw, l.words[2]);
@@ -104,6 +116,7 @@ export function startSection(c: Cfg, l: Line, prev: Section): Section {
     useBackend: [],
     servers: [],
     legacyListen,
+    refused: new Set(legacyListen && legacyBinds.length === 0 ? ["bind"] : []),
     expectCount: 0,
   };
   // same name twice for the same capability
@@ -121,8 +134,13 @@ export function startSection(c: Cfg, l: Line, prev: Section): Section {
         `${kw} '${name}' has the same name as ${other.type} '${name}' declared at ` +
           `${other.keyLoc.file}:${other.keyLoc.line}.`,
       );
+      c.refusedProxies.add(name);
       return { kind: "skipped" };
     }
+  }
+  if (legacyBinds.length) {
+    p.bindKeyLoc = legacyBinds[0].loc;
+    for (const b of legacyBinds) p.binds.push({ ...b, comment: undefined });
   }
   if (type !== "backend") c.frontendsByName.set(name, p);
   if (type !== "frontend") c.backendsByName.set(name, p);
@@ -159,7 +177,11 @@ export function finish(c: Cfg, section: Section) {
   }
   if (section.kind !== "proxy") return;
   section.p.comment = join(section.p.comment, c.takeNotes());
-  if (!section.p.settings.has("mode") && !section.p.defaults?.settings.has("mode")) {
+  // a refused `mode` (tcp) already said what matters: "write mode http" would mislead
+  const modeRefused = section.p.refused.has("mode") || section.p.defaults?.refused.has("mode");
+  if (
+    !section.p.settings.has("mode") && !section.p.defaults?.settings.has("mode") && !modeRefused
+  ) {
     c.warn(
       section.p.nameLoc,
       `proxy '${section.p.name}' has no 'mode': HAProxy would run it in 'mode tcp' (its ` +
@@ -168,6 +190,7 @@ export function finish(c: Cfg, section: Section) {
   }
   const p = section.p;
   if (p.type === "backend" || p.binds.length > 0 || p.legacyListen) return;
+  if (p.refused.has("bind")) return; // its `bind` line was refused: nothing to add
   let looksLikeAddress = false;
   try {
     parseAddress(p.name);

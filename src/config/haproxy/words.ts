@@ -205,3 +205,27 @@ export function varValue(
   );
   return "";
 }
+
+/** HAProxy expands environment variables in addresses even outside double quotes
+ * (`bind :$PORT`, `server s1 ${HOST}:80`): the word with them expanded. */
+export function expandAddressVars(c: Cfg, l: Line, w: Word): Word {
+  if (w.processed || !w.text.includes("$")) return w;
+  const raw = l.raw.slice(0, w.end);
+  let text = "";
+  let expanded = false;
+  let i = w.col - 1;
+  while (i < w.end) {
+    if (raw[i] === "$") {
+      const r = expandVar(c, raw, i, l.no);
+      if (r) {
+        text += r.value;
+        i = r.next;
+        expanded = true;
+        continue;
+      }
+    }
+    text += raw[i];
+    i++;
+  }
+  return expanded ? { ...w, text, processed: true, expanded } : w;
+}

@@ -2,6 +2,7 @@
 import type { Loc, SrcNode } from "../../model.ts";
 import type { Cfg, ProxyRec, Settings } from "../context.ts";
 import type { Line, Word } from "../words.ts";
+import { expandAddressVars } from "../words.ts";
 import { SERVER_PARAMS } from "./index.ts";
 import type { Family, ProxyLine } from "./types.ts";
 
@@ -119,7 +120,7 @@ export function server(c: Cfg, l: Line, p: ProxyRec, args: Word[]) {
     );
     return;
   }
-  let address = args[1].text;
+  let address = expandAddressVars(c, l, args[1]).text;
   const addrLoc = c.at(l, args[1]);
   const pm = /^([a-z0-9]+)@(.*)$/.exec(address);
   if (pm) {

@@ -1,0 +1,165 @@
+// Issue 18, "messages that never mislead": no follow-on message after a refused line, every
+// problem at once, HAProxy's words, and the small .cfg things (variables in addresses, legacy
+// headers, missing final newline).
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { parseHaproxy } from "../../src/config/haproxy.ts";
+import { loadConfigTextSync } from "../../src/config/load.ts";
+import { ConfigError, type Diagnostic, type SrcNode } from "../../src/config/model.ts";
+
+function where(ds: Diagnostic[]): string[] {
+  return ds.map((d) => `${d.line}:${d.col} ${d.severity}: ${d.message}`);
+}
+
+/** All messages of loading `text` as a .cfg file (none when it loads without warning). */
+function load(text: string): string[] {
+  try {
+    return where(loadConfigTextSync(text, "m.cfg", "cfg").warnings);
+  } catch (err) {
+    assert(err instanceof ConfigError, String(err));
+    return where(err.diagnostics);
+  }
+}
+
+function get(n: SrcNode, ...path: string[]): SrcNode {
+  let cur = n;
+  for (const k of path) {
+    assert(cur.kind === "map", `not a map at ${k}`);
+    const e = cur.entries.find((x) => x.key === k);
+    assert(e, `no key ${k}`);
+    cur = e.value;
+  }
+  return cur;
+}
+function scalar(n: SrcNode): unknown {
+  assert(n.kind === "scalar");
+  return n.value;
+}
+
+const T = "    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n";
+
+Deno.test("a refused `mode tcp` is not followed by the 'has no mode' advice", () => {
+  const inDefaults = load(
+    `defaults\n    mode tcp\n${T}frontend pg\n    bind :5432\n    default_backend db\n` +
+      `backend db\n    server s1 127.0.0.1:5433 check\n`,
+  );
+  assertEquals(inDefaults.filter((m) => m.includes("mode")).length, 1, inDefaults.join("\n"));
+  assert(inDefaults[0].startsWith("2:10 error: 'mode tcp' is not supported"));
+  const inProxy = load(
+    `defaults\n${T}listen pg\n    mode tcp\n    bind :5432\n    server s1 127.0.0.1:5433\n`,
+  );
+  assertEquals(inProxy.filter((m) => m.includes("'mode'")), [], inProxy.join("\n"));
+});
+
+Deno.test("a refused bind is not followed by 'has no bind' nor 'no frontend'", () => {
+  const msgs = load(
+    `defaults\n    mode http\n${T}frontend www\n    bind :443 ssl crt /etc/x.pem\n` +
+      `    default_backend app\nbackend app\n    server s1 127.0.0.1:8080\n`,
+  );
+  assertEquals(msgs.length, 2, msgs.join("\n")); // ssl, crt: nothing else
+  assert(msgs.every((m) => m.startsWith("7:") && m.includes("is not supported by wtproxy")));
+});
+
+Deno.test("a refused server line is not followed by 'backend has no server'", () => {
+  const msgs = load(
+    `defaults\n    mode http\n${T}frontend www\n    bind :8080\n    default_backend app\n` +
+      `backend app\n    server s1 127.0.0.1:8443 ssl verify none\n`,
+  );
+  assert(msgs.length >= 1 && msgs.every((m) => m.startsWith("10:")), msgs.join("\n"));
+});
+
+Deno.test("every problem at once: model checks run even when a line is refused", () => {
+  const msgs = load(
+    `defaults\n    mode http\n${T}frontend www\n    bind :8080\n    http-request deny\n` +
+      `    default_backend nowhere\nbackend app\n    retries many\n    server s1 127.0.0.1:8080\n`,
+  );
+  assertEquals(msgs.map((m) => m.split(" ")[0]), ["8:5", "6:10", "11:13"], msgs.join("\n"));
+  assert(msgs[1].includes("unable to find required default_backend: 'nowhere'"));
+  assert(msgs[2].includes("expected a whole number"));
+});
+
+Deno.test("a refused backend section: routes to it are not reported again", () => {
+  const msgs = load(
+    `defaults\n    mode http\n${T}frontend www\n    bind :8080\n    default_backend app\n` +
+      `backend app\n    server s1 127.0.0.1:8080\nlisten app\n    bind :8081\n`,
+  );
+  assertEquals(msgs.filter((m) => m.includes("error")).length, 1, msgs.join("\n"));
+  assert(msgs[0].includes("has the same name as backend 'app'"));
+});
+
+Deno.test("a file without a final newline is read, with HAProxy's complaint as a warning", () => {
+  const { diagnostics } = parseHaproxy("defaults\n    mode http", "n.cfg");
+  assertEquals(where(diagnostics), [
+    "2:14 warning: Missing LF on last line, file might have been truncated: HAProxy refuses " +
+    "such a file; wtproxy reads it. End the file with a newline.",
+  ]);
+  assertEquals(parseHaproxy("defaults\n    mode http\n", "n.cfg").diagnostics, []);
+});
+
+Deno.test("$VAR and ${VAR} in bind and server addresses are expanded, quoted or not", () => {
+  const env = (n: string) => ({ PORT: "18080", HOST: "127.0.0.2" } as Record<string, string>)[n];
+  const { tree, diagnostics } = parseHaproxy(
+    `defaults\n    mode http\nfrontend f\n    bind 127.0.0.1:$PORT\n    default_backend b\n` +
+      `backend b\n    server s1 \${HOST}:80\n    server s2 "$HOST:\${PORT}"\n` +
+      `    server s3 $NOPE:81\n`,
+    "v.cfg",
+    { env },
+  );
+  assertEquals(scalar(get(tree, "frontends", "f", "bind")), "127.0.0.1:18080");
+  assertEquals(scalar(get(tree, "backends", "b", "servers", "s1", "address")), "127.0.0.2:80");
+  assertEquals(scalar(get(tree, "backends", "b", "servers", "s2", "address")), "127.0.0.2:18080");
+  assertEquals(where(diagnostics), [
+    "9:15 warning: environment variable 'NOPE' is not set: it expands to an empty string",
+  ]);
+});
+
+Deno.test("1.x headers `listen NAME ADDR` and `frontend NAME ADDR` listen on ADDR", () => {
+  const { tree, diagnostics } = parseHaproxy(
+    `defaults\n    mode http\nfrontend www 127.0.0.1:8080,127.0.0.1:8081\n` +
+      `    default_backend b\nbackend b\n    server s1 127.0.0.1:9090\n`,
+    "h.cfg",
+  );
+  const bind = get(tree, "frontends", "www", "bind");
+  assert(bind.kind === "seq");
+  assertEquals(bind.items.map(scalar), ["127.0.0.1:8080", "127.0.0.1:8081"]);
+  assertEquals(diagnostics.map((d) => `${d.line}:${d.col} ${d.severity}`), ["3:14 warning"]);
+  assert(diagnostics[0].message.includes("Write 'bind 127.0.0.1:8080,127.0.0.1:8081'"));
+  // a refused address in the header: its error only, no "has no bind" after it
+  const bad = parseHaproxy("defaults\n    mode http\nlisten app unix@/x.sock\n", "h.cfg");
+  assertEquals(bad.diagnostics.map((d) => `${d.line}:${d.col} ${d.severity}`), ["3:12 error"]);
+});
+
+Deno.test("dual-stack `bind :25` + `bind :::25` in one frontend is no clash; across two it is", () => {
+  const fe = (name: string, binds: string[]) =>
+    `frontend ${name}\n${binds.map((b) => `    bind ${b}\n`).join("")}    default_backend b\n`;
+  const tail = `backend b\n    server s1 127.0.0.1:9090\n`;
+  assertEquals(load(`defaults\n    mode http\n${T}${fe("smtp", [":25", ":::25"])}${tail}`), []);
+  const two = load(`defaults\n    mode http\n${T}${fe("a", [":25"])}${fe("c", [":::25"])}${tail}`);
+  assertEquals(two.length, 1, two.join("\n"));
+  assert(two[0].includes("is already bound by frontend 'a'"));
+});
+
+Deno.test("--to-yaml on a .cfg with refused lines prints the YAML, refused lines as notes", async () => {
+  const main = new URL("../../src/main.ts", import.meta.url).pathname;
+  const tmp = await Deno.makeTempFile({ suffix: ".cfg" });
+  try {
+    await Deno.writeTextFile(
+      tmp,
+      `defaults\n    mode http\n${T}frontend www\n    bind :8080\n` +
+        `    http-request deny if { path /x }\n    default_backend app\n` +
+        `backend app\n    server s1 127.0.0.1:8443 ssl\n`,
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", main, "--to-yaml", "-f", tmp],
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    const stderr = new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 1, stderr);
+    assert(stdout.includes("# refused by wtproxy (see the error): http-request deny if"), stdout);
+    assert(stdout.includes("# refused by wtproxy (see the error): server s1 127.0.0.1:8443 ssl"));
+    assert(stdout.includes("default_backend: app"), stdout);
+    assertEquals(stderr.trim().split("\n").length, 2, stderr); // http-request, ssl
+    assert(stderr.includes(":8:5: error: 'http-request' is not supported"), stderr);
+  } finally {
+    await Deno.remove(tmp);
+  }
+});
