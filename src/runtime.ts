@@ -22,6 +22,8 @@ import { serverAddr } from "./proxy/attempt.ts";
 import { type WtSessionSettings, WtSessionTable } from "./session/table.ts";
 import { startTcpListener } from "./tcp/listener.ts";
 import { SessionTable } from "./tcp/sessions.ts";
+import { type Discovery, type DiscoveryOptions, startDiscovery } from "./discovery/discovery.ts";
+import { localAddressSink } from "./discovery/sink.ts";
 
 export interface RuntimeOptions {
   /** Where access-log records go; default: the logging room's (createLogging). */
@@ -38,6 +40,8 @@ export interface RuntimeOptions {
   pool?: PoolOptions;
   /** Grace period of stop() when none is given (default 10 s). */
   graceMs?: number;
+  /** DNS discovery options (tests: an injected resolver). */
+  discovery?: Pick<DiscoveryOptions, "resolverFor" | "resolvConf">;
 }
 
 export interface Runtime {
@@ -55,6 +59,8 @@ export interface Runtime {
   reload(config: Config): Promise<void>;
   /** Stops accepting, drains in-flight requests until `graceMs`, then cuts what is left. */
   stop(graceMs?: number): Promise<void>;
+  /** DNS discovery (null when no server uses `resolvers`). */
+  readonly discovery: Discovery | null;
 }
 
 const NOOP_LOGGER: AccessLogger = { request() {} };
@@ -97,6 +103,20 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
   let health: Health | null = null;
   if (opts.health !== false) {
     health = startHealth(config, store);
+  }
+  // DNS discovery (control plane) pushes addresses to this thread's data plane directly.
+  const sink = localAddressSink(store, core.pool);
+  const discoveryOpts: DiscoveryOptions = {
+    ...opts.discovery,
+    onAddress: (key) => health?.kick(key),
+  };
+  const usesDns = (c: Config) => c.backends.some((b) => b.servers.some((s) => s.dns));
+  let discovery: Discovery | null = null;
+  try {
+    if (usesDns(config)) discovery = await startDiscovery(config, store, sink, discoveryOpts);
+  } catch (err) {
+    await health?.stop();
+    throw err;
   }
 
   let current = config;
@@ -152,7 +172,13 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     return out;
   };
 
-  handles = openListeners(config, new Map());
+  try {
+    handles = openListeners(config, new Map());
+  } catch (err) {
+    await discovery?.stop();
+    await health?.stop();
+    throw err;
+  }
 
   const runtime: Runtime = {
     get config() {
@@ -174,6 +200,9 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     },
     get sessions() {
       return sessions;
+    },
+    get discovery() {
+      return discovery;
     },
     async reload(next: Config) {
       const prev = current;
@@ -212,6 +241,13 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       }
       core.pool.prune(keys);
       health?.reload(next);
+      if (discovery) await discovery.reload(next);
+      else if (usesDns(next)) {
+        discovery = await startDiscovery(next, store, sink, discoveryOpts).catch((err) => {
+          logging?.event("alert", String(err instanceof Error ? err.message : err));
+          return null;
+        });
+      }
       logging?.reload(next);
       await Promise.all(closing.map((h) => closeListener(h, 5000)));
       if (logging) logReload(logging, next);
@@ -242,6 +278,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       core.pool.close();
       sessions?.stop();
       unwatch();
+      await discovery?.stop();
       await health?.stop();
       if (logging) logStopped(logging, current, store);
       await logging?.stop();

@@ -4,6 +4,7 @@
 // read `usable` and move the counters.
 
 import type { BackendConfig, Config, ServerConfig } from "./config/model.ts";
+import type { DiscoveredAddress } from "./discovery/sink.ts";
 
 export type Health = "UP" | "DOWN";
 export type AdminState = "READY" | "DRAIN" | "MAINT";
@@ -63,7 +64,7 @@ export const TIME_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 
 
 /** What the health room publishes on every change: the log and stats rooms listen. */
 export interface StateEvent {
-  kind: "up" | "down" | "admin" | "weight" | "no-server" | "check" | "drained";
+  kind: "up" | "down" | "admin" | "weight" | "no-server" | "check" | "drained" | "dns";
   /** "backend/server" (or the backend name for "no-server"). */
   key: string;
   backend: string;
@@ -71,7 +72,7 @@ export interface StateEvent {
   /** HAProxy-worded message, e.g. "Server bck1/srv1 is DOWN, reason: Layer4 connection problem, ..." */
   message: string;
   /** syslog level HAProxy uses for it: UP notice, DOWN alert, no server emerg. */
-  level: "emerg" | "alert" | "notice" | "info";
+  level: "emerg" | "alert" | "err" | "warning" | "notice" | "info";
   time: number;
 }
 
@@ -84,6 +85,10 @@ export class ServerState {
    */
   healthCounter: number;
   admin: AdminState = "READY";
+  /** HAProxy's RMAINT: a DNS-discovered server with no address (MAINT "resolution"). */
+  rmaint = false;
+  /** The address DNS discovery found (the data plane's copy, set through an AddressSink). */
+  dns: DiscoveredAddress | null = null;
   /** Effective weight (the admin API may change it). */
   weight: number;
   /** The server this one tracks (`track backend/server`), resolved at load. */
@@ -127,7 +132,7 @@ export class ServerState {
   /** Admin state as routing sees it: MAINT/DRAIN of a tracked server are inherited. */
   get effectiveAdmin(): AdminState {
     const own = this.admin;
-    if (own === "MAINT") return own;
+    if (own === "MAINT" || this.rmaint) return "MAINT";
     const inherited = this.tracks ? this.tracks.effectiveAdmin : "READY";
     if (inherited === "MAINT") return inherited;
     return own === "DRAIN" || inherited === "DRAIN" ? "DRAIN" : "READY";
@@ -169,6 +174,8 @@ export class StateStore {
   readonly startedAt = Date.now();
   /** Process-wide current client connections. */
   activeConnections = 0;
+  /** Bumped when a discovered Wt prefix changes (affinity re-sorts its prefixes). */
+  prefixVersion = 0;
   private listeners: Listener[] = [];
 
   /** Makes the store match `config`, keeping the state of names that remain. */

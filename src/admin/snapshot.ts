@@ -4,6 +4,7 @@
 import type { BackendConfig, Config } from "../config/model.ts";
 import { Counters, type ServerState, type StateStore } from "../state.ts";
 import { serverStatus as healthStatus } from "../health/machine.ts";
+import { addressText } from "../discovery/sink.ts";
 import type { AdminRuntime } from "./runtime.ts";
 import type { RatePoint, RateSampler } from "./rates.ts";
 import denoJson from "../../deno.json" with { type: "json" };
@@ -179,7 +180,7 @@ export function serverView(
     backend: s.backend,
     server: s.name,
     key: s.key,
-    address: s.config.addressText,
+    address: s.dns ? addressText(s.dns) : s.config.addressText,
     status: st.text,
     statusClass: st.cls,
     health: s.health,

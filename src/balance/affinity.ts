@@ -21,28 +21,48 @@ export type AffinityPick = (
   exclude?: ReadonlySet<string>,
 ) => ServerRef | undefined;
 
+/** The server's Wt prefix: its DNS-derived one (`prefix-from`), else the configured one. */
+function prefixOf(s: ServerRef): string | null {
+  return s.config.dns?.prefixFrom ? s.state.dns?.prefix ?? null : s.config.prefix;
+}
+
 /**
  * Compiles the shorthand for a backend (null when it has no `affinity`). With the Wt session
  * table (`sessions`), a server in DRAIN (or at weight 0) but UP keeps the requests of its own
  * live sessions: the Wt-correct meaning of drain (its sessions cannot move); others balance.
+ * `store` gives the version of the prefixes DNS discovery derived, re-read when they change.
  */
 export function compileAffinity(
   backend: BackendConfig,
   servers: readonly ServerRef[],
   sessions: SessionLookup | null = null,
+  store?: { readonly prefixVersion: number },
 ): AffinityPick | null {
   if (!backend.affinity) return null;
   const param = backend.affinity.urlParam;
+  const dynamic = store !== undefined && servers.some((s) => s.config.dns?.prefixFrom);
+  let version = -1;
+  let byPrefix: [string, ServerRef][] = [];
   // Longest prefix first, so the first match is the most specific.
-  const byPrefix = servers
-    .filter((s) => s.config.prefix)
-    .sort((a, b) => b.config.prefix!.length - a.config.prefix!.length);
-  if (byPrefix.length === 0) return null;
+  const sort = () => {
+    byPrefix = servers
+      .map((s): [string | null, ServerRef] => [prefixOf(s), s])
+      .filter((e): e is [string, ServerRef] => !!e[0])
+      .sort((a, b) => b[0].length - a[0].length);
+  };
+  if (!dynamic) {
+    sort();
+    if (byPrefix.length === 0) return null;
+  }
   return (req, exclude) => {
+    if (dynamic && store!.prefixVersion !== version) {
+      version = store!.prefixVersion;
+      sort();
+    }
     const value = firstUrlParam(req.query, param);
     if (!value) return undefined;
-    for (const s of byPrefix) {
-      if (!value.startsWith(s.config.prefix!)) continue;
+    for (const [prefix, s] of byPrefix) {
+      if (!value.startsWith(prefix)) continue;
       // The session's server decides; if it cannot take the request, balance.
       if (exclude?.has(s.state.key)) return undefined;
       const st = s.state;

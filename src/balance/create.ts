@@ -36,7 +36,7 @@ export function createBalancer(
     ...backend,
     balance: { algorithm: name, param: arg ?? backend.balance.param },
   });
-  const affinity = compileAffinity(backend, servers, sessions);
+  const affinity = compileAffinity(backend, servers, sessions, store);
   // Reused per pick (picks are synchronous); selectors must not keep the array.
   const active: ServerRef[] = [];
 

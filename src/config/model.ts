@@ -337,6 +337,47 @@ export interface ServerConfig {
   checkAddr?: string | null;
   /** `on-marked-down shutdown-sessions`: the server's open TCP sessions are cut when it goes DOWN. */
   onMarkedDown?: "shutdown-sessions" | null;
+  /** DNS discovery (`resolvers`, `server-template`); absent or null for a fixed address. */
+  dns?: ServerDns | null;
+  loc: Loc;
+}
+
+/** How a server's address is found in DNS (HAProxy's `resolvers` + `server-template`). */
+export interface ServerDns {
+  /** Name of the `resolvers` section. */
+  resolvers: string;
+  /** The name resolved: A/AAAA, or an SRV name (`_wt._tcp.wt.default.svc.cluster.local`). */
+  fqdn: string;
+  /** SRV: targets and ports from SRV records, addresses from their A/AAAA records. */
+  srv: boolean;
+  /** Family tried first (HAProxy's default ipv6); the other one when it has no record. */
+  resolvePrefer: "ipv4" | "ipv6";
+  /** `init-addr`: "last", "libc", "none" or an IP address, in order. */
+  initAddr: string[];
+  /** Wt prefix from the DNS name: "dns-label" = first label without non-alphanumerics. */
+  prefixFrom: "dns-label" | null;
+  /** From `server-template PREFIX NUM FQDN`: this slot's 1-based index among `count`. */
+  template: { prefix: string; index: number; count: number } | null;
+}
+
+/** A `resolvers NAME` section. Durations in ms. */
+export interface ResolversConfig {
+  name: string;
+  nameservers: { name: string; host: string; port: number; loc: Loc }[];
+  /** Nameservers of /etc/resolv.conf added at start (`parse-resolv-conf`). */
+  parseResolvConf: boolean;
+  hold: {
+    valid: Millis;
+    nx: Millis;
+    timeout: Millis;
+    refused: Millis;
+    other: Millis;
+    obsolete: Millis;
+  };
+  resolveRetries: number;
+  timeoutResolve: Millis;
+  timeoutRetry: Millis;
+  acceptedPayloadSize: number;
   loc: Loc;
 }
 
@@ -365,6 +406,8 @@ export interface Config {
   frontends: FrontendConfig[];
   backends: BackendConfig[];
   admin: AdminConfig | null;
+  /** `resolvers` sections (DNS discovery); absent = none. */
+  resolvers?: ResolversConfig[];
   /** Non-fatal messages found while loading (errors throw ConfigError instead). */
   warnings: Diagnostic[];
 }

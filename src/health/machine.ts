@@ -33,7 +33,9 @@ export function checkedRoot(st: ServerState): ServerState {
 export function serverStatus(st: ServerState): string {
   const eff = st.effectiveAdmin;
   if (eff === "MAINT") {
-    return st.admin === "MAINT" ? "MAINT" : `MAINT (via ${viaOf(st, "MAINT").key})`;
+    if (st.admin === "MAINT") return "MAINT";
+    if (st.rmaint) return "MAINT (resolution)";
+    return `MAINT (via ${viaOf(st, "MAINT").key})`;
   }
   if (eff === "DRAIN" && st.effectiveHealth === "UP") {
     return st.admin === "DRAIN" ? "DRAIN" : `DRAIN (via ${viaOf(st, "DRAIN").key})`;
@@ -61,7 +63,7 @@ function viaOf(st: ServerState, state: AdminState): ServerState {
 /** Applies one active check result to a checked server (ignored while it is in MAINT). */
 export function applyCheckResult(store: StateStore, st: ServerState, res: CheckResult): void {
   st.lastCheck = { time: Date.now(), ok: res.ok, durationMs: res.durationMs, info: res.reason };
-  if (st.admin === "MAINT") return; // HAProxy pauses checks in maintenance
+  if (st.admin === "MAINT" || st.rmaint) return; // HAProxy pauses checks in maintenance
   const { rise, fall } = st.config;
   const max = rise + fall - 1;
   let h = st.healthCounter;
@@ -93,7 +95,7 @@ export function applyCheckResult(store: StateStore, st: ServerState, res: CheckR
  */
 export function reportConnectFailure(store: StateStore, server: ServerState, reason: string): void {
   const root = checkedRoot(server);
-  if (!root.config.check || root.health === "DOWN" || root.admin === "MAINT") return;
+  if (!root.config.check || root.health === "DOWN" || root.effectiveAdmin === "MAINT") return;
   if (!store.servers.has(root.key)) return;
   root.healthCounter = 0;
   root.failedChecks++;
@@ -123,6 +125,66 @@ export function setAdminState(store: StateStore, key: string, state: AdminState)
     if (!st.tracks) setHealthQuiet(st, "UP");
   }
   publish(store, st, before, (s, was) => adminMessage(store, s, st, was));
+}
+
+/**
+ * DNS discovery (HAProxy's RMAINT): a server without an address enters maintenance with the
+ * reason in parentheses ("DNS NX status", "No IP for server ", "entry removed from SRV
+ * record"); one that gets an address again leaves it ("Server B/S ('NAME') is DOWN/READY
+ * (resolves again)"). A checked server comes back DOWN with its counter at 0: it takes
+ * traffic only once `rise` checks passed. Trackers follow as for MAINT.
+ */
+export function setResolutionMaint(
+  store: StateStore,
+  st: ServerState,
+  maint: boolean,
+  text: string,
+): void {
+  if (st.rmaint === maint) return;
+  const before = snapshot(store, st);
+  st.rmaint = maint;
+  if (!maint && st.effectiveAdmin !== "MAINT" && !st.tracks) {
+    if (st.config.check) {
+      st.healthCounter = 0;
+      setHealthQuiet(st, "DOWN");
+    } else setHealthQuiet(st, "UP");
+  }
+  publish(store, st, before, (s, was) => {
+    if (s !== st) return adminMessage(store, s, st, was);
+    if (s.effectiveAdmin === was.admin) return null;
+    const name = `${prefix(s)}Server ${s.key}`;
+    if (!maint) {
+      return {
+        kind: "admin",
+        level: "notice",
+        message:
+          `${name} ('${text}') is ${s.effectiveHealth}/${s.effectiveAdmin} (resolves again).`,
+      };
+    }
+    if (was.health === "DOWN") {
+      return {
+        kind: "admin",
+        level: "notice",
+        message: `${name} was DOWN and now enters maintenance (${text}).`,
+      };
+    }
+    return {
+      kind: "admin",
+      level: "notice",
+      message: `${name} is going DOWN for maintenance (${text})${leftText(store, s)}.`,
+    };
+  });
+}
+
+/**
+ * A checked server whose address changed: the new address takes traffic only once `rise`
+ * checks passed (the server goes DOWN with its counter at 0; an event says why).
+ */
+export function awaitChecks(store: StateStore, st: ServerState, why: string): void {
+  if (!st.config.check || st.tracks) return;
+  st.healthCounter = 0;
+  if (st.health === "DOWN") return;
+  setHealth(store, st, "DOWN", `, reason: ${why}`);
 }
 
 /** Sets the effective weight (0..256); 0 stops new traffic like DRAIN (nbsrv ignores it). */

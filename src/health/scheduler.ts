@@ -9,6 +9,7 @@ import { type Checker, checkTimeouts, describeCheck, errorInfo } from "./checker
 import { HttpChecker } from "./http.ts";
 import { applyCheckResult } from "./machine.ts";
 import { TcpChecker } from "./tcp.ts";
+import { withAddress } from "../discovery/sink.ts";
 
 export interface Health {
   /** Cancels every timer and in-flight check; resolves when none is left running. */
@@ -16,6 +17,8 @@ export interface Health {
   /** Follows a new configuration (call after `store.sync(config)`): starts, updates and stops
    * tasks by "backend/server" key; running servers keep their health. */
   reload(config: Config): void;
+  /** Checks `key` now instead of at its next turn (its DNS address just appeared). */
+  kick(key: string): void;
 }
 
 export interface HealthOptions {
@@ -64,7 +67,9 @@ export function startHealth(config: Config, store: StateStore, opts: HealthOptio
     if (task.stopped) return;
     const st = store.servers.get(task.key);
     if (!st) return schedule(task, task.server.inter);
-    if (st.admin === "MAINT") return schedule(task, task.server.inter); // checks paused
+    // Checks pause in maintenance, and while DNS gave no address.
+    if (st.admin === "MAINT" || st.rmaint) return schedule(task, task.server.inter);
+    const target = st.dns ? withAddress(task.server, st.dns) : task.server;
     const ac = new AbortController();
     task.abort = ac;
     const { timeoutMs, connectTimeoutMs } = checkTimeouts(task.backend, task.server);
@@ -72,7 +77,7 @@ export function startHealth(config: Config, store: StateStore, opts: HealthOptio
     task.running = (async () => {
       let res;
       try {
-        res = await task.checker.check(task.server, timeoutMs, {
+        res = await task.checker.check(target, timeoutMs, {
           connectTimeoutMs,
           signal: ac.signal,
         });
@@ -184,6 +189,12 @@ export function startHealth(config: Config, store: StateStore, opts: HealthOptio
       // Trackers whose link changed take their new tracked server's health (no event).
       for (const st of store.servers.values()) if (st.tracks) mirror(st);
       startAll(fresh);
+    },
+    kick(key: string) {
+      const task = tasks.get(key);
+      if (!task || task.running || task.stopped) return;
+      if (task.timer !== undefined) clearTimeout(task.timer);
+      run(task);
     },
     async stop() {
       stopped = true;

@@ -8,6 +8,7 @@
 
 import type { ServerConfig } from "../config/model.ts";
 import { reportConnectFailure } from "../health/machine.ts";
+import { type DiscoveredAddress, poolKey } from "../discovery/sink.ts";
 import type { ServerRef } from "../balance/selector.ts";
 import type { RequestLog } from "../log/record.ts";
 import type { StateStore } from "../state.ts";
@@ -60,8 +61,19 @@ interface AddrInfo {
   key: string;
 }
 const addrCache = new WeakMap<ServerConfig, AddrInfo>();
+const dnsCache = new WeakMap<DiscoveredAddress, AddrInfo>();
 
+/** Where a server is reached: its DNS-discovered address when it has one, else its own. */
 export function serverAddr(ref: ServerRef): AddrInfo {
+  const dns = ref.state.dns;
+  if (dns) {
+    let d = dnsCache.get(dns);
+    if (!d) {
+      d = { addr: { hostname: dns.host, port: dns.port }, key: poolKey(ref.state.key, dns) };
+      dnsCache.set(dns, d);
+    }
+    return d;
+  }
   let a = addrCache.get(ref.config);
   if (!a) {
     const { host, port } = ref.config.address;

@@ -90,6 +90,11 @@ export class Pool {
     }
   }
 
+  /** Closes the idle connections of one server address (its DNS address changed). */
+  discard(key: string): void {
+    for (const uc of [...(this.idle.get(key) ?? [])]) this.drop(uc);
+  }
+
   /** Closes all idle connections; later releases close at once. */
   close(): void {
     this.closed = true;
