@@ -12,14 +12,19 @@ export interface Records {
   srv?: Record<string, [string, number][]>;
 }
 
-function freeUdpPort(): number {
-  const s = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const port = (s.addr as Deno.NetAddr).port;
-  s.close();
-  // dnsmasq binds TCP on the same port: make sure that is free too.
-  const t = Deno.listen({ hostname: "127.0.0.1", port });
-  t.close();
-  return port;
+/** A port free for both UDP and TCP on 127.0.0.1 (dnsmasq binds both). */
+function freePort(): number {
+  for (let i = 0;; i++) {
+    const s = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    const port = (s.addr as Deno.NetAddr).port;
+    s.close();
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch (err) {
+      if (i >= 20) throw err;
+    }
+  }
 }
 
 export class Dnsmasq {
@@ -33,7 +38,7 @@ export class Dnsmasq {
     const dir = await Deno.makeTempDir({ prefix: "wtproxy-dns-" });
     await Deno.chmod(dir, 0o755); // dnsmasq may drop privileges before reading the files
     for (let i = 0;; i++) {
-      const d = new Dnsmasq(freeUdpPort(), dir);
+      const d = new Dnsmasq(freePort(), dir);
       try {
         await d.set(records);
         return d;
