@@ -6,6 +6,7 @@
 import type { Config, Diagnostic, Loc, SrcEntry, SrcNode } from "./model.ts";
 import { readAdmin } from "./build/admin.ts";
 import { readBackends } from "./build/backends.ts";
+import { cfgWords } from "./build/cfg_words.ts";
 import { crossChecks } from "./build/cross.ts";
 import { readFrontends } from "./build/frontends.ts";
 import { readGlobal } from "./build/global.ts";
@@ -28,11 +29,18 @@ export function buildConfig(
   tree: SrcNode,
   file: string,
   format: "yaml" | "cfg" = "yaml",
+  /** The .cfg text: messages then quote its directives instead of YAML paths. */
+  cfgText?: string,
 ): BuildResult {
-  return build(new Reader(file), tree, format);
+  return build(new Reader(file), tree, format, cfgText);
 }
 
-function build(r: Reader, tree: SrcNode, format: "yaml" | "cfg"): BuildResult {
+function build(
+  r: Reader,
+  tree: SrcNode,
+  format: "yaml" | "cfg",
+  cfgText: string | undefined,
+): BuildResult {
   const fileLoc: Loc = { file: r.file, line: 1, col: 1 };
   const top = r.map(tree, "the configuration");
   const f = top ? r.fields(top, TOP_KEYS, "the configuration", "") : new Map<string, SrcEntry>();
@@ -57,6 +65,7 @@ function build(r: Reader, tree: SrcNode, format: "yaml" | "cfg"): BuildResult {
     );
   }
   crossChecks(r, frontends, backends, admin);
+  if (format === "cfg" && cfgText !== undefined) cfgWords(r.diagnostics, r.file, cfgText);
 
   r.diagnostics.sort((a, b) =>
     a.file === b.file ? a.line - b.line || a.col - b.col : a.file < b.file ? -1 : 1

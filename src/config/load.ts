@@ -57,7 +57,7 @@ export function loadConfigTextSync(
   // every problem comes at once (without the messages that merely follow from a refusal).
   const followOn = cfg?.followOn ?? null;
   if (followOn || !diagnostics.some((d) => d.severity === "error")) {
-    const built = buildConfig(parsed.tree, file, format);
+    const built = buildConfig(parsed.tree, file, format, text);
     diagnostics.push(...built.diagnostics.filter((d) => !followOn?.(d)));
     if (built.config && !diagnostics.some((d) => d.severity === "error")) {
       const warnings = diagnostics.filter((d) => d.severity === "warning");

@@ -163,3 +163,28 @@ Deno.test("--to-yaml on a .cfg with refused lines prints the YAML, refused lines
     await Deno.remove(tmp);
   }
 });
+
+Deno.test(".cfg messages quote the directive as written, not a YAML path", () => {
+  const text = `defaults\n    mode http\n    timeout connect 5s\n    timeout server 1x   # bad\n` +
+    `frontend www\n    bind 0.0.0.0:$PORT\n    default_backend app\n` +
+    `backend app\n    retries many\n    http-check expect status 200\n` +
+    `    server s1 127.0.0.1:8443 track app/s2\n    server s2 127.0.0.1:8444\n`;
+  let msgs: string[] = [];
+  const saved = Deno.env.get("PORT");
+  Deno.env.set("PORT", "99999");
+  try {
+    msgs = load(text);
+  } finally {
+    if (saved === undefined) Deno.env.delete("PORT");
+    else Deno.env.set("PORT", saved);
+  }
+  assertEquals(msgs, [
+    `4:20 error: 'timeout server 1x' : invalid duration "1x": unknown unit "x" (use us, ms, s, m, h or d)`,
+    `6:10 error: 'bind 0.0.0.0:$PORT' : invalid port 99999 in "0.0.0.0:99999": expected a number from 0 to 65535`,
+    `9:13 error: 'retries many' : expected a whole number, got "many"`,
+    `11:12 error: server app/s1: tracked server 'app/s2' does not have any check enabled (add 'check' to it)`,
+    `5:10 warning: missing timeouts for frontend 'www': client (write 'timeout client' in it or in 'defaults'; without it an idle client holds its connection forever)`,
+    `10:23 warning: 'http-check expect status 200' : http-check expect has no effect without 'option httpchk'`,
+  ]);
+  assert(!msgs.some((m) => /backends\.|frontends\.|timeouts\./.test(m)));
+});

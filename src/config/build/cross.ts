@@ -42,7 +42,9 @@ export function crossChecks(
         `frontend '${f.name}' has no default_backend and no use_backend: every request gets 503`,
       );
     }
-    if (f.settings.timeouts.client === null) {
+    const refused = (path: string, t: string) =>
+      r.failed.has(`${path}.timeouts.${t}`) || r.failed.has(`defaults.timeouts.${t}`);
+    if (f.settings.timeouts.client === null && !refused(`frontends.${f.name}`, "client")) {
       r.warn(
         f.loc,
         `missing timeouts for frontend '${f.name}': client (set timeouts.client here or in defaults; without it an idle client holds its connection forever)`,
@@ -68,7 +70,10 @@ export function crossChecks(
     const missingT = [
       b.settings.timeouts.connect === null ? "connect" : "",
       b.settings.timeouts.server === null ? "server" : "",
-    ].filter(Boolean);
+    ].filter((t) =>
+      t !== "" && !r.failed.has(`backends.${b.name}.timeouts.${t}`) &&
+      !r.failed.has(`defaults.timeouts.${t}`)
+    );
     if (missingT.length) {
       r.warn(
         b.loc,

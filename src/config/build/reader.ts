@@ -8,6 +8,8 @@ import { HINTS, NAME_RE } from "./schema.ts";
 
 export class Reader {
   readonly diagnostics: Diagnostic[] = [];
+  /** Paths whose value was refused (an error): later checks do not report them missing. */
+  readonly failed = new Set<string>();
   constructor(readonly file: string) {}
 
   error(loc: Loc, message: string): void {

@@ -99,6 +99,7 @@ export function settingsPatch(
       const ms = r.duration(tf.get(key), `${path}.timeouts.${key}`);
       // 0 means "no timeout", as in HAProxy (and it is then reported as missing).
       if (ms !== undefined) p.timeouts[field] = ms === 0 ? null : ms;
+      else if (tf.has(key)) r.failed.add(`${path}.timeouts.${key}`);
     }
   }
 
