@@ -13,6 +13,9 @@ export type CheckStatus =
   | "L4OK"
   | "L4TOUT"
   | "L4CON"
+  | "L6OK"
+  | "L6TOUT"
+  | "L6RSP"
   | "L7TOUT"
   | "L7RSP"
   | "L7OK"
@@ -23,6 +26,9 @@ const STATUS_TEXT: Record<CheckStatus, string> = {
   L4OK: "Layer4 check passed",
   L4TOUT: "Layer4 timeout",
   L4CON: "Layer4 connection problem",
+  L6OK: "Layer6 check passed",
+  L6TOUT: "Layer6 timeout",
+  L6RSP: "Layer6 invalid response",
   L7TOUT: "Layer7 timeout",
   L7RSP: "Layer7 invalid response",
   L7OK: "Layer7 check passed",
@@ -75,7 +81,7 @@ export function result(
   info?: string,
 ): CheckResult {
   return {
-    ok: status === "L4OK" || status === "L7OK",
+    ok: status === "L4OK" || status === "L6OK" || status === "L7OK",
     durationMs: Math.max(0, Math.round(performance.now() - startedAt)),
     reason: describeCheck(status, code, info),
     status,
@@ -106,11 +112,22 @@ export type ConnectOutcome =
   | { kind: "timeout" }
   | { kind: "error"; error: unknown };
 
+/** Where a server's checks go: `addr A` and `port N` (HAProxy's server keywords), else the
+ * server's own address; `port` (a `tcp-check connect port N`) wins over both ports. */
+export function checkTarget(server: ServerConfig, port?: number | null): Deno.ConnectOptions {
+  const host = (server.checkAddr ?? server.address.host).replace(/^\[(.*)\]$/, "$1");
+  return {
+    hostname: !server.checkAddr && server.address.wildcard ? "127.0.0.1" : host,
+    port: port ?? server.checkPort ?? server.address.port,
+  };
+}
+
 /** Deno.connect to the server, bounded by `timeoutMs` and `signal` (rejects only on abort). */
 export async function connectWithin(
   server: ServerConfig,
   timeoutMs: number,
   signal?: AbortSignal,
+  port?: number | null,
 ): Promise<ConnectOutcome> {
   signal?.throwIfAborted();
   const ac = new AbortController();
@@ -122,12 +139,7 @@ export async function connectWithin(
   const onAbort = () => ac.abort(signal!.reason);
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    const host = server.address.host.replace(/^\[(.*)\]$/, "$1");
-    const conn = await Deno.connect({
-      hostname: server.address.wildcard ? "127.0.0.1" : host,
-      port: server.address.port,
-      signal: ac.signal,
-    });
+    const conn = await Deno.connect({ ...checkTarget(server, port), signal: ac.signal });
     return { kind: "connected", conn };
   } catch (error) {
     if (signal?.aborted) throw signal.reason;

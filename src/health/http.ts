@@ -42,11 +42,14 @@ export function httpCheckRequest(hc: HttpCheck): Uint8Array {
     const value = line.slice(i + 1).replace(/^\\?\s*/, "").replaceAll("\\ ", " ");
     return `${line.slice(0, i).trim().toLowerCase()}: ${value}`;
   });
+  for (const [name, value] of hc.headers ?? []) headers.push(`${name.toLowerCase()}: ${value}`);
+  const body = hc.body ?? "";
+  if (body !== "") headers.push(`content-length: ${new TextEncoder().encode(body).length}`);
   if (version.toUpperCase() === "HTTP/1.1" && !headers.some((h) => /^connection:/i.test(h))) {
     headers.push("connection: close");
   }
   const head = `${hc.method} ${hc.uri} ${version}\r\n` + headers.map((h) => h + "\r\n").join("") +
-    "\r\n";
+    "\r\n" + body;
   return new TextEncoder().encode(head);
 }
 
@@ -137,15 +140,16 @@ export function judge(
   const wrong = { status: "L7STS" as const, code: r.code, info: r.reasonPhrase };
   const pass = { status: "L7OK" as const, code: r.code };
   if (!e) return r.code >= 200 && r.code < 400 ? pass : wrong;
+  const neg = e.negate === true;
   switch (e.kind) {
     case "status":
-      return statusMatches(e.value, r.code) ? pass : wrong;
+      return statusMatches(e.value, r.code) !== neg ? pass : wrong;
     case "rstatus":
-      return new RegExp(e.value).test(String(r.code)) ? pass : wrong;
+      return new RegExp(e.value).test(String(r.code)) !== neg ? pass : wrong;
     case "string":
     case "rstring": {
       const hit = e.kind === "string" ? r.body.includes(e.value) : new RegExp(e.value).test(r.body);
-      if (hit) return pass;
+      if (hit !== neg && (hit || r.complete)) return pass;
       if (!r.complete) return null;
       return { status: "L7RSP", info: "HTTP content check did not match" };
     }

@@ -10,6 +10,11 @@ import { HttpChecker } from "./http.ts";
 import { applyCheckResult } from "./machine.ts";
 import { TcpChecker } from "./tcp.ts";
 import { withAddress } from "../discovery/sink.ts";
+import { tcpCheckChecker } from "./tcpcheck.ts";
+import { sslHelloChecker } from "./ssl_hello.ts";
+import { mysqlChecker } from "./mysql.ts";
+import { pgsqlChecker } from "./pgsql.ts";
+import { redisChecker } from "./redis.ts";
 
 export interface Health {
   /** Cancels every timer and in-flight check; resolves when none is left running. */
@@ -28,6 +33,21 @@ export interface HealthOptions {
 
 /** The checker HAProxy would use for servers of this backend. */
 export function checkerFor(backend: BackendConfig): Checker {
+  const spec = backend.settings.options.tcpCheck;
+  if (spec) {
+    switch (spec.kind) {
+      case "tcp-check":
+        return tcpCheckChecker(spec.rules);
+      case "ssl-hello":
+        return sslHelloChecker();
+      case "mysql":
+        return mysqlChecker(spec.user, spec.post41);
+      case "pgsql":
+        return pgsqlChecker(spec.user);
+      case "redis":
+        return redisChecker();
+    }
+  }
   const hc = backend.settings.options.httpchk;
   return hc ? new HttpChecker(hc) : new TcpChecker();
 }

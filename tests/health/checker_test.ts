@@ -10,6 +10,7 @@ import type { HttpCheck } from "../../src/config/model.ts";
 import { checkerConformance } from "./checker_conformance.ts";
 import {
   backend,
+  closedPort,
   httpServer,
   rawServer,
   readHead,
@@ -190,4 +191,50 @@ Deno.test("statusMatches: single, range, list", () => {
   assert(statusMatches("200-399", 302));
   assert(statusMatches("200,301-302", 301));
   assert(!statusMatches("200,301-302", 303));
+});
+
+Deno.test("http-check send: headers and body as HAProxy 2.6 sends them (captured)", () => {
+  const text = (h: HttpCheck) => new TextDecoder().decode(httpCheckRequest(h));
+  assertEquals(
+    text(hc({
+      method: "GET",
+      uri: "/health",
+      version: "HTTP/1.1",
+      headers: [["Host", "www.example.org"], ["X-Check", "yes"]],
+    })),
+    "GET /health HTTP/1.1\r\nhost: www.example.org\r\nx-check: yes\r\nconnection: close\r\n\r\n",
+  );
+  assertEquals(
+    text(hc({ method: "POST", uri: "/q", body: "{a:1}" })),
+    "POST /q HTTP/1.0\r\ncontent-length: 5\r\n\r\n{a:1}",
+  );
+});
+
+Deno.test("http-check expect ! status: passes when the status is not the one named", async () => {
+  const srv = httpServer(503, "no", "Service Unavailable");
+  try {
+    const neg = new HttpChecker(hc({ expect: { kind: "status", value: "200", negate: true } }));
+    assertEquals((await neg.check(server("s", srv.port), 2000)).ok, true);
+    const pos = new HttpChecker(hc({ expect: { kind: "status", value: "200" } }));
+    assertEquals((await pos.check(server("s", srv.port), 2000)).ok, false);
+  } finally {
+    await srv.close();
+  }
+});
+
+Deno.test("check port N / addr A: the check goes there, not to the server's address", async () => {
+  const srv = httpServer(200, "ok");
+  try {
+    const viaPort = server("s", closedPort(), { checkPort: srv.port });
+    const r = await new HttpChecker().check(viaPort, 2000);
+    assertEquals(r.reason, "Layer7 check passed, code: 200");
+    const viaAddr = server("s", srv.port, {
+      address: { host: "192.0.2.1", port: 5432, wildcard: false, family: "ipv4" },
+      checkAddr: "127.0.0.1",
+      checkPort: srv.port,
+    });
+    assert((await new TcpChecker().check(viaAddr, 2000)).ok);
+  } finally {
+    await srv.close();
+  }
 });
