@@ -339,6 +339,8 @@ export interface ServerConfig {
   onMarkedDown?: "shutdown-sessions" | null;
   /** DNS discovery (`resolvers`, `server-template`); absent or null for a fixed address. */
   dns?: ServerDns | null;
+  /** HAProxy's server `cookie VALUE` (cookie persistence); null/absent when not given. */
+  cookie?: string | null;
   loc: Loc;
 }
 
@@ -381,6 +383,25 @@ export interface ResolversConfig {
   loc: Loc;
 }
 
+/** HAProxy's `cookie NAME ...` in a backend: cookie persistence (src/persist/cookie.ts). */
+export interface CookieConfig {
+  name: string;
+  /** "passive": none of insert/rewrite/prefix given: the cookie is only read. */
+  mode: "insert" | "rewrite" | "prefix" | "passive";
+  indirect: boolean;
+  nocache: boolean;
+  postonly: boolean;
+  preserve: boolean;
+  httponly: boolean;
+  secure: boolean;
+  domains: string[];
+  /** `attr VALUE`: extra attributes appended to the inserted cookie. */
+  attrs: string[];
+  maxidle: Millis | null;
+  maxlife: Millis | null;
+  loc: Loc;
+}
+
 export interface BackendConfig {
   name: string;
   /** loc: where `balance` is written (the backend's loc when it is not). */
@@ -388,6 +409,8 @@ export interface BackendConfig {
   servers: ServerConfig[];
   /** Wt shorthand: route by the URL parameter's prefix to the server with that `prefix`. */
   affinity: { urlParam: string } | null;
+  /** Cookie persistence (`cookie NAME insert ...`); null/absent when not configured. */
+  cookie?: CookieConfig | null;
   settings: ProxySettings;
   loc: Loc;
 }

@@ -30,6 +30,8 @@ export interface RequestLog {
   bytesRead: number;
   /** Four characters, e.g. "----", "SC--", "sH--", "cD--". */
   termination: string;
+  /** Cookie persistence flags (request, response: "NI", "VN"...), the termination's last two. */
+  persistence?: string;
   actconn: number;
   feconn: number;
   beconn: number;

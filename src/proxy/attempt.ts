@@ -23,6 +23,7 @@ import type { Pool } from "../upstream/pool.ts";
 import { sleep } from "../net/watchdog.ts";
 import type { BackendRt, FrontendRt, Snapshot } from "./compile.ts";
 import type { RequestInfo } from "./request.ts";
+import type { CookieRequest } from "../persist/cookie.ts";
 
 /** A request that cannot be forwarded: answered with `status`, logged with `termination`. */
 export class ProxyFailure extends Error {
@@ -53,6 +54,19 @@ export interface Connected {
   server: ServerRef;
   /** Taken from the keep-alive pool (no connect happened). */
   pooled: boolean;
+  /** Cookie persistence of the backend: what the request said, and whether it was followed. */
+  cookie: { req: CookieRequest; direct: boolean } | null;
+}
+
+/** The request's persistence cookie for `be` (null when the backend has none). */
+function readCookie(be: BackendRt, info: RequestInfo): CookieRequest | null {
+  return be.cookie
+    ? be.cookie.request(info.headers.get("cookie"), Math.floor(Date.now() / 1000))
+    : null;
+}
+
+function cookieOf(ck: CookieRequest | null, srv: ServerRef): Connected["cookie"] {
+  return ck ? { req: ck, direct: ck.server === srv } : null;
 }
 
 interface AddrInfo {
@@ -112,17 +126,19 @@ export function connectAttempts(
   const be = deps.snapshot.backends.get(backendName);
   if (!be) return Promise.reject(new ProxyFailure(503, "SC--", `no backend ${backendName}`));
   rec.backend = be.config.name;
-  const first = be.balancer.pick(info, undefined);
+  // A valid persistence cookie names the server before any balancing.
+  const ck = readCookie(be, info);
+  const first = ck?.server ?? be.balancer.pick(info, undefined);
   if (first && !opts.signal?.aborted && opts.usePool(be)) {
     const uc = deps.pool.take(serverAddr(first).key);
     if (uc) {
       rec.server = first.config.name;
       rec.tw = 0;
       rec.tc = 0;
-      return { uc, backend: be, server: first, pooled: true };
+      return { uc, backend: be, server: first, pooled: true, cookie: cookieOf(ck, first) };
     }
   }
-  return connectLoop(deps, fe, info, rec, be, opts, first);
+  return connectLoop(deps, fe, info, rec, be, opts, first, ck);
 }
 
 /** The attempt loop proper; `first` is the balancer's first pick (already made). */
@@ -134,7 +150,9 @@ async function connectLoop(
   backend: BackendRt,
   opts: AttemptOptions,
   first: ServerRef | undefined,
+  cookie: CookieRequest | null,
 ): Promise<Connected> {
+  let ck = cookie;
   let be = backend;
   let firstPick = true;
   let attemptsLeft = be.retries + 1;
@@ -151,6 +169,7 @@ async function connectLoop(
       firstPick = false;
       srv = first;
     } else if (last && !be.redispatch) srv = last; // without redispatch a retry sticks to it
+    else if (ck?.server && last === null) srv = ck.server; // re-routed: the new backend's cookie
     else {
       srv = be.balancer.pick(info, exclude ?? undefined);
       // Only already-failed servers remain, but they are still usable: try one again.
@@ -163,6 +182,7 @@ async function connectLoop(
         if (nextBe && nextBe !== be) {
           reroutes++;
           be = nextBe;
+          ck = readCookie(be, info);
           rec.backend = be.config.name;
           attemptsLeft = be.retries + 1;
           exclude = null;
@@ -196,7 +216,7 @@ async function connectLoop(
       if (uc) {
         rec.tw = Math.round(tw);
         rec.tc = 0;
-        return { uc, backend: be, server: srv, pooled: true };
+        return { uc, backend: be, server: srv, pooled: true, cookie: cookieOf(ck, srv) };
       }
     }
     const t = performance.now();
@@ -204,7 +224,13 @@ async function connectLoop(
       const conn = await connectWithTimeout(addr, be.connectTimeout, deps.connector, signal);
       rec.tw = Math.round(tw);
       rec.tc = Math.round(performance.now() - t);
-      return { uc: new UpstreamConn(conn, key), backend: be, server: srv, pooled: false };
+      return {
+        uc: new UpstreamConn(conn, key),
+        backend: be,
+        server: srv,
+        pooled: false,
+        cookie: cookieOf(ck, srv),
+      };
     } catch (err) {
       if (signal?.aborted) throw new ClientGone();
       const e = err instanceof UpstreamError

@@ -19,6 +19,7 @@ import type { SessionLookup } from "../session/observer.ts";
 import { type Network, parseNetwork } from "../acl/ip.ts";
 import type { BackendState, FrontendState, StateStore } from "../state.ts";
 import { Gate } from "./gate.ts";
+import { CookiePersistence } from "../persist/cookie.ts";
 
 /** How one frontend x backend pair decorates a request (X-Forwarded-For, X-Original-To, mode). */
 export interface HeaderPlan {
@@ -41,6 +42,8 @@ export interface BackendRt {
   connectTimeout: Millis | null;
   serverTimeout: Millis | null;
   tunnelTimeout: Millis | null;
+  /** Cookie persistence (`cookie NAME ...`), null when the backend has none. */
+  cookie: CookiePersistence | null;
 }
 
 export interface FrontendRt {
@@ -118,15 +121,17 @@ export function compileSnapshot(
   const backends = new Map<string, BackendRt>();
   for (const b of config.backends) {
     const t = b.settings.timeouts;
+    const balancer = createBalancer(b, store, sessions);
     backends.set(b.name, {
       config: b,
       state: store.backends.get(b.name)!,
-      balancer: createBalancer(b, store, sessions),
+      balancer,
       retries: Math.max(0, b.settings.retries),
       redispatch: b.settings.options.redispatch,
       connectTimeout: t.connect,
       serverTimeout: t.server,
       tunnelTimeout: t.tunnel,
+      cookie: b.cookie ? new CookiePersistence(b.cookie, balancer.servers) : null,
     });
   }
   const ctx = {

@@ -18,6 +18,21 @@ import type { ClientExchange } from "../downstream/types.ts";
 import { firstUrlParam } from "../acl/fetches/url.ts";
 import type { SessionObserver } from "../session/observer.ts";
 import { interimTo, relayResponse, TERMINATION } from "./respond.ts";
+import type { CookiePersistence } from "../persist/cookie.ts";
+
+/** The request's lines with the Cookie lines as cookie persistence forwards them. */
+function* cookieEdited(
+  lines: Iterable<[string, string]>,
+  ck: CookiePersistence,
+): Iterable<[string, string]> {
+  for (const line of lines) {
+    if (line[0] !== "cookie") yield line;
+    else {
+      const v = ck.forwardedCookie(line[1]);
+      if (v !== "") yield [line[0], v];
+    }
+  }
+}
 
 export interface ProxyCore extends AttemptDeps {
   logger: AccessLogger;
@@ -91,7 +106,8 @@ export async function forwardRequest(
     if (finished) return;
     finished = true;
     rec.status = status;
-    rec.termination = termination;
+    // With cookie persistence the last two characters are the cookie's (request, response).
+    rec.termination = rec.persistence ? termination.slice(0, 2) + rec.persistence : termination;
     rec.bytesRead = bytes;
     rec.ta = Math.round(performance.now() - t0);
     for (const c of counters) {
@@ -134,10 +150,11 @@ export async function forwardRequest(
   const chunked = head.bodyKind === "chunked";
   if (ex.body) body = new BodySource(ex.body);
   // The framing sent up is ours, from what the parser decided (a chunked body is re-chunked).
+  const framing = framingLine(head.bodyKind, head.contentLength);
   const clientLines = headerLines(
     head.lines,
     head.connectionTokens,
-    framingLine(head.bodyKind, head.contentLength),
+    framing,
   );
 
   let rh: ResponseHead | null = null;
@@ -163,10 +180,17 @@ export async function forwardRequest(
       rec.srvConn = srvC.current;
       const plan = fe.plans.get(be.config.name)!;
       if (plan.clientClose) ex.closeAfterAnswer();
+      let lines = clientLines;
+      if (c.cookie) {
+        rec.persistence = c.cookie.req.flag + "N";
+        if (be.cookie!.editsRequest && info.headers.has("cookie")) {
+          lines = headerLines(cookieEdited(head.lines, be.cookie!), head.connectionTokens, framing);
+        }
+      }
       const headBytes = requestHead(
         info.method,
         info.target,
-        clientLines + plan.connectionLine + forwardedText(plan, info),
+        lines + plan.connectionLine + forwardedText(plan, info),
       );
       beC.open();
       srvC.open();
@@ -246,6 +270,17 @@ export async function forwardRequest(
       if (wt !== null && h.status < 400 && core.sessions) {
         const id = firstUrlParam(info.query, wt);
         if (id) core.sessions.answered(c.server.state.key, id);
+      }
+      if (c.cookie) {
+        rec.persistence = c.cookie.req.flag + be.cookie!.response(
+          h.headers,
+          h.status,
+          info.method,
+          c.server,
+          c.cookie.req,
+          c.cookie.direct,
+          Math.floor(Date.now() / 1000),
+        );
       }
       await relayResponse(ex, exchange, h, (r) => {
         settle(r.reusable);
