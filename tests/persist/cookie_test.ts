@@ -326,40 +326,113 @@ function wsServer(name: string): RawHandler {
   };
 }
 
-Deno.test("cookie persistence, socket.io style: polling gets the cookie, the WebSocket upgrade follows it", async () => {
+/** A socket.io deployment's haproxy.cfg (cookie persistence), servers on the given ports. */
+function socketIoCfg(p1: number, p2: number): string {
+  return `global
+  maxconn 4096
+
+defaults
+  mode http
+  option http-server-close
+  option forwardfor
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  timeout tunnel 1h
+
+frontend http-in
+  bind 127.0.0.1:0
+  default_backend nodes
+
+backend nodes
+  balance roundrobin
+  option httpchk GET /health
+  cookie SERVERID insert indirect nocache
+  server s1 127.0.0.1:${p1} check cookie s1
+  server s2 127.0.0.1:${p2} check cookie s2
+`;
+}
+
+Deno.test("socket.io .cfg with cookie persistence runs unchanged: polls and the WebSocket upgrade stay on the cookie's server", async () => {
   const s1 = new RawBackend(wsServer("s1"));
   const s2 = new RawBackend(wsServer("s2"));
-  const px = await startWithCookie({ indirect: true, nocache: true }, {
-    s1: { address: s1.address, cookie: "s1" },
-    s2: { address: s2.address, cookie: "s2" },
-  });
+  const { config } = await loadConfigText(socketIoCfg(s1.port, s2.port), "socketio.cfg");
+  const runtime = await startRuntime(config, { logging: false, health: false, admin: false });
+  const port = runtime.listeners[0].port;
   try {
     // Two clients: the first polling request of each is balanced (s1, then s2).
-    const a = await rawRequest(px.port, get("/socket.io/?EIO=4&transport=polling"));
-    const b = await rawRequest(px.port, get("/socket.io/?EIO=4&transport=polling"));
+    const a = await rawRequest(port, get("/socket.io/?EIO=4&transport=polling"));
+    const b = await rawRequest(port, get("/socket.io/?EIO=4&transport=polling"));
     const cookieOf = (r: RawResponse) => header(r, "set-cookie")[0].split(";")[0];
     assertEquals([a.text.split(" ")[0], cookieOf(a)], ["s1", "SERVERID=s1"]);
     assertEquals([b.text.split(" ")[0], cookieOf(b)], ["s2", "SERVERID=s2"]);
     // Each client's next polls and its upgrade land on its own server.
     for (let i = 0; i < 3; i++) {
-      const r = await rawRequest(px.port, get("/socket.io/?EIO=4&transport=polling", cookieOf(b)));
+      const r = await rawRequest(port, get("/socket.io/?EIO=4&transport=polling", cookieOf(b)));
       assertEquals(r.text.split(" ")[0], "s2");
+      assertEquals(header(r, "set-cookie"), []);
     }
     const upgrade = (cookie: string) =>
       "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nhost: a\r\nupgrade: websocket\r\n" +
       "connection: Upgrade\r\nsec-websocket-version: 13\r\n" +
       `sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\ncookie: ${cookie}\r\n\r\n`;
     const before = [s1.received.length, s2.received.length];
-    const wsB = await rawRequest(px.port, upgrade(cookieOf(b)));
+    const wsB = await rawRequest(port, upgrade(cookieOf(b)));
     assertEquals(wsB.status, 101);
-    const wsA = await rawRequest(px.port, upgrade(cookieOf(a)));
+    const wsA = await rawRequest(port, upgrade(cookieOf(a)));
     assertEquals(wsA.status, 101);
     assertEquals([s1.received.length - before[0], s2.received.length - before[1]], [1, 1]);
     assert(s2.received.at(-1)!.head.includes("transport=websocket"));
     assert(s1.received.at(-1)!.head.includes("transport=websocket"));
   } finally {
-    await px.stop();
+    await runtime.stop(1000);
     await s1.close();
     await s2.close();
   }
+});
+
+Deno.test("cookie lines: HAProxy's checks and messages (.cfg), and the YAML form", async () => {
+  const bad = `defaults\n  mode http\nbackend b\n  cookie S insert foo\n  cookie\n` +
+    `  cookie S insert rewrite\n  cookie S preserve\n  cookie S insert maxidle\n` +
+    `  cookie S insert dynamic\n  server s1 127.0.0.1:1 cookie a\n`;
+  let msg = "";
+  try {
+    await loadConfigText(bad, "bad.cfg");
+  } catch (err) {
+    msg = (err as Error).message;
+  }
+  for (
+    const want of [
+      "bad.cfg:4:19: error: 'cookie' supports 'rewrite', 'insert', 'prefix'",
+      "bad.cfg:5:3: error: 'cookie' expects <cookie_name> as argument.",
+      "bad.cfg:6:3: error: cookie 'rewrite', 'insert' and 'prefix' modes are incompatible.",
+      "bad.cfg:7:3: error: cookie 'preserve' requires at least 'insert' or 'indirect'.",
+      "bad.cfg:8:19: error: 'maxidle' expects <idletime> in seconds as argument.",
+      "bad.cfg:9:19: error: 'cookie ... dynamic'",
+    ]
+  ) assert(msg.includes(want), `missing "${want}" in:\n${msg}`);
+  const yaml = `frontends:\n  f: { bind: ["127.0.0.1:0"], default_backend: b }\nbackends:\n  b:\n` +
+    `    cookie: SRV insert indirect maxidle 30m domain .example.com\n` +
+    `    servers:\n      s1: { address: 127.0.0.1:1, cookie: a }\n`;
+  const { config } = await loadConfigText(yaml, "c.yaml");
+  const ck = config.backends[0].cookie!;
+  assertEquals([ck.name, ck.mode, ck.indirect, ck.maxidle, ck.domains], [
+    "SRV",
+    "insert",
+    true,
+    1_800_000,
+    [".example.com"],
+  ]);
+  assertEquals(config.backends[0].servers[0].cookie, "a");
+  const badYaml = yaml.replace("cookie: a", "cookie: 'a;b'").replace("indirect", "indirekt");
+  await loadConfigText(badYaml, "c.yaml").then(() => assert(false), (err) => {
+    assert(
+      /c\.yaml:5:\d+: error: backends\.b\.cookie: 'cookie' supports/.test(err.message),
+      err.message,
+    );
+    assert(
+      err.message.includes("backends.b.servers.s1.cookie: 'a;b' cannot be a cookie value"),
+      err.message,
+    );
+  });
 });

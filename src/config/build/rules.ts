@@ -10,6 +10,7 @@ import type {
   SrcEntry,
 } from "../model.ts";
 import type { Reader } from "./reader.ts";
+import { BACKEND_COOKIE, SERVER_COOKIE } from "./cookie.ts";
 
 export interface SectionRule<T> {
   /** The keys it reads (added to the section's known keys, so typos get "did you mean"). */
@@ -29,8 +30,8 @@ export type CrossRule = (
 
 export const GLOBAL_RULES: SectionRule<GlobalSection>[] = [];
 export const FRONTEND_RULES: SectionRule<FrontendConfig>[] = [];
-export const BACKEND_RULES: SectionRule<BackendConfig>[] = [];
-export const SERVER_RULES: SectionRule<ServerConfig>[] = [];
+export const BACKEND_RULES: SectionRule<BackendConfig>[] = [BACKEND_COOKIE];
+export const SERVER_RULES: SectionRule<ServerConfig>[] = [SERVER_COOKIE];
 export const CROSS_RULES: CrossRule[] = [];
 
 /** The section's own keys plus those of its rules. */

@@ -221,9 +221,9 @@ export function proxyEntry(
       });
     } else if (inh) entries.push({ key: "default_backend", keyLoc: inh.keyLoc, value: inh.node });
   } else {
-    const own = p.settings.get("balance") ?? dk?.settings.get("balance");
-    if (own) {
-      entries.push({ key: "balance", keyLoc: own.keyLoc, value: own.node, comment: own.comment });
+    for (const key of ["balance", "cookie"]) {
+      const own = p.settings.get(key) ?? dk?.settings.get(key);
+      if (own) entries.push({ key, keyLoc: own.keyLoc, value: own.node, comment: own.comment });
     }
   }
 
@@ -364,9 +364,10 @@ export function unsetValue(c: Cfg, key: string, loc: Loc): SrcNode {
   return c.scalar(null, loc);
 }
 
-/** Keys a YAML `defaults` can hold (balance and default_backend are copied into each proxy). */
+/** Keys a YAML `defaults` can hold (balance, cookie and default_backend are copied into each
+ * proxy). */
 function YAML_DEFAULTABLE(key: string): boolean {
-  return key !== "balance" && key !== "default_backend";
+  return key !== "balance" && key !== "default_backend" && key !== "cookie";
 }
 
 /** Same value, locations and comments aside. */

@@ -1,15 +1,25 @@
-// Cookie and stick-table persistence: not implemented (wtproxy keeps Wt sessions on
-// their server by URL affinity).
-import type { Family } from "./types.ts";
-import { e, pe, pw } from "./types.ts";
+// Persistence: HAProxy's cookie persistence (`cookie NAME insert ...` + server `cookie VALUE`,
+// src/persist/cookie.ts); stick tables and the other persistence keywords are not implemented
+// (wtproxy keeps Wt sessions on their server by URL affinity).
+import type { Family, ProxyLine } from "./types.ts";
+import { e } from "./types.ts";
+import type { Cfg } from "../context.ts";
+import { parseCookie } from "../../build/cookie.ts";
 
 export const PERSISTENCE: Family = {
   sections: {
     peers: "wtproxy has no stick tables to synchronise",
   },
+  proxyDirectives: { cookie },
   proxy: {
-    cookie: { level: "error", why: "cookie persistence is not supported (use URL affinity)" },
-    appsession: { level: "error", why: "cookie persistence is not supported (use URL affinity)" },
+    appsession: {
+      level: "error",
+      why: "appsession was removed in HAProxy 1.6: use 'cookie NAME prefix' or URL affinity",
+    },
+    "dynamic-cookie-key": {
+      level: "error",
+      why: "dynamic cookies are not supported: give each server a 'cookie VALUE'",
+    },
     "stick-table": { level: "error", why: "stick tables are not supported" },
     stick: { level: "error", why: "stickiness rules are not supported" },
     persist: { level: "error", why: "persistence is not supported" },
@@ -20,7 +30,27 @@ export const PERSISTENCE: Family = {
     persist: e("be", "persistence is not supported"),
   },
   server: {
-    "non-stick": pw("flag", "there are no stick tables"),
-    cookie: pe("value", "cookie persistence is not supported (use URL affinity)"),
+    "non-stick": { kind: "flag", unsupported: { level: "warn", why: "there are no stick tables" } },
+    cookie: { kind: "value", key: "cookie", type: "string" },
   },
 };
+
+/** `cookie NAME [insert|rewrite|prefix] [indirect] [nocache] ...`: checked in HAProxy's words
+ * here, stored as the backend's `cookie:` text (build/cookie.ts reads it). */
+function cookie(c: Cfg, x: ProxyLine) {
+  const { l, kwLoc, args, capable, set } = x;
+  if (!capable("be", "cookie")) return;
+  if (!args[0]) {
+    c.error(kwLoc, `'cookie' expects <cookie_name> as argument.`);
+    return;
+  }
+  const text = c.restText(l, args);
+  const loc = c.at(l, args[0]);
+  const { problems } = parseCookie(text, loc);
+  const errors = problems.filter((p) => p.severity === "error");
+  for (const p of errors) {
+    c.error(p.offset === 0 ? kwLoc : { ...loc, col: loc.col + p.offset }, p.message);
+  }
+  if (errors.length) return;
+  set("cookie", c.scalar(text, loc), kwLoc, "be");
+}
