@@ -15,6 +15,9 @@ import {
 } from "./types.ts";
 import type { Problem, Word } from "./words.ts";
 import "./builtins.ts";
+import { parseSampleExpr, SampleSyntaxError } from "../sample/expr.ts";
+import { compileConverters, SampleError } from "../sample/compile.ts";
+import type { ConvEnv, ConvFn } from "../sample/converters.ts";
 
 export type Test = (req: RequestInfo, ctx: RouteContext) => boolean;
 
@@ -24,8 +27,6 @@ const DEFAULT_MATCH: Record<SampleType, string> = {
   ip: "ip",
   bool: "bool",
 };
-
-const FETCH_WORD = /^([A-Za-z0-9_.]+)(?:\((.*)\))?$/s;
 
 /** Resolves `path_beg` to the `path` fetch with the `beg` matcher, or a fetch to its default. */
 export function resolveKeyword(name: string): { fetch: Fetch; match: string } | null {
@@ -65,7 +66,7 @@ function converter(input: SampleType): (v: Sample) => Value | null {
  */
 export function compileAclWords(
   words: readonly Word[],
-  env: CompileEnv,
+  env: CompileEnv & ConvEnv,
   problems: Problem[],
 ): Test | null {
   if (words.length === 0) {
@@ -73,16 +74,16 @@ export function compileAclWords(
     return null;
   }
   const head = words[0];
-  const m = FETCH_WORD.exec(head.text);
-  if (!m) {
-    problems.push({
-      severity: "error",
-      message: `invalid fetch '${head.text}' (converters are not supported)`,
-      offset: head.offset,
-    });
+  // FETCH(ARGS)[,CONVERTER(ARGS)]... (src/sample/expr.ts)
+  let expr;
+  try {
+    expr = parseSampleExpr(head.text, head.offset);
+  } catch (err) {
+    if (!(err instanceof SampleSyntaxError)) throw err;
+    problems.push({ severity: "error", message: err.message, offset: err.offset });
     return null;
   }
-  const name = m[1];
+  const name = expr.fetch.name;
   const resolved = resolveKeyword(name);
   if (!resolved) {
     problems.push({ severity: "error", message: `unknown fetch '${name}'`, offset: head.offset });
@@ -90,19 +91,8 @@ export function compileAclWords(
   }
   const { fetch } = resolved;
   let matchName = resolved.match;
-
-  // Arguments and their offsets (inside the parentheses).
-  const args: string[] = [];
-  const argOffsets: number[] = [];
-  if (m[2] !== undefined) {
-    let off = head.offset + name.length + 1;
-    for (const a of m[2].split(",")) {
-      args.push(a);
-      argOffsets.push(off);
-      off += a.length + 1;
-    }
-    if (args.length === 1 && args[0] === "") args.length = 0;
-  }
+  const args = expr.fetch.args;
+  const argOffsets = expr.fetch.argOffsets;
   if (args.length < fetch.minArgs || args.length > fetch.maxArgs) {
     const want = fetch.minArgs === fetch.maxArgs
       ? `${fetch.minArgs}`
@@ -113,6 +103,19 @@ export function compileAclWords(
       offset: head.offset,
     });
     return null;
+  }
+  let conv: ConvFn | null = null;
+  if (expr.converters.length) {
+    try {
+      const c = compileConverters(expr.converters, env);
+      conv = c.fn;
+      // A plain fetch's default match follows the converted type (`,map_int(...)` -> int).
+      if (fetches.has(name) && c.output) matchName = DEFAULT_MATCH[c.output];
+    } catch (err) {
+      if (!(err instanceof SampleError)) throw err;
+      problems.push({ severity: "error", message: err.message, offset: err.offset });
+      return null;
+    }
   }
 
   // Flags: -i, -m METHOD, -n, -u ID, --.
@@ -165,9 +168,9 @@ export function compileAclWords(
   const patterns = patternWords.map((w) => w.text);
   const matcher: Matcher = matchers.get(matchName)!;
 
-  let sample;
+  let fetched;
   try {
-    sample = fetch.compile(args, env);
+    fetched = fetch.compile(args, env);
   } catch (err) {
     if (!(err instanceof AclError)) throw err;
     const ai = err.where.argIndex;
@@ -211,13 +214,23 @@ export function compileAclWords(
     return null;
   }
 
-  const conv = converter(matcher.input);
+  const toInput = converter(matcher.input);
+  // Converters run on each value (in an ACL a multi-valued fetch gives them all).
+  const c = conv;
+  const sample: typeof fetched = c === null
+    ? fetched
+    : fetch.multi
+    ? (req, ctx) => (fetched(req, ctx) as readonly Sample[]).map((v) => v === null ? null : c(v))
+    : (req, ctx) => {
+      const v = fetched(req, ctx) as Sample;
+      return v === null ? null : c(v);
+    };
   if (fetch.multi) {
     return (req, ctx) => {
       const all = sample(req, ctx) as readonly Sample[];
       for (const s of all) {
         if (s === null) continue;
-        const v = conv(s);
+        const v = toInput(s);
         if (v !== null && match(v)) return true;
       }
       return false;
@@ -226,7 +239,7 @@ export function compileAclWords(
   return (req, ctx) => {
     const s = sample(req, ctx) as Sample;
     if (s === null) return false;
-    const v = conv(s);
+    const v = toInput(s);
     return v !== null && match(v);
   };
 }

@@ -6,6 +6,8 @@ import { compileCondition, orOf } from "./condition.ts";
 import type { RouteContext, Router } from "./router.ts";
 import type { CompileEnv } from "./types.ts";
 import { type Problem, splitWords, WordsError } from "./words.ts";
+import { compileFormat, type FormatFn, hasSample } from "../sample/format.ts";
+import { SampleError } from "../sample/compile.ts";
 
 const ACL_NAME = /^[A-Za-z0-9_.:-]+$/;
 
@@ -77,17 +79,29 @@ export function compileFrontend(frontend: FrontendConfig, env: CompileEnv = {}):
     if (!acls.has(line.name)) acls.set(line.name, () => false);
   }
 
-  const rules: { backend: string; test: Test }[] = [];
+  const rules: { backend: string; dynamic: FormatFn | null; test: Test }[] = [];
   for (const rule of frontend.useBackend) {
     const problems: Problem[] = [];
     const cond = compileCondition(rule.condition, acls, env, problems);
     report(diagnostics, rule.loc, problems, `use_backend ${rule.backend} ${rule.polarity}`);
+    let dynamic: FormatFn | null = null;
+    if (hasSample(rule.backend)) {
+      try {
+        dynamic = compileFormat(rule.backend, 0, env);
+      } catch (err) {
+        if (!(err instanceof SampleError)) throw err;
+        const p = { severity: "error" as const, message: err.message, offset: err.offset };
+        report(diagnostics, rule.backendLoc ?? rule.loc, [p], `use_backend ${rule.backend}`);
+        failed = true;
+      }
+    }
     if (!cond) {
       failed = true;
       continue;
     }
     rules.push({
       backend: rule.backend,
+      dynamic,
       test: rule.polarity === "unless" ? (req, ctx) => !cond(req, ctx) : cond,
     });
   }
@@ -109,19 +123,30 @@ export function compileFrontend(frontend: FrontendConfig, env: CompileEnv = {}):
   if (failed) return { diagnostics };
 
   const fallback = frontend.defaultBackend;
+  const known = env.backendNames;
   return {
     diagnostics,
     content,
     route(req, ctx) {
-      for (const r of rules) if (r.test(req, ctx)) return r.backend;
+      for (const r of rules) {
+        if (!r.test(req, ctx)) continue;
+        if (r.dynamic === null) return r.backend;
+        // HAProxy: a dynamic name that is no backend ends the rules: the default backend.
+        const name = r.dynamic(req, ctx);
+        return name !== null && (!known || known.has(name)) ? name : fallback;
+      }
       return fallback;
     },
   };
 }
 
 /** The proxy's entry point: throws ConfigError if the frontend's ACLs or rules have errors. */
-export function compileRouter(frontend: FrontendConfig, ctx: RouteContext): Router {
-  const compiled = compileFrontend(frontend);
+export function compileRouter(
+  frontend: FrontendConfig,
+  ctx: RouteContext,
+  env: CompileEnv = {},
+): Router {
+  const compiled = compileFrontend(frontend, env);
   if (!compiled.route) {
     throw new ConfigError(compiled.diagnostics.filter((d) => d.severity === "error"));
   }

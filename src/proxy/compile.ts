@@ -140,6 +140,7 @@ export function compileSnapshot(
       return be ? store.nbsrv(be.config) : 0;
     },
   };
+  const backendNames = new Set(backends.keys());
   const frontends = new Map<string, FrontendRt>();
   for (const f of config.frontends) {
     const plans = new Map<string, HeaderPlan>();
@@ -150,7 +151,7 @@ export function compileSnapshot(
     frontends.set(f.name, {
       config: f,
       state: store.frontends.get(f.name)!,
-      router: compileRouter(f, ctx),
+      router: compileRouter(f, ctx, { backendNames }),
       gate,
       clientTimeout: f.settings.timeouts.client,
       connSettings: {

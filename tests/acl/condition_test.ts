@@ -110,7 +110,12 @@ const ERRORS: [[string, string][], [string, "if" | "unless", string][], string][
   [[["a", "path -m nope /x"]], [], "1:18: acl 'a': unknown match method 'nope'"],
   [[["a", "path -x /x"]], [], "1:15: acl 'a': unknown flag '-x'"],
   [[["a", "path -f /etc/list"]], [], "1:15: acl 'a': pattern files (-f) are not supported"],
-  [[["a", "path,lower /x"]], [], "1:10: acl 'a': invalid fetch 'path,lower'"],
+  [
+    [["a", "path,base64 /x"]],
+    [],
+    "1:15: acl 'a': converter 'base64' is not supported by wtproxy (supported: lower, upper, map",
+  ],
+  [[["a", "path,lower( /x"]], [], "1:20: acl 'a': missing ')' after 'lower('"],
   [[["a", "path '/x"]], [], "1:15: acl 'a': unterminated quote"],
   [[["a", "always_true 1"]], [], "1:22: acl 'a': match method 'bool' takes no value"],
   [[["bad name", "always_true"]], [], "1:10: acl 'bad name': invalid name"],

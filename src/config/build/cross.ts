@@ -13,6 +13,7 @@ import { validateBalance } from "../../balance/validate.ts";
 import type { Reader } from "./reader.ts";
 import { suggest } from "./reader.ts";
 import { CROSS_RULES } from "./rules.ts";
+import { hasSample } from "../../sample/format.ts";
 
 export function crossChecks(
   r: Reader,
@@ -33,7 +34,10 @@ export function crossChecks(
   const binds: { bind: Bind; owner: string }[] = [];
   for (const f of frontends) {
     for (const rule of f.useBackend) {
-      missing(rule.backend, rule.backendLoc ?? rule.loc, "use_backend");
+      // A dynamic name (`%[...]`) is checked by the ACL room; unknown at run time: default.
+      if (!hasSample(rule.backend)) {
+        missing(rule.backend, rule.backendLoc ?? rule.loc, "use_backend");
+      }
     }
     if (f.defaultBackend !== null) missing(f.defaultBackend, f.loc, "default_backend");
     if (f.defaultBackend === null && f.useBackend.length === 0) {

@@ -34,13 +34,6 @@ function useBackend(c: Cfg, x: ProxyLine) {
     c.error(kwLoc, `'use_backend' expects a backend name.`);
     return;
   }
-  if (args[0].text.includes("%[")) {
-    c.error(
-      c.at(l, args[0]),
-      `dynamic backend names ('${args[0].text}') are not supported: name the backend.`,
-    );
-    return;
-  }
   const entries: SrcEntry[] = [{
     key: "backend",
     keyLoc: c.at(l, args[0]),
