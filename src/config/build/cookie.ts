@@ -101,7 +101,7 @@ export function parseCookie(
       }
       case "attr":
         if (!next) return err("'attr' expects <value> as argument.", w.offset), fail();
-        if (/[\x00-\x1f;]/.test(next.text)) {
+        if (next.text.includes(";") || hasControl(next.text)) {
           err(`'attr' : '${next.text}' must not contain ';' or control characters.`, next.offset);
           return fail();
         }
@@ -129,6 +129,11 @@ export function parseCookie(
   function fail() {
     return { cookie: null, problems };
   }
+}
+
+function hasControl(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) < 0x20) return true;
+  return false;
 }
 
 function at(loc: Loc, offset: number): Loc {
@@ -160,7 +165,7 @@ export const SERVER_COOKIE: SectionRule<ServerConfig> = {
     if (!e) return;
     const v = r.str(e, `${path}.cookie`);
     if (v === undefined) return;
-    if (/[\s;,|~"\\\x00-\x1f]/.test(v)) {
+    if (/[\s;,|~"\\]/.test(v) || hasControl(v)) {
       r.error(
         e.value.loc,
         `${path}.cookie: '${v}' cannot be a cookie value (no spaces, ';', ',', '|', '~', quotes)`,
