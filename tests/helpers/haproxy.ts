@@ -10,7 +10,11 @@ let found: boolean | null = null;
 export async function haproxyAvailable(): Promise<boolean> {
   if (found === null) {
     try {
-      const out = await new Deno.Command("haproxy", { args: ["-v"], stdout: "null", stderr: "null" })
+      const out = await new Deno.Command("haproxy", {
+        args: ["-v"],
+        stdout: "null",
+        stderr: "null",
+      })
         .output();
       found = out.success;
     } catch {
