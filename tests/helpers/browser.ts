@@ -1,7 +1,7 @@
 // Real headless Chromium for page tests: Debian's /usr/bin/chromium driven by playwright-core
 // (never a downloaded browser), with the flags this machine's closed network needs.
 
-import { type BrowserContext, chromium } from "playwright-core";
+import { type BrowserContext, chromium } from "npm:playwright-core@1.65.1";
 
 export const CHROMIUM = "/usr/bin/chromium";
 
