@@ -1,6 +1,9 @@
 // Real headless Chromium for page tests: Debian's /usr/bin/chromium driven by playwright-core
 // (never a downloaded browser), with the flags this machine's closed network needs.
 
+// Test-only: not in deno.json/deno.lock, or a fresh `deno task start` would fetch it (it is
+// locked in tests/test.lock).
+// deno-lint-ignore no-import-prefix
 import { type BrowserContext, chromium } from "npm:playwright-core@1.65.1";
 
 export const CHROMIUM = "/usr/bin/chromium";
