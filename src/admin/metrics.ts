@@ -54,8 +54,9 @@ class Exposition {
   histogram(name: string, help: string, labels: Labels, c: Counters): void {
     const f = this.family(name, "histogram", help);
     let cum = 0;
+    const buckets = c.timeBuckets;
     for (let i = 0; i <= TIME_BUCKETS_MS.length; i++) {
-      cum += c.timeBuckets[i];
+      cum += buckets[i];
       const le = i < TIME_BUCKETS_MS.length ? String(TIME_BUCKETS_MS[i] / 1000) : "+Inf";
       f.lines.push(`${name}_bucket${fmtLabels({ ...labels, le })} ${cum}`);
     }

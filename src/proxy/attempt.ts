@@ -240,7 +240,7 @@ async function connectLoop(
       attempted = true;
       srv.state.counters.connectErrors++;
       be.state.counters.connectErrors++;
-      reportConnectFailure(deps.store, srv.state, reasonOf(e));
+      (deps.store.connectFailure ?? reportConnectFailure)(deps.store, srv.state, reasonOf(e));
       if (--attemptsLeft <= 0) {
         rec.tw = Math.round(tw);
         rec.tc = -1;

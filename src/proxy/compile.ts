@@ -147,6 +147,7 @@ export function compileSnapshot(
     for (const b of config.backends) plans.set(b.name, headerPlan(f, b));
     const limit = f.settings.maxconn > 0 ? f.settings.maxconn : config.global.maxconn;
     const gate = previous?.frontends.get(f.name)?.gate ?? new Gate(limit);
+    gate.bind(...store.gateCell(f.name));
     gate.setLimit(limit);
     frontends.set(f.name, {
       config: f,
@@ -163,6 +164,7 @@ export function compileSnapshot(
     });
   }
   const globalGate = previous?.globalGate ?? new Gate(config.global.maxconn);
+  globalGate.bind(...store.gateCell(null));
   globalGate.setLimit(config.global.maxconn);
   return {
     config,
