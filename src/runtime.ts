@@ -3,27 +3,24 @@
 // a deadline on stop.
 
 import type { Config } from "./config/model.ts";
-import type { AccessLogger } from "./log/record.ts";
+import type { AccessLogger, RequestLog } from "./log/record.ts";
 import { createLogging, type Logging, type LoggingOptions } from "./log/logging.ts";
 import { logReload, logStart, logStopped, logStopping } from "./log/events.ts";
 import { startAdmin } from "./admin/server.ts";
 import { type Health, startHealth } from "./health/scheduler.ts";
+import { reportTakenDown } from "./health/machine.ts";
 import { StateStore } from "./state.ts";
-import { compileSnapshot } from "./proxy/compile.ts";
-import {
-  bindAddresses,
-  type ListenerHandle,
-  type RuntimeCore,
-  startListener,
-} from "./proxy/frontend.ts";
-import { type Connector, defaultConnector } from "./upstream/conn.ts";
-import { Pool, type PoolOptions } from "./upstream/pool.ts";
-import { serverAddr } from "./proxy/attempt.ts";
+import type { Connector } from "./upstream/conn.ts";
+import type { PoolOptions } from "./upstream/pool.ts";
+import { type DataPlane, type ListenerInfo, startDataPlane } from "./data/plane.ts";
+import { startWorkers, type WorkerPool } from "./control/workers.ts";
+import { EventHub, PushHandlers, serve } from "./shared/channel.ts";
+import { registerPushes } from "./data/pushes.ts";
+import { capacityFor, SharedTable } from "./shared/table.ts";
 import { type WtSessionSettings, WtSessionTable } from "./session/table.ts";
-import { startTcpListener } from "./tcp/listener.ts";
-import { SessionTable } from "./tcp/sessions.ts";
 import { type Discovery, type DiscoveryOptions, startDiscovery } from "./discovery/discovery.ts";
-import { localAddressSink } from "./discovery/sink.ts";
+import { type AddressSink, localAddressSink } from "./discovery/sink.ts";
+import type { SessionObserver } from "./session/observer.ts";
 
 export interface RuntimeOptions {
   /** Where access-log records go; default: the logging room's (createLogging). */
@@ -40,6 +37,12 @@ export interface RuntimeOptions {
   pool?: PoolOptions;
   /** Grace period of stop() when none is given (default 10 s). */
   graceMs?: number;
+  /**
+   * Data-plane threads; default: `global.nbthread`, else 1 (the command line defaults to every
+   * CPU). 1 = everything in this thread; N > 1 = N workers (reusePort listeners) and this
+   * thread as the control plane. `connector` is not used by workers.
+   */
+  nbthread?: number;
   /** DNS discovery options (tests: an injected resolver). */
   discovery?: Pick<DiscoveryOptions, "resolverFor" | "resolvConf">;
 }
@@ -48,13 +51,21 @@ export interface Runtime {
   readonly config: Config;
   readonly state: StateStore;
   readonly listeners: { frontend: string; hostname: string; port: number }[];
+  /** Data-plane threads (1: the data plane runs in this thread). */
+  readonly nbthread: number;
+  /** The data-plane workers (null at nbthread 1). */
+  readonly workers: WorkerPool | null;
+  /** Control-plane handlers of data-plane events (e.g. serve(events, "wt", table)). */
+  readonly events: EventHub;
+  /** Sends `data` to the data plane (every worker, or this thread's handlers at nbthread 1). */
+  push(kind: string, data: unknown): void;
   readonly ready: boolean;
   readonly stopping: boolean;
   readonly logging?: Logging;
-  /** Where the admin listener is bound (null when off); its port is known even for port 0. */
-  readonly adminAddr: Deno.NetAddr | null;
   /** The live Wt session table (control plane) when `wt-sessions` is set, else null. */
   readonly sessions: WtSessionTable | null;
+  /** Where the admin listener is bound (null when off); its port is known even for port 0. */
+  readonly adminAddr: Deno.NetAddr | null;
   /** Swaps the configuration; state (health, counters) is kept, changed binds are rebound. */
   reload(config: Config): Promise<void>;
   /** Stops accepting, drains in-flight requests until `graceMs`, then cuts what is left. */
@@ -65,47 +76,58 @@ export interface Runtime {
 
 const NOOP_LOGGER: AccessLogger = { request() {} };
 
-/**
- * What a listener is kept by across a reload: its address, whichever frontend it serves (a
- * renamed frontend, or a bind moved to another one, keeps the socket instead of failing to bind
- * a port still held by the old listener). Port 0 (ephemeral) binds stay per frontend.
- */
-function listenerKey(
-  frontend: string,
-  mode: string,
-  bind: { host: string; port: number },
-): string {
-  return bind.port === 0 ? `${frontend}|${bind.host}|0` : `${mode}|${bind.host}|${bind.port}`;
+/** Rows the configuration needs in the shared table (frontends, backends, servers). */
+function entities(config: Config): number {
+  let n = config.frontends.length + config.backends.length;
+  for (const b of config.backends) n += b.servers.length;
+  return n;
 }
 
 export async function startRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
-  const store = new StateStore();
+  const nbthread = opts.nbthread ?? config.global.nbthread ?? 1;
+  const store = new StateStore(
+    nbthread > 1
+      ? SharedTable.create(capacityFor(entities(config)), nbthread + 1, true)
+      : SharedTable.create(capacityFor(entities(config)), 1, false),
+  );
   store.sync(config);
   const logging = opts.logging === false ? undefined : createLogging(config, store, opts.logging);
   const logger = opts.logger ?? logging?.access ?? NOOP_LOGGER;
-  const shutdown = new AbortController();
+  const events = new EventHub();
+  events.handle("log", (data) => {
+    const [fe, rec] = data as [string, RequestLog];
+    logger.request(fe, rec);
+  });
+  events.handle("passive-down", (data) => {
+    const [key, reason] = data as [string, string];
+    reportTakenDown(store, key, reason);
+  });
+  const pushes = new PushHandlers();
   let sessions = config.global.wtSessions
     ? new WtSessionTable(store, sessionSettings(config)!, config)
     : null;
-  const core: RuntimeCore = {
-    sessions,
-    snapshot: compileSnapshot(config, store, undefined, sessions),
-    store,
-    pool: new Pool(opts.pool),
-    connector: opts.connector ?? defaultConnector,
-    logger,
-    inflight: new Set(),
-    shutdown: shutdown.signal,
-    active: 0,
-    tcpSessions: new SessionTable(),
+  // Workers observe sessions through "wt" events, delivered to whichever table is current.
+  const observed: SessionObserver = {
+    answered: (server, id) => sessions?.answered(server, id),
+    wsOpened: (server, id) => sessions?.wsOpened(server, id),
+    wsClosed: (server, id) => sessions?.wsClosed(server, id),
   };
-  const unwatch = core.tcpSessions.watch(store);
+  serve(events, "wt", observed);
   let health: Health | null = null;
   if (opts.health !== false) {
     health = startHealth(config, store);
   }
-  // DNS discovery (control plane) pushes addresses to this thread's data plane directly.
-  const sink = localAddressSink(store, core.pool);
+
+  let plane: DataPlane | null = null;
+  let workers: WorkerPool | null = null;
+  // DNS discovery (control plane) sets the addresses in this thread's store (health checks
+  // read them; at nbthread 1 with the data plane's pool) and pushes them to the workers.
+  const sink: AddressSink = {
+    setAddress(key, addr) {
+      localAddressSink(store, plane?.core.pool ?? null).setAddress(key, addr);
+      workers?.push("server-address", [key, addr]);
+    },
+  };
   const discoveryOpts: DiscoveryOptions = {
     ...opts.discovery,
     onAddress: (key) => health?.kick(key),
@@ -114,71 +136,44 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
   let discovery: Discovery | null = null;
   try {
     if (usesDns(config)) discovery = await startDiscovery(config, store, sink, discoveryOpts);
+    if (nbthread > 1) {
+      workers = await startWorkers(nbthread, config, store.table, events, {
+        pool: opts.pool,
+        relay: ["wt"],
+        addresses: () => {
+          const out: [string, unknown][] = [];
+          for (const [key, st] of store.servers) if (st.dns) out.push([key, st.dns]);
+          return out;
+        },
+        onWorkerDied: (index, why) => {
+          const line = `data-plane worker ${index} died (${why}); starting a new one`;
+          console.error(`wtproxy: ${line}`);
+          logging?.event("alert", line);
+        },
+      });
+    } else {
+      plane = startDataPlane(config, store, {
+        logger,
+        connector: opts.connector,
+        pool: opts.pool,
+        sessions: (cfg) => sessions = syncSessions(sessions, store, cfg),
+      });
+      registerPushes(pushes, plane);
+    }
+    // State events (server DOWN...) reach the workers' stores too (tcp on-marked-down).
+    if (workers) store.on((e) => workers!.push("state", e));
   } catch (err) {
+    await discovery?.stop();
     await health?.stop();
+    await logging?.stop();
     throw err;
   }
 
   let current = config;
-  let handles: ListenerHandle[] = [];
   let ready = false;
   let stopping = false;
   let admin: { addr: Deno.NetAddr; stop(): Promise<void> } | null = null;
-
-  /** Opens `cfg`'s listeners, taking kept ones out of `keep`; `moved` gets the kept listeners
-   * whose frontend changes (applied by the caller once the new snapshot is in place). */
-  const openListeners = (
-    cfg: Config,
-    keep: Map<string, ListenerHandle[]>,
-    moved: [ListenerHandle, string][] = [],
-  ) => {
-    const out: ListenerHandle[] = [];
-    const opened = new Set<string>();
-    try {
-      for (const fe of cfg.frontends) {
-        const backlog = fe.settings.maxconn > 0 ? fe.settings.maxconn : cfg.global.maxconn;
-        for (const bind of fe.binds) {
-          const key = listenerKey(fe.name, fe.settings.mode, bind);
-          const kept = keep.get(key);
-          if (kept) {
-            for (const h of kept) if (h.frontend !== fe.name) moved.push([h, fe.name]);
-            for (const h of kept) opened.add(`${fe.name} ${h.hostname} ${h.port}`);
-            out.push(...kept);
-            keep.delete(key);
-            continue;
-          }
-          for (const host of bindAddresses(bind)) {
-            // `bind :25` + `bind :::25` (dual-stack pair): each address is opened once
-            const where = `${fe.name} ${host} ${bind.port}`;
-            if (opened.has(where)) continue;
-            opened.add(where);
-            try {
-              const start = fe.settings.mode === "tcp" ? startTcpListener : startListener;
-              out.push(start(core, fe.name, key, host, bind.port, backlog));
-            } catch (err) {
-              // Deno only says "Address already in use (os error 98)": name the bind.
-              const why = err instanceof Error ? err.message : String(err);
-              const addr = host.includes(":") ? `[${host}]:${bind.port}` : `${host}:${bind.port}`;
-              throw new Error(`frontend ${fe.name}: cannot bind ${addr}: ${why}`, { cause: err });
-            }
-          }
-        }
-      }
-    } catch (err) {
-      // Undo what this call opened (not the kept ones) and report.
-      for (const h of out) if (!handles.includes(h)) h.server.kill();
-      throw err;
-    }
-    return out;
-  };
-
-  try {
-    handles = openListeners(config, new Map());
-  } catch (err) {
-    await discovery?.stop();
-    await health?.stop();
-    throw err;
-  }
+  const listeners = (): ListenerInfo[] => plane?.listeners ?? workers!.listeners;
 
   const runtime: Runtime = {
     get config() {
@@ -186,7 +181,14 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     },
     state: store,
     get listeners() {
-      return handles.map((h) => ({ frontend: h.frontend, hostname: h.hostname, port: h.port }));
+      return listeners().map((l) => ({ frontend: l.frontend, hostname: l.hostname, port: l.port }));
+    },
+    nbthread,
+    workers,
+    events,
+    push(kind, data) {
+      if (workers) workers.push(kind, data);
+      else pushes.deliver(kind, data);
     },
     get ready() {
       return ready;
@@ -195,51 +197,34 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       return stopping;
     },
     logging,
-    get adminAddr() {
-      return admin?.addr ?? null;
-    },
     get sessions() {
       return sessions;
     },
     get discovery() {
       return discovery;
     },
+    get adminAddr() {
+      return admin?.addr ?? null;
+    },
     async reload(next: Config) {
       const prev = current;
-      // Listeners first: keep those whose frontend+bind is unchanged, open new ones, close the
-      // rest. A bind that fails throws here, before the state store or the snapshot is touched,
-      // so the running configuration and its state (MAINT, counters, removed names) stay as
-      // they were. No await until the snapshot swap: no request sees the new listeners early.
-      const byKey = new Map<string, ListenerHandle[]>();
-      for (const h of handles) {
-        const list = byKey.get(h.bindKey) ?? [];
-        list.push(h);
-        byKey.set(h.bindKey, list);
-      }
-      const moved: [ListenerHandle, string][] = [];
-      const opened = openListeners(next, byKey, moved);
-      const closing = [...byKey.values()].flat();
-      let snapshot;
-      try {
+      let closing: Promise<void>;
+      if (plane) {
+        // Throws (a bind that fails, a bad snapshot) before anything changed.
+        const prepared = plane.prepare(next);
+        closing = prepared.commit();
+      } else {
         store.sync(next);
+        try {
+          await workers!.reload(next, store.table);
+        } catch (err) {
+          store.sync(prev);
+          throw err;
+        }
         sessions = syncSessions(sessions, store, next);
-        snapshot = compileSnapshot(next, store, core.snapshot, sessions);
-      } catch (err) {
-        for (const h of opened) if (!handles.includes(h)) h.server.kill();
-        store.sync(prev);
-        sessions = syncSessions(sessions, store, prev);
-        throw err;
+        closing = Promise.resolve();
       }
-      core.snapshot = snapshot;
-      core.sessions = sessions;
-      for (const [h, fe] of moved) h.frontend = fe;
       current = next;
-      handles = opened;
-      const keys = new Set<string>();
-      for (const be of snapshot.backends.values()) {
-        for (const s of be.balancer.servers) keys.add(serverAddr(s).key);
-      }
-      core.pool.prune(keys);
       health?.reload(next);
       if (discovery) await discovery.reload(next);
       else if (usesDns(next)) {
@@ -249,7 +234,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
         });
       }
       logging?.reload(next);
-      await Promise.all(closing.map((h) => closeListener(h, 5000)));
+      await closing;
       if (logging) logReload(logging, next);
       const adminKey = (c: Config) =>
         c.admin ? `${c.admin.bind.host}|${c.admin.bind.port}|${c.admin.token ?? ""}` : "";
@@ -263,21 +248,17 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       if (stopping) return;
       stopping = true;
       ready = false;
-      const deadline = performance.now() + graceMs;
       if (logging) logStopping(logging, current, graceMs);
       // The admin listener stays up while draining, so /healthz answers 503 to the orchestrator.
-      const drained = await Promise.all(handles.map((h) => closeListener(h, graceMs)));
-      await admin?.stop().catch(() => {});
-      // Whatever is still running after the grace period is cut: streams, tunnels.
-      shutdown.abort();
-      for (const x of [...core.inflight]) x.abort();
-      while (core.active > 0 && performance.now() < deadline + 1000) {
-        await new Promise((r) => setTimeout(r, 10));
+      const stopAdmin = async () => {
+        await admin?.stop().catch(() => {});
+      };
+      if (plane) await plane.stop(graceMs, stopAdmin);
+      else {
+        await workers!.stop(graceMs);
+        await stopAdmin();
       }
-      if (drained.includes(false)) await finished(handles, 1000);
-      core.pool.close();
       sessions?.stop();
-      unwatch();
       await discovery?.stop();
       await health?.stop();
       if (logging) logStopped(logging, current, store);
@@ -296,6 +277,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
   return runtime;
 }
 
+/** The session table settings of `config`, null when `wt-sessions` is off. */
 function sessionSettings(config: Config): WtSessionSettings | null {
   const w = config.global.wtSessions;
   return w ? { param: w.param, timeoutMs: w.timeout, max: w.max } : null;
@@ -316,19 +298,4 @@ function syncSessions(
   if (!table) return new WtSessionTable(store, settings, next);
   table.sync(next, settings);
   return table;
-}
-
-/** Stops accepting and waits for in-flight requests, at most `graceMs`; true when drained.
- * What is left is cut by the caller (streams, tunnels) and then by finished(). */
-function closeListener(h: ListenerHandle, graceMs: number): Promise<boolean> {
-  return h.server.drain(graceMs);
-}
-
-/** Gives the listeners' last connections `ms` more, then closes them. */
-async function finished(hs: ListenerHandle[], ms: number): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (hs.some((h) => h.server.connections > 0) && performance.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  for (const h of hs) h.server.kill();
 }

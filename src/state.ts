@@ -213,7 +213,7 @@ export class Counters {
 
   open(): void {
     const g = this.g;
-    const cur = Atomics.add(g, this.gi + G.current, 1) + 1;
+    const cur = this.table.add(this.gi + G.current, 1) + 1;
     // Raise the maximum unless another thread raised it further meanwhile.
     let max = Atomics.load(g, this.gi + G.max);
     while (cur > max) {
@@ -224,7 +224,7 @@ export class Counters {
   }
 
   close(): void {
-    Atomics.sub(this.g, this.gi + G.current, 1);
+    this.table.add(this.gi + G.current, -1);
   }
 }
 
@@ -439,14 +439,16 @@ export class StateStore {
   get activeConnections(): number {
     return Atomics.load(this.g, GLOBAL_SLOT * GAUGE_STRIDE + G.current);
   }
-  set activeConnections(v: number) {
-    Atomics.store(this.g, GLOBAL_SLOT * GAUGE_STRIDE + G.current, v);
+
+  /** A client connection opened (+1) or closed (-1). */
+  countConnection(delta: 1 | -1): void {
+    this.table.add(GLOBAL_SLOT * GAUGE_STRIDE + G.current, delta);
   }
 
   /** Where a maxconn gate counts: the frontend's row, or the global row (null). */
-  gateCell(frontend: string | null): [Int32Array, number] {
+  gateCell(frontend: string | null): [SharedTable, number] {
     const slot = frontend === null ? GLOBAL_SLOT : this.table.slot(`f:${frontend}`)!;
-    return [this.table.gauges, this.table.gaugeBase(slot) + G.gate];
+    return [this.table, this.table.gaugeBase(slot) + G.gate];
   }
 
   /** The home of `key` in the table (the control plane allocates, a worker finds). */

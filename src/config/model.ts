@@ -146,6 +146,8 @@ export interface GlobalSection {
   logTag: string;
   /** The live Wt session table (`wt-sessions`); null = off. */
   wtSessions?: WtSessionsConfig | null;
+  /** Data-plane threads (HAProxy's `nbthread`); absent: every CPU available (wtproxy -f). */
+  nbthread?: number;
 }
 
 /** `wt-sessions: { param, timeout, max }` (wtproxy-only; src/session/). */

@@ -105,6 +105,18 @@ export function reportConnectFailure(store: StateStore, server: ServerState, rea
 }
 
 /**
+ * Passive marking seen by a data-plane worker, which already took `key` DOWN in the shared
+ * table (ServerState.takeDown(), so every worker re-routes at once): the rest of
+ * reportConnectFailure (health counter, trackers, events) runs here, in the control plane.
+ */
+export function reportTakenDown(store: StateStore, key: string, reason: string): void {
+  const root = store.servers.get(key);
+  if (!root || downSince.has(root)) return; // unknown, or already DOWN here
+  root.health = "UP";
+  reportConnectFailure(store, root, reason);
+}
+
+/**
  * Sets a server's admin state (the runtime API's `set server B/S state ready|drain|maint`).
  * Trackers inherit MAINT and DRAIN immediately. Leaving MAINT puts a checked server at
  * h = rise ("UP 1/3": UP, but one failed check brings it down), as HAProxy does.

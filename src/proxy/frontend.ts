@@ -23,6 +23,8 @@ export interface ListenerHandle {
   frontend: string;
   /** The bind this listener comes from ("host:port" as configured), for reload diffs. */
   bindKey: string;
+  /** bindKey|host: this socket's name in every worker. */
+  id: string;
   hostname: string;
   port: number;
   server: HttpServer;
@@ -55,9 +57,11 @@ export function startListener(
   core: RuntimeCore,
   frontend: string,
   bindKey: string,
+  id: string,
   hostname: string,
   port: number,
   backlog: number,
+  reusePort = false,
 ): ListenerHandle {
   let h: ListenerHandle | null = null;
   const feName = () => h?.frontend ?? frontend;
@@ -65,6 +69,7 @@ export function startListener(
     hostname,
     port,
     backlog,
+    reusePort,
     settings: () => core.snapshot.frontends.get(feName())?.connSettings ?? NO_TIMEOUTS,
     handler: (ex, conn) => handle(core, feName(), ex, conn),
     admit: () => admit(core, feName()),
@@ -89,7 +94,7 @@ export function startListener(
       } catch { /* a logger must not break the proxy */ }
     },
   });
-  h = { frontend, bindKey, hostname, port: server.addr.port, server };
+  h = { frontend, bindKey, id, hostname, port: server.addr.port, server };
   return h;
 }
 
@@ -125,14 +130,14 @@ function connectionSlot(
   globalGate: Gate,
 ): () => void {
   const store = core.store;
-  store.activeConnections++;
+  store.countConnection(1);
   feC?.open();
   let released = false;
   return () => {
     if (released) return;
     released = true;
     feC?.close();
-    store.activeConnections--;
+    store.countConnection(-1);
     feGate?.release();
     globalGate.release();
   };

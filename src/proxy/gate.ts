@@ -8,20 +8,23 @@
 // its own oldest waiter; otherwise it frees it and wakes the other workers' waiters
 // (Atomics.notify; they also look again every WATCH_MS).
 
+import { SharedTable } from "../shared/table.ts";
+
 const WATCH_MS = 20;
 
 export class Gate {
-  private cell: Int32Array = new Int32Array(1);
+  private table: SharedTable = SharedTable.create(1, 1, false);
+  private cell: Int32Array = this.table.gauges;
   private index = 0;
   private readonly waiting: (() => void)[] = [];
   private watching = false;
 
   constructor(public limit: number) {}
 
-  /** Counts in `cells[index]` from now on (the shared table's row; rebound on reload). */
-  bind(cells: Int32Array, index: number): void {
-    if (cells === this.cell && index === this.index) return;
-    this.cell = cells;
+  /** Counts in gauge cell `index` of `table` from now on (rebound on reload). */
+  bind(table: SharedTable, index: number): void {
+    this.table = table;
+    this.cell = table.gauges;
     this.index = index;
   }
 
@@ -39,9 +42,9 @@ export class Gate {
   }
 
   private take(): boolean {
-    const taken = Atomics.add(this.cell, this.index, 1);
+    const taken = this.table.add(this.index, 1);
     if (this.limit <= 0 || taken < this.limit) return true;
-    Atomics.sub(this.cell, this.index, 1);
+    this.table.add(this.index, -1);
     return false;
   }
 
@@ -49,7 +52,7 @@ export class Gate {
   release(): void {
     const next = this.waiting.shift();
     if (next) return next();
-    Atomics.sub(this.cell, this.index, 1);
+    this.table.add(this.index, -1);
     if (this.cell.buffer instanceof SharedArrayBuffer) Atomics.notify(this.cell, this.index);
   }
 

@@ -9,6 +9,8 @@
 // - counters (Float64, one block of rows per thread): requests, bytes, errors... each thread
 //   writes only its own block with plain stores (no contention, no atomics on the hot path);
 //   the control plane reads the sum (and the split, for requests per worker).
+// - ledger (Int32, one block per thread): what each thread added to the additive gauges
+//   (connections, gate slots), so the control plane can take back what a dead worker held.
 // At nbthread 1 the same table lives in a plain ArrayBuffer with one counter block.
 
 /** Int32 fields of a gauge row. */
@@ -56,6 +58,8 @@ export const GLOBAL_SLOT = 0;
 
 /** What crosses to a worker (structured clone keeps the SharedArrayBuffer shared). */
 export interface TableInit {
+  /** Changes when the control plane makes a bigger table (a worker then rebinds). */
+  generation: number;
   buffer: SharedArrayBuffer | ArrayBuffer;
   capacity: number;
   /** Counter blocks: block 0 = the control plane, block i = worker i. */
@@ -66,6 +70,9 @@ export interface TableInit {
 export class SharedTable {
   readonly gauges: Int32Array;
   readonly counters: Float64Array;
+  readonly ledger: Int32Array;
+  /** This thread's ledger block starts here. */
+  private readonly lo: number;
   private readonly slots: Map<string, number>;
   private next: number;
 
@@ -78,15 +85,19 @@ export class SharedTable {
     const gaugeBytes = capacity * GAUGE_STRIDE * 4;
     this.gauges = new Int32Array(buffer, 0, capacity * GAUGE_STRIDE);
     this.counters = new Float64Array(buffer, gaugeBytes, capacity * COUNTER_STRIDE * blocks);
+    const ledgerAt = gaugeBytes + capacity * COUNTER_STRIDE * blocks * 8;
+    this.ledger = new Int32Array(buffer, ledgerAt, capacity * GAUGE_STRIDE * blocks);
+    this.lo = block * capacity * GAUGE_STRIDE;
     this.slots = new Map(init.slots);
     this.next = Math.max(GLOBAL_SLOT, ...this.slots.values()) + 1;
   }
 
   /** A table for `blocks` counter blocks (1 + workers), shared when `shared`. */
   static create(capacity: number, blocks: number, shared: boolean): SharedTable {
-    const bytes = capacity * (GAUGE_STRIDE * 4 + COUNTER_STRIDE * 8 * blocks);
+    const bytes = capacity * (GAUGE_STRIDE * 4 + COUNTER_STRIDE * 8 * blocks) +
+      capacity * GAUGE_STRIDE * 4 * blocks;
     const buffer = shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
-    return new SharedTable({ buffer, capacity, blocks, slots: [] }, 0);
+    return new SharedTable({ generation: ++generations, buffer, capacity, blocks, slots: [] }, 0);
   }
 
   /** A worker's view of the control plane's table. */
@@ -138,6 +149,13 @@ export class SharedTable {
     );
     next.gauges.set(this.gauges);
     for (let b = 0; b < blocks; b++) {
+      const from = b * this.capacity * GAUGE_STRIDE;
+      next.ledger.set(
+        this.ledger.subarray(from, from + this.capacity * GAUGE_STRIDE),
+        b * capacity * GAUGE_STRIDE,
+      );
+    }
+    for (let b = 0; b < blocks; b++) {
       const from = this.counterBase(0, b);
       next.counters.set(
         this.counters.subarray(from, from + this.capacity * COUNTER_STRIDE),
@@ -146,6 +164,25 @@ export class SharedTable {
     }
     next.adopt([...this.slots]);
     return next;
+  }
+
+  /** Adds `delta` to gauge cell `i` for every thread, noted in this thread's ledger; returns
+   * the value before. */
+  add(i: number, delta: number): number {
+    this.ledger[this.lo + i] += delta;
+    return Atomics.add(this.gauges, i, delta);
+  }
+
+  /** Takes back what worker `block` added and still held (it died); clears its ledger. */
+  release(block: number): void {
+    const from = block * this.capacity * GAUGE_STRIDE;
+    for (let i = 0; i < this.capacity * GAUGE_STRIDE; i++) {
+      const held = this.ledger[from + i];
+      if (held !== 0) {
+        Atomics.sub(this.gauges, i, held);
+        this.ledger[from + i] = 0;
+      }
+    }
   }
 
   /** Slots in use (for sizing a new table on reload). */
@@ -162,6 +199,8 @@ export class SharedTable {
     return slot * GAUGE_STRIDE;
   }
 }
+
+let generations = 0;
 
 /** Room for `needed` slots with space for reloads that add names. */
 export function capacityFor(needed: number): number {

@@ -105,18 +105,21 @@ export function startTcpListener(
   core: RuntimeCore,
   frontend: string,
   bindKey: string,
+  id: string,
   hostname: string,
   port: number,
   backlog: number,
+  reusePort = false,
 ): ListenerHandle {
   const listener = Deno.listen({
     hostname,
     port,
     tcpBacklog: backlog > 0 ? backlog : undefined,
+    ...(reusePort ? { reusePort: true } : {}),
   } as Deno.TcpListenOptions);
   let h: ListenerHandle | null = null;
   const server = new TcpServer(listener, core, () => h?.frontend ?? frontend);
-  h = { frontend, bindKey, hostname, port: server.addr.port, server };
+  h = { frontend, bindKey, id, hostname, port: server.addr.port, server };
   server.acceptLoop();
   return h;
 }
