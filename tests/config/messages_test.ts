@@ -188,3 +188,47 @@ Deno.test(".cfg messages quote the directive as written, not a YAML path", () =>
   ]);
   assert(!msgs.some((m) => /backends\.|frontends\.|timeouts\./.test(m)));
 });
+
+Deno.test(".if/.elif/.else/.endif: only the true branch is read, nested blocks too", () => {
+  const text = [
+    ".if defined(PROD)",
+    "global\n    maxconn 100",
+    '.elif streq("$MODE",stage) && !version_before(2.4-dev19)',
+    "global\n    maxconn 200",
+    "    .if feature(OPENSSL)",
+    "    nosuch keyword here",
+    "    .else",
+    "    log-tag staged",
+    "    .endif",
+    ".else",
+    "global\n    maxconn 300",
+    ".endif",
+    ".if 0",
+    '    timeout client "$UNSET_IN_FALSE_BRANCH"',
+    ".elif (1 || 0) && version_atleast(2.6) && !version_atleast(2.7) && strneq(a,b)",
+    "defaults\n    mode http",
+    ".endif",
+    "",
+  ].join("\n");
+  const { tree, diagnostics } = parseHaproxy(text, "c.cfg", {
+    env: (n) => ({ MODE: "stage" } as Record<string, string>)[n],
+  });
+  assertEquals(scalar(get(tree, "global", "maxconn")), 200);
+  assertEquals(scalar(get(tree, "global", "log-tag")), "staged");
+  assertEquals(scalar(get(tree, "defaults", "mode")), "http");
+  assertEquals(where(diagnostics), [
+    "7:9 warning: 'feature(OPENSSL)' is false: wtproxy has no HAProxy feature 'OPENSSL'.",
+  ]);
+});
+
+Deno.test(".if errors name the place: bad conditions, .else twice, unterminated", () => {
+  const text = ".if streq(a)\n.else\n.else\n.endif\n.if 1 &&\n.endif\n.if (1\n";
+  const { diagnostics } = parseHaproxy(text, "c.cfg");
+  assertEquals(where(diagnostics).map((m) => m.split(": ").slice(0, 2).join(": ")), [
+    "1:5 error: failed to parse the condition 'streq(a)' of '.if' at position 1",
+    "3:1 error: a second '.else' in the '.if' block opened at line 1.",
+    "5:5 error: failed to parse the condition '1 &&' of '.if' at position 5",
+    "7:5 error: failed to parse the condition '(1' of '.if' at position 3",
+    "7:1 error: non-terminated '.if' block",
+  ]);
+});

@@ -7,6 +7,7 @@
 import type { Diagnostic, SrcNode } from "../model.ts";
 import { Cfg } from "./context.ts";
 import type { HaproxyParseOptions, Section } from "./context.ts";
+import { Conditions } from "./conditions.ts";
 import { emit } from "./emit.ts";
 import type { FollowOn } from "./follow_on.ts";
 import { followOnFilter } from "./follow_on.ts";
@@ -53,9 +54,17 @@ export function run(c: Cfg): { tree: SrcNode; diagnostics: Diagnostic[] } {
   const lines = c.text.split("\n");
   let section: Section = { kind: "none" };
   let sawSection = false;
+  const cond = new Conditions();
   for (let idx = 0; idx < lines.length; idx++) {
     const raw = lines[idx].endsWith("\r") ? lines[idx].slice(0, -1) : lines[idx];
+    const before = c.diags.length;
     const l = tokenize(c, raw, idx + 1);
+    if (l.words.length > 0 && cond.handle(c, l)) continue;
+    if (!cond.active) {
+      // a false branch: its lines are not read (their variables not even expanded)
+      c.diags.length = before;
+      continue;
+    }
     if (l.words.length === 0) {
       if (l.comment !== null) c.keep(l.comment.replace(/^ /, ""));
       else if (!sawSection && c.pending.length) {
@@ -93,6 +102,7 @@ export function run(c: Cfg): { tree: SrcNode; diagnostics: Diagnostic[] } {
     }
   }
   finish(c, section);
+  cond.end(c);
   if (c.text !== "" && !c.text.endsWith("\n")) {
     const last = lines[lines.length - 1];
     c.warn(
@@ -119,15 +129,6 @@ export function directive(c: Cfg, l: Line) {
       return;
     case ".alert":
       c.error(loc, msg);
-      return;
-    case ".if":
-    case ".elif":
-    case ".else":
-    case ".endif":
-      c.error(
-        loc,
-        `conditional blocks ('${kw}') are not supported by wtproxy: keep one branch of the block`,
-      );
       return;
     default:
       c.error(loc, `unknown directive '${kw}'`);
