@@ -12,3 +12,4 @@ import "./fetches/method.ts";
 import "./fetches/nbsrv.ts";
 import "./fetches/always.ts";
 import "./fetches/payload.ts";
+import "./fetches/ssl.ts";

@@ -1,5 +1,11 @@
 // A frontend's `acl` lines and `use_backend` rules compiled once into a Router.
-import { ConfigError, type Diagnostic, type FrontendConfig, type Loc } from "../config/model.ts";
+import {
+  type AclLine,
+  ConfigError,
+  type Diagnostic,
+  type FrontendConfig,
+  type Loc,
+} from "../config/model.ts";
 import type { RequestInfo } from "../proxy/request.ts";
 import { compileAclWords, type Test } from "./acl.ts";
 import { compileCondition, orOf } from "./condition.ts";
@@ -15,11 +21,11 @@ const ACL_NAME = /^[A-Za-z0-9_.:-]+$/;
  * Position of `offset` characters into a text whose first character is at `loc` (AclLine and
  * UseBackendRule locs point at the start of their text / condition).
  */
-function at(loc: Loc, offset: number): Loc {
+export function at(loc: Loc, offset: number): Loc {
   return { file: loc.file, line: loc.line, col: loc.col + offset };
 }
 
-function report(out: Diagnostic[], loc: Loc, problems: Problem[], what: string): void {
+export function report(out: Diagnostic[], loc: Loc, problems: Problem[], what: string): void {
   for (const p of problems) {
     out.push({ ...at(loc, p.offset), severity: p.severity, message: `${what}: ${p.message}` });
   }
@@ -39,12 +45,18 @@ export interface CompiledFrontend {
   diagnostics: Diagnostic[];
 }
 
-/** Compiles and checks every ACL and rule of a frontend, collecting all diagnostics. */
-export function compileFrontend(frontend: FrontendConfig, env: CompileEnv = {}): CompiledFrontend {
-  const diagnostics: Diagnostic[] = [];
+/**
+ * Compiles a proxy's `acl` lines into named tests (the same name on several lines ORs);
+ * `failed` when one of them has an error (its name still resolves, to a stub).
+ */
+export function compileNamedAcls(
+  lines: readonly AclLine[],
+  env: CompileEnv,
+  diagnostics: Diagnostic[],
+): { acls: Map<string, Test>; failed: boolean } {
   const byName = new Map<string, Test[]>();
   let failed = false;
-  for (const line of frontend.acls) {
+  for (const line of lines) {
     if (!ACL_NAME.test(line.name)) {
       diagnostics.push({
         ...line.loc,
@@ -75,9 +87,18 @@ export function compileFrontend(frontend: FrontendConfig, env: CompileEnv = {}):
   const acls = new Map<string, Test>();
   for (const [name, tests] of byName) acls.set(name, orOf(tests));
   // A name whose line failed must not be reported again as unknown: give it a stub.
-  for (const line of frontend.acls) {
+  for (const line of lines) {
     if (!acls.has(line.name)) acls.set(line.name, () => false);
   }
+  return { acls, failed };
+}
+
+/** Compiles and checks every ACL and rule of a frontend, collecting all diagnostics. */
+export function compileFrontend(frontend: FrontendConfig, env: CompileEnv = {}): CompiledFrontend {
+  const diagnostics: Diagnostic[] = [];
+  const named = compileNamedAcls(frontend.acls, env, diagnostics);
+  const acls = named.acls;
+  let failed = named.failed;
 
   const rules: { backend: string; dynamic: FormatFn | null; test: Test }[] = [];
   for (const rule of frontend.useBackend) {

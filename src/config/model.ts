@@ -311,6 +311,9 @@ export interface FrontendConfig {
   settings: ProxySettings;
   /** mode tcp: inspect-delay and content rules (absent: none). */
   tcpRequest?: TcpRequest;
+  /** `http-request` / `http-response` rules in order (absent: none). */
+  httpRequest?: RuleLine[];
+  httpResponse?: RuleLine[];
   loc: Loc;
 }
 
@@ -414,6 +417,16 @@ export interface BackendConfig {
   /** Cookie persistence (`cookie NAME insert ...`); null/absent when not configured. */
   cookie?: CookieConfig | null;
   settings: ProxySettings;
+  /** `http-request` / `http-response` rules in order (absent: none). */
+  httpRequest?: RuleLine[];
+  httpResponse?: RuleLine[];
+  loc: Loc;
+}
+
+/** One `http-request` / `http-response` rule, in HAProxy's syntax ("set-header X-A 1 if b"). */
+export interface RuleLine {
+  text: string;
+  /** Where the text starts (problems add their word offset to it). */
   loc: Loc;
 }
 

@@ -42,7 +42,7 @@ function entry(out: string[], e: SrcEntry, indent: string) {
   } else {
     if (v.items.length === 0) out.push(`${indent}${k}: []`);
     else if (v.items.every((x) => x.kind === "scalar" && !x.comment)) {
-      const flow = `[${v.items.map((x) => scalar(x as SrcScalar)).join(", ")}]`;
+      const flow = `[${v.items.map((x) => scalar(x as SrcScalar, true)).join(", ")}]`;
       if (indent.length + k.length + flow.length < 90) {
         out.push(`${indent}${k}: ${flow}`);
         return;

@@ -488,4 +488,9 @@ export class HeaderMap {
   [Symbol.iterator](): IterableIterator<[string, string]> {
     return (this.map ?? this.build()).entries();
   }
+
+  /** The lines were edited (http-request rules): the view is rebuilt when next asked. */
+  invalidate(): void {
+    this.map = null;
+  }
 }

@@ -12,7 +12,9 @@ import type {
   OriginalToOption,
 } from "../config/model.ts";
 import { compileRouter } from "../acl/compile.ts";
-import type { Router } from "../acl/router.ts";
+import type { RouteContext, Router } from "../acl/router.ts";
+import { ConfigError, type Diagnostic } from "../config/model.ts";
+import { compileProxyRules, type ProxyRules } from "../rules/proxy.ts";
 import { createBalancer } from "../balance/create.ts";
 import type { Balancer } from "../balance/balancer.ts";
 import type { SessionLookup } from "../session/observer.ts";
@@ -44,12 +46,17 @@ export interface BackendRt {
   tunnelTimeout: Millis | null;
   /** Cookie persistence (`cookie NAME ...`), null when the backend has none. */
   cookie: CookiePersistence | null;
+  rules: ProxyRules;
 }
 
 export interface FrontendRt {
   config: FrontendConfig;
   state: FrontendState;
   router: Router;
+  /** http-request / http-response rules (null lists: none). */
+  rules: ProxyRules;
+  /** What fetches in conditions and rule values ask of the running proxy. */
+  ctx: RouteContext;
   gate: Gate;
   clientTimeout: Millis | null;
   /** The client connection's timeouts, as the server reads them at each request. */
@@ -108,6 +115,14 @@ export function headerPlan(fe: FrontendConfig, be: BackendConfig): HeaderPlan {
   };
 }
 
+/** A proxy's compiled rules; throws ConfigError when one is wrong (`-c` reports them first). */
+function rulesOf(p: FrontendConfig | BackendConfig): ProxyRules {
+  const out: Diagnostic[] = [];
+  const r = compileProxyRules(p, {}, out);
+  if (r.failed) throw new ConfigError(out.filter((d) => d.severity === "error"));
+  return { request: r.request, response: r.response };
+}
+
 /**
  * Builds the snapshot. `store.sync(config)` must have run. Reuses the gates of `previous`
  * (same frontend names) so requests waiting for a slot survive a reload.
@@ -132,6 +147,7 @@ export function compileSnapshot(
       serverTimeout: t.server,
       tunnelTimeout: t.tunnel,
       cookie: b.cookie ? new CookiePersistence(b.cookie, balancer.servers) : null,
+      rules: rulesOf(b),
     });
   }
   const ctx = {
@@ -153,6 +169,8 @@ export function compileSnapshot(
       config: f,
       state: store.frontends.get(f.name)!,
       router: compileRouter(f, ctx, { backendNames }),
+      rules: rulesOf(f),
+      ctx,
       gate,
       clientTimeout: f.settings.timeouts.client,
       connSettings: {

@@ -18,6 +18,7 @@ import type { ClientExchange } from "../downstream/types.ts";
 import { firstUrlParam } from "../acl/fetches/url.ts";
 import type { SessionObserver } from "../session/observer.ts";
 import { interimTo, relayResponse, TERMINATION } from "./respond.ts";
+import { requestRules, responseRules, sendReply } from "./rules.ts";
 import type { CookiePersistence } from "../persist/cookie.ts";
 
 /** The request's lines with the Cookie lines as cookie persistence forwards them. */
@@ -128,6 +129,10 @@ export async function forwardRequest(
     } catch { /* client gone */ }
   };
 
+  // http-request rules of the frontend (a WebSocket upgrade goes through them too).
+  const feRules = fe.rules.request;
+  if (feRules !== null && await requestRules(feRules, fe.ctx, info, ex, end)) return;
+
   // (The Connection tokens are parsed already: most requests never build the header map.)
   if (ex.head.connectionTokens.includes("upgrade") && isWebSocketUpgrade(info.headers)) {
     return await proxyWs(core, fe, ex, info, rec, release);
@@ -139,6 +144,8 @@ export async function forwardRequest(
     rec.tc = -1;
     return await fail(503, "SC--");
   }
+  const beRules = core.snapshot.backends.get(backendName)!.rules.request;
+  if (beRules !== null && await requestRules(beRules, fe.ctx, info, ex, end)) return;
 
   // Client disconnects before the response head: stop connecting / waiting.
   const signal = ex.signal;
@@ -281,6 +288,19 @@ export async function forwardRequest(
           c.cookie.direct,
           Math.floor(Date.now() / 1000),
         );
+      }
+      // http-response rules: the backend's, then the frontend's (HAProxy's order).
+      if (be.rules.response !== null || fe.rules.response !== null) {
+        for (const rules of [be.rules.response, fe.rules.response]) {
+          if (rules === null) continue;
+          const denied = responseRules(rules, fe.ctx, info, h.headers);
+          if (denied) {
+            exchange.abort();
+            settle(false);
+            end(denied.reply.status, denied.termination, denied.reply.body.length);
+            return await sendReply(ex, denied.reply);
+          }
+        }
       }
       await relayResponse(ex, exchange, h, (r) => {
         settle(r.reusable);

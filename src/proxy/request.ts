@@ -26,6 +26,14 @@ export interface RequestInfo {
   dstPort: number;
   /** mode tcp: the client's first bytes, read while `tcp-request inspect-delay` runs. */
   payload?: TcpPayload;
+  /** The client connection is TLS (a `bind ... ssl` listener); absent or null: plain. */
+  tls?: TlsInfo | null;
+}
+
+/** What is known of a TLS client connection. */
+export interface TlsInfo {
+  /** ALPN protocol agreed ("http/1.1"), or null. */
+  alpn: string | null;
 }
 
 /** What a TCP frontend has buffered for its content rules and payload fetches. */

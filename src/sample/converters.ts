@@ -1,5 +1,5 @@
 // Sample converters (`,lower`, `,map(FILE,DEFAULT)`...): one registry, compiled once at load.
-// wtproxy implements lower, upper and the map family (map, map_str, map_beg, map_sub, map_end,
+// wtproxy implements lower, upper, iif and the map family (map, map_str, map_beg, map_sub, map_end,
 // map_dom, map_reg, map_int, map_ip, each with an _int/_str output suffix when wanted); any other
 // HAProxy converter is refused by name with the list of supported ones.
 import { AclError, type Sample, type SampleType } from "../acl/types.ts";
@@ -43,6 +43,15 @@ converters.set("upper", {
   maxArgs: 0,
   output: "str",
   compile: () => (s) => str(s)?.toUpperCase() ?? null,
+});
+
+// iif(TRUE,FALSE): the first argument when the boolean sample is true, else the second
+// (`%[ssl_fc,iif(https,http)]`).
+converters.set("iif", {
+  minArgs: 2,
+  maxArgs: 2,
+  output: "str",
+  compile: ([t, f]) => (s) => (s === true || (typeof s === "number" && s !== 0) ? t : f),
 });
 
 const MATCHES: MapMatch[] = ["str", "beg", "sub", "end", "dom", "reg", "int", "ip"];
@@ -98,5 +107,5 @@ converters.set("map", mapConverter("str", "str"));
 
 /** The names a message lists as supported. */
 export function supportedConverters(): string {
-  return ["lower", "upper", "map", ...MATCHES.map((m) => `map_${m}`)].join(", ");
+  return ["lower", "upper", "iif", "map", ...MATCHES.map((m) => `map_${m}`)].join(", ");
 }

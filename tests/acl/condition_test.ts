@@ -113,7 +113,7 @@ const ERRORS: [[string, string][], [string, "if" | "unless", string][], string][
   [
     [["a", "path,base64 /x"]],
     [],
-    "1:15: acl 'a': converter 'base64' is not supported by wtproxy (supported: lower, upper, map",
+    "1:15: acl 'a': converter 'base64' is not supported by wtproxy (supported: lower, upper, iif, map",
   ],
   [[["a", "path,lower( /x"]], [], "1:20: acl 'a': missing ')' after 'lower('"],
   [[["a", "path '/x"]], [], "1:15: acl 'a': unterminated quote"],

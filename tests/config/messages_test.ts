@@ -69,7 +69,7 @@ Deno.test("a refused server line is not followed by 'backend has no server'", ()
 
 Deno.test("every problem at once: model checks run even when a line is refused", () => {
   const msgs = load(
-    `defaults\n    mode http\n${T}frontend www\n    bind :8080\n    http-request deny\n` +
+    `defaults\n    mode http\n${T}frontend www\n    bind :8080\n    http-after-response deny\n` +
       `    default_backend nowhere\nbackend app\n    retries many\n    server s1 127.0.0.1:8080\n`,
   );
   assertEquals(msgs.map((m) => m.split(" ")[0]), ["8:5", "6:10", "11:13"], msgs.join("\n"));
@@ -145,7 +145,7 @@ Deno.test("--to-yaml on a .cfg with refused lines prints the YAML, refused lines
     await Deno.writeTextFile(
       tmp,
       `defaults\n    mode http\n${T}frontend www\n    bind :8080\n` +
-        `    http-request deny if { path /x }\n    default_backend app\n` +
+        `    http-after-response deny if { path /x }\n    default_backend app\n` +
         `backend app\n    server s1 127.0.0.1:8443 ssl\n`,
     );
     const out = await new Deno.Command(Deno.execPath(), {
@@ -154,11 +154,14 @@ Deno.test("--to-yaml on a .cfg with refused lines prints the YAML, refused lines
     const stdout = new TextDecoder().decode(out.stdout);
     const stderr = new TextDecoder().decode(out.stderr);
     assertEquals(out.code, 1, stderr);
-    assert(stdout.includes("# refused by wtproxy (see the error): http-request deny if"), stdout);
+    assert(
+      stdout.includes("# refused by wtproxy (see the error): http-after-response deny if"),
+      stdout,
+    );
     assert(stdout.includes("# refused by wtproxy (see the error): server s1 127.0.0.1:8443 ssl"));
     assert(stdout.includes("default_backend: app"), stdout);
-    assertEquals(stderr.trim().split("\n").length, 2, stderr); // http-request, ssl
-    assert(stderr.includes(":8:5: error: 'http-request' is not supported"), stderr);
+    assertEquals(stderr.trim().split("\n").length, 2, stderr); // http-after-response, ssl
+    assert(stderr.includes(":8:5: error: 'http-after-response' is not supported"), stderr);
   } finally {
     await Deno.remove(tmp);
   }

@@ -166,7 +166,7 @@ Deno.test("map files and converters: errors at load name FILE:LINE:COL (and the 
       `bad.cfg:8:39: error: use_backend %[req.hdr(host),map_reg(${dir}/bad.map)]: map file ${dir}/bad.map:3: invalid regex '^(unclosed'`,
       `bad.cfg:9:23: error: acl 'x': cannot read map file '${dir}/missing.map': no such file`,
       `bad.cfg:10:31: error: acl 'y': map file ${dir}/int.map:2: value 'two' is not an integer`,
-      `bad.cfg:11:19: error: acl 'z': converter 'base64' is not supported by wtproxy (supported: lower, upper, map, map_str, map_beg, map_sub, map_end, map_dom, map_reg, map_int, map_ip)`,
+      `bad.cfg:11:19: error: acl 'z': converter 'base64' is not supported by wtproxy (supported: lower, upper, iif, map, map_str, map_beg, map_sub, map_end, map_dom, map_reg, map_int, map_ip)`,
       `bad.cfg:12:19: error: acl 'w': converter 'lower' takes 0 argument(s), got 1`,
     ]
   ) assert(msg.includes(want), `missing:\n${want}\nin:\n${msg}`);

@@ -11,6 +11,7 @@ import type {
 } from "../model.ts";
 import type { Reader } from "./reader.ts";
 import { BACKEND_COOKIE, SERVER_COOKIE } from "./cookie.ts";
+import { BACKEND_HTTP_RULES, CHECK_HTTP_RULES, FRONTEND_HTTP_RULES } from "./http_rules.ts";
 
 export interface SectionRule<T> {
   /** The keys it reads (added to the section's known keys, so typos get "did you mean"). */
@@ -29,10 +30,10 @@ export type CrossRule = (
 ) => void;
 
 export const GLOBAL_RULES: SectionRule<GlobalSection>[] = [];
-export const FRONTEND_RULES: SectionRule<FrontendConfig>[] = [];
-export const BACKEND_RULES: SectionRule<BackendConfig>[] = [BACKEND_COOKIE];
+export const FRONTEND_RULES: SectionRule<FrontendConfig>[] = [FRONTEND_HTTP_RULES];
+export const BACKEND_RULES: SectionRule<BackendConfig>[] = [BACKEND_COOKIE, BACKEND_HTTP_RULES];
 export const SERVER_RULES: SectionRule<ServerConfig>[] = [SERVER_COOKIE];
-export const CROSS_RULES: CrossRule[] = [];
+export const CROSS_RULES: CrossRule[] = [CHECK_HTTP_RULES];
 
 /** The section's own keys plus those of its rules. */
 export function withRules<T>(keys: readonly string[], rules: SectionRule<T>[]): string[] {

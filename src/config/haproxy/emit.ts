@@ -314,6 +314,30 @@ export function proxyEntry(
       });
     }
   }
+  // http-request / http-response rules: once per proxy (a listen's go with its frontend)
+  const rulesPart = p.type === "backend" || (p.type === "listen" && p.binds.length === 0)
+    ? "be"
+    : "fe";
+  if (part === rulesPart) {
+    for (
+      const [key, list] of [["http-request", p.httpRequest], [
+        "http-response",
+        p.httpResponse,
+      ]] as const
+    ) {
+      if (list.length === 0) continue;
+      const items = list.map((x) => {
+        const node = c.scalar(x.text, x.loc);
+        node.comment = x.comment;
+        return node;
+      });
+      entries.push({
+        key,
+        keyLoc: list[0].keyLoc,
+        value: { kind: "seq", items, loc: list[0].keyLoc },
+      });
+    }
+  }
   entries.push(...settingEntries);
 
   let comment = p.comment;

@@ -114,6 +114,8 @@ export function startSection(c: Cfg, l: Line, prev: Section): Section {
     bindKeyLoc: null,
     acls: [],
     useBackend: [],
+    httpRequest: [],
+    httpResponse: [],
     servers: [],
     legacyListen,
     refused: new Set(legacyListen && legacyBinds.length === 0 ? ["bind"] : []),

@@ -1,12 +1,37 @@
-// http-request / http-response rules, redirects, and the pre-2.1 req*/rsp* keywords.
-import type { Family } from "./types.ts";
+// http-request / http-response rules (and the older `redirect` directive), the ones not
+// implemented, and the pre-2.1 req*/rsp* keywords. The rule's words are kept as text: the
+// rules room (src/rules/) parses them, for .cfg and YAML alike.
+import type { Cfg } from "../context.ts";
+import type { Family, ProxyLine } from "./types.ts";
+
+function ruleLine(phase: "httpRequest" | "httpResponse", withKeyword: boolean) {
+  return (c: Cfg, x: ProxyLine) => {
+    const { l, p, kwLoc, args } = x;
+    if (p === null) return;
+    const words = withKeyword ? x.words : args;
+    if (words.length === 0) {
+      c.error(kwLoc, `'${x.kw}' expects an action (e.g. 'set-header X-Forwarded-Proto https').`);
+      return;
+    }
+    p[phase].push({
+      text: c.restText(l, words),
+      loc: c.at(l, words[0]),
+      keyLoc: kwLoc,
+      comment: c.takeComment(l),
+    });
+  };
+}
 
 export const HTTP_RULES: Family = {
+  proxyDirectives: {
+    "http-request": ruleLine("httpRequest", false),
+    "http-response": ruleLine("httpResponse", false),
+    // `redirect ...` is `http-request redirect ...`.
+    redirect: ruleLine("httpRequest", true),
+  },
+  proxyOnly: ["http-request", "http-response", "redirect"],
   proxy: {
-    "http-request": { level: "error", why: "HTTP request rules are not supported" },
-    "http-response": { level: "error", why: "HTTP response rules are not supported" },
     "http-after-response": { level: "error", why: "HTTP response rules are not supported" },
-    redirect: { level: "error", why: "redirects are not supported" },
     "use-server": { level: "error", why: "'use-server' rules are not supported" },
     "monitor-uri": { level: "error", why: "monitor URIs are not supported" },
     monitor: { level: "error", why: "monitor rules are not supported" },

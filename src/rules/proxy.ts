@@ -1,0 +1,35 @@
+// A proxy's rules as the request path holds them: both phases compiled at load against the
+// proxy's ACLs (a backend has no named ACLs: anonymous ones and the predefined ones only).
+import { compileNamedAcls } from "../acl/compile.ts";
+import type { CompileEnv } from "../acl/types.ts";
+import type { AclLine, Diagnostic, RuleLine } from "../config/model.ts";
+import { compileRules } from "./compile.ts";
+import type { Rule } from "./types.ts";
+
+export interface ProxyRules {
+  /** null: none (the request path skips them at the cost of one test). */
+  request: Rule[] | null;
+  response: Rule[] | null;
+}
+
+export interface RuleSource {
+  acls?: readonly AclLine[];
+  httpRequest?: readonly RuleLine[];
+  httpResponse?: readonly RuleLine[];
+}
+
+/** Compiles `p`'s rules; diagnostics (errors at FILE:LINE:COL) go to `out`. */
+export function compileProxyRules(
+  p: RuleSource,
+  env: CompileEnv,
+  out: Diagnostic[],
+): ProxyRules & { failed: boolean } {
+  if (!p.httpRequest?.length && !p.httpResponse?.length) {
+    return { request: null, response: null, failed: false };
+  }
+  // Named ACL problems are the router's to report.
+  const { acls } = compileNamedAcls(p.acls ?? [], env, []);
+  const req = compileRules(p.httpRequest, "request", acls, env, out);
+  const res = compileRules(p.httpResponse, "response", acls, env, out);
+  return { request: req.rules, response: res.rules, failed: req.failed || res.failed };
+}
