@@ -5,6 +5,7 @@
 // backends), frontends, backends, servers, admin, cross (checks across sections).
 import type { Config, Diagnostic, Loc, SrcEntry, SrcNode } from "./model.ts";
 import { readAdmin } from "./build/admin.ts";
+import { checkResolversNames, readResolvers } from "./build/dns.ts";
 import { readBackends } from "./build/backends.ts";
 import { cfgWords } from "./build/cfg_words.ts";
 import { crossChecks } from "./build/cross.ts";
@@ -57,6 +58,8 @@ function build(
   const backends = readBackends(r, f.get("backends"), global, defaultsPatch, defaultsServer);
   const frontends = readFrontends(r, f.get("frontends"), global, defaultsPatch);
   const admin = readAdmin(r, f.get("admin"));
+  const resolvers = readResolvers(r, f.get("resolvers"));
+  checkResolversNames(r, resolvers, backends);
 
   if (!f.has("frontends") || frontends.length === 0) {
     r.error(
@@ -75,7 +78,7 @@ function build(
   }
   const warnings = r.diagnostics.filter((d) => d.severity === "warning");
   return {
-    config: { file: r.file, format, global, frontends, backends, admin, warnings },
+    config: { file: r.file, format, global, frontends, backends, admin, resolvers, warnings },
     diagnostics: r.diagnostics,
   };
 }

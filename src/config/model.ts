@@ -365,6 +365,8 @@ export interface ServerDns {
   prefixFrom: "dns-label" | null;
   /** From `server-template PREFIX NUM FQDN`: this slot's 1-based index among `count`. */
   template: { prefix: string; index: number; count: number } | null;
+  /** Where `resolvers` is written (messages). */
+  resolversLoc?: Loc;
 }
 
 /** A `resolvers NAME` section. Durations in ms. */

@@ -9,9 +9,8 @@ import { startWtServer, type WtServer } from "../../src/demo/wtserver.ts";
 import { startRuntime } from "../../src/runtime.ts";
 import { serverStatus } from "../../src/health/machine.ts";
 import type { StateEvent } from "../../src/state.ts";
-import { backend, bind, config, frontend, settings } from "../helpers/config.ts";
+import { loadConfigText } from "../../src/config/load.ts";
 import { Dnsmasq } from "./dnsmasq.ts";
-import { resolvers, slots } from "./helpers.ts";
 
 const SRV = "_wt._tcp.wt.test";
 
@@ -90,37 +89,35 @@ Deno.test("discovery with dnsmasq: servers added, removed, moved and a nameserve
     },
   };
   const dns = await Dnsmasq.start(records);
-  const cfg = config(
-    [frontend([], [], "app", {
-      binds: [bind(0)],
-      settings: settings({ timeouts: { client: 5000 } }),
-    })],
-    [
-      backend(
-        "app",
-        slots("wt", 3, SRV, 0, { check: true, inter: 100, fastinter: 50, downinter: 100 }, {
-          prefixFrom: "dns-label",
-        }),
-        { affinity: { urlParam: "wtd" }, settings: settings({ timeouts: { connect: 1000 } }) },
-      ),
-    ],
-    {
-      resolvers: [
-        resolvers([{ host: "127.0.0.1", port: dns.port }], {
-          hold: {
-            valid: 100,
-            nx: 10000,
-            timeout: 10000,
-            refused: 10000,
-            other: 10000,
-            obsolete: 0,
-          },
-          timeoutRetry: 200,
-          resolveRetries: 2,
-          timeoutResolve: 100,
-        }),
-      ],
-    },
+  // The configuration a user writes (YAML), with short periods so the test runs fast.
+  const { config: cfg } = await loadConfigText(
+    `
+frontends:
+  fe: { bind: "127.0.0.1:0", default_backend: app, timeouts: { client: 5s } }
+backends:
+  app:
+    timeouts: { connect: 1s, server: 5s }
+    options: { redispatch: true }
+    affinity: { url_param: wtd }
+    servers:
+      wt:
+        address: ${SRV}
+        template: 3
+        resolvers: dns
+        resolve-prefer: ipv4
+        init-addr: none
+        prefix-from: dns-label
+        check: true
+        inter: 100ms
+        fastinter: 50ms
+resolvers:
+  dns:
+    nameservers: { ns1: "127.0.0.1:${dns.port}" }
+    hold: { valid: 100ms, nx: 10s, timeout: 10s }
+    timeouts: { resolve: 100ms, retry: 200ms }
+    resolve_retries: 2
+`,
+    "test.yaml",
   );
   const rt = await startRuntime(cfg, { logging: false, admin: false });
   const events: StateEvent[] = [];

@@ -5,6 +5,7 @@ import { applyRules, BACKEND_RULES, withRules } from "./rules.ts";
 import { BACKEND_KEYS } from "./schema.ts";
 import type { ServerPatch } from "./servers.ts";
 import { defaultServer, readServer } from "./servers.ts";
+import { expandTemplate } from "./dns.ts";
 import type { SettingsPatch } from "./settings.ts";
 import { resolveSettings, settingsPatch } from "./settings.ts";
 
@@ -38,11 +39,31 @@ export function readBackends(
     }
     const backendServer = defaultServer(r, f.get("default-server"), `${path}.default-server`);
     const servers: ServerConfig[] = [];
+    const names = new Set<string>();
     const se = f.get("servers");
     if (se) {
       for (const s of r.named(se.value, "server", `${path}.servers`)) {
         const server = readServer(r, s, `${path}.servers.${s.key}`, backendServer, defaultsServer);
-        if (server) servers.push(server);
+        if (!server) continue;
+        const t = server.dns?.template;
+        if (!t) servers.push(server);
+        else {
+          // `template: N`: the fixed slots NAME1..NAMEN (HAProxy's server-template).
+          for (const slot of expandTemplate(server, { from: t.index, to: t.index + t.count - 1 })) {
+            if (names.has(slot.name)) {
+              r.error(
+                s.keyLoc,
+                `${path}.servers.${s.key}: template server '${slot.name}' has the same name as ` +
+                  `another server of backend '${be.key}'`,
+              );
+              break;
+            }
+            names.add(slot.name);
+            servers.push(slot);
+          }
+          continue;
+        }
+        names.add(server.name);
       }
     }
     if (servers.length === 0 && (!se || se.value.kind === "map")) {

@@ -1,5 +1,6 @@
+import { DNS_SERVER_KEYS } from "./dns.ts";
 // The schema: allowed keys per section (docs/yaml-schema.md), and hints for HAProxy words.
-export const TOP_KEYS = ["global", "defaults", "frontends", "backends", "admin"];
+export const TOP_KEYS = ["global", "defaults", "frontends", "backends", "admin", "resolvers"];
 export const GLOBAL_KEYS = ["maxconn", "log-tag", "log"];
 export const LOG_TARGET_KEYS = ["address", "facility", "level", "min-level", "format"];
 export const SETTINGS_KEYS = ["mode", "log", "options", "retries", "maxconn", "timeouts"];
@@ -50,8 +51,9 @@ export const DEFAULT_SERVER_KEYS = [
   "fall",
   "maxconn",
   "disabled",
+  ...DNS_SERVER_KEYS,
 ];
-export const SERVER_KEYS = ["address", ...DEFAULT_SERVER_KEYS, "track", "prefix"];
+export const SERVER_KEYS = ["address", ...DEFAULT_SERVER_KEYS, "track", "prefix", "template"];
 export const ADMIN_KEYS = ["bind", "token"];
 
 /** HAProxy words that are spelled differently here: the hint replaces "did you mean". */

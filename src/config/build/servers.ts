@@ -4,22 +4,26 @@ import { BUILTIN_INTER, BUILTIN_SERVER } from "../defaults.ts";
 import type { Reader } from "./reader.ts";
 import { applyRules, SERVER_RULES, withRules } from "./rules.ts";
 import { DEFAULT_SERVER_KEYS, SERVER_KEYS } from "./schema.ts";
+import { type DnsPatch, dnsPatch, serverDns, templateRange } from "./dns.ts";
+import { isSrvName } from "../../discovery/template.ts";
 
-export type ServerPatch = Partial<
-  Pick<
-    ServerConfig,
-    | "check"
-    | "weight"
-    | "backup"
-    | "inter"
-    | "fastinter"
-    | "downinter"
-    | "rise"
-    | "fall"
-    | "maxconn"
-    | "disabled"
-  >
->;
+export type ServerPatch =
+  & { dns?: DnsPatch }
+  & Partial<
+    Pick<
+      ServerConfig,
+      | "check"
+      | "weight"
+      | "backup"
+      | "inter"
+      | "fastinter"
+      | "downinter"
+      | "rise"
+      | "fall"
+      | "maxconn"
+      | "disabled"
+    >
+  >;
 
 export function defaultServer(r: Reader, e: SrcEntry | undefined, path: string): ServerPatch {
   const m = e ? r.map(e.value, path) : null;
@@ -41,6 +45,8 @@ export function serverPatch(r: Reader, f: Map<string, SrcEntry>, path: string): 
     disabled: r.bool(f.get("disabled"), `${path}.disabled`),
   };
   for (const k of Object.keys(p) as (keyof ServerPatch)[]) if (p[k] === undefined) delete p[k];
+  const dns = dnsPatch(r, f, path);
+  if (Object.keys(dns).length) p.dns = dns;
   return p;
 }
 
@@ -69,7 +75,17 @@ export function readServer(
     r.error(s.keyLoc, `${path}: missing "address" (e.g. address: 127.0.0.1:9090)`);
     return undefined;
   }
-  const a = r.address(addrEntry.value, `${path}.address`, {});
+  // An SRV name (`_wt._tcp.wt.default.svc.cluster.local`) has no port: SRV records give it.
+  const srvText = addrEntry.value.kind === "scalar" && typeof addrEntry.value.value === "string" &&
+      isSrvName(addrEntry.value.value.trim())
+    ? addrEntry.value.value.trim()
+    : null;
+  const a = srvText !== null
+    ? {
+      text: srvText,
+      address: { host: srvText, port: 0, wildcard: false, family: "name" as const },
+    }
+    : r.address(addrEntry.value, `${path}.address`, {});
   if (a?.address.wildcard) {
     r.warn(
       addrEntry.value.loc,
@@ -100,6 +116,26 @@ export function readServer(
       `${path}.prefix: "${prefixText}" cannot be part of a Wt session id (no spaces, &, =, ?, # or /)`,
     );
   }
+  const tEntry = f.get("template");
+  const range = tEntry ? templateRange(r, tEntry, `${path}.template`) : null;
+  const dnsEff = { ...defaultsServer.dns, ...backendServer.dns, ...own.dns };
+  const dns = a
+    ? serverDns(
+      r,
+      path,
+      dnsEff,
+      {
+        name: a.address.host,
+        isIp: a.address.family !== "name",
+        loc: addrEntry.value.loc,
+      },
+      tEntry ? { count: range ? range.to - range.from + 1 : 1 } : null,
+      prefixText !== undefined,
+    )
+    : null;
+  if (dns?.template && range) {
+    dns.template = { prefix: s.key, index: range.from, count: dns.template.count };
+  }
   // A bad address was reported; the server is kept so that `track` checks do not cascade.
   const inter = eff.inter ?? BUILTIN_INTER;
   return applyRules(r, SERVER_RULES, f, path, {
@@ -118,6 +154,7 @@ export function readServer(
     maxconn: eff.maxconn,
     disabled: eff.disabled,
     prefix: prefixText ?? null,
+    dns,
     loc: s.keyLoc,
   });
 }

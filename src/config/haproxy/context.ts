@@ -76,8 +76,19 @@ export interface ProxyRec {
   expectCount: number;
 }
 
+/** A `resolvers NAME` section: its YAML entries as the lines give them. */
+export interface ResolversRec {
+  name: string;
+  keyLoc: Loc;
+  nameLoc: Loc;
+  comment?: string;
+  /** Top keys in order ("nameservers", "hold", "timeouts" are maps of their own). */
+  entries: Map<string, SrcEntry>;
+}
+
 export type Section =
   | { kind: "none" }
+  | { kind: "resolvers"; rec: ResolversRec }
   | { kind: "global" }
   | { kind: "defaults"; sec: DefaultsSec }
   | { kind: "proxy"; p: ProxyRec }
@@ -110,6 +121,7 @@ export class Cfg {
   proxies: ProxyRec[] = [];
   frontendsByName = new Map<string, ProxyRec>();
   backendsByName = new Map<string, ProxyRec>();
+  resolvers: ResolversRec[] = [];
 
   /** Comment lines waiting for the next element; `note`: a trace of an ignored directive. */
   pending: { text: string; note: boolean }[] = [];

@@ -75,6 +75,19 @@ export function emit(c: Cfg): SrcMap {
       value: { kind: "map", entries: backends, loc: backends[0].keyLoc },
     });
   }
+  if (c.resolvers.length) {
+    const list: SrcEntry[] = c.resolvers.map((rec) => ({
+      key: rec.name,
+      keyLoc: rec.nameLoc,
+      comment: rec.comment,
+      value: { kind: "map", entries: [...rec.entries.values()], loc: rec.nameLoc },
+    }));
+    root.entries.push({
+      key: "resolvers",
+      keyLoc: c.resolvers[0].keyLoc,
+      value: { kind: "map", entries: list, loc: c.resolvers[0].keyLoc },
+    });
+  }
   if (c.pending.length) {
     // comments after the last directive: keep them with the last top-level entry
     const last = root.entries[root.entries.length - 1];

@@ -14,6 +14,7 @@ import { followOnFilter } from "./follow_on.ts";
 import { OTHER_SECTIONS, SECTION_WORDS } from "./families/index.ts";
 import { globalLine, proxyLine } from "./lines.ts";
 import { finish, startSection } from "./sections.ts";
+import { resolversLine } from "./families/resolvers.ts";
 import type { Line } from "./words.ts";
 import { tokenize } from "./words.ts";
 
@@ -98,6 +99,9 @@ export function run(c: Cfg): { tree: SrcNode; diagnostics: Diagnostic[] } {
         break;
       case "proxy":
         proxyLine(c, l, section.p, null);
+        break;
+      case "resolvers":
+        resolversLine(c, l, section.rec);
         break;
     }
   }

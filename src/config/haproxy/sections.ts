@@ -7,6 +7,7 @@ import { OTHER_SECTIONS } from "./families/index.ts";
 import type { Line } from "./words.ts";
 import { expandAddressVars } from "./words.ts";
 import { bindAddresses } from "./families/bind.ts";
+import { startResolvers } from "./families/resolvers.ts";
 import type { Loc } from "../model.ts";
 
 export function startSection(c: Cfg, l: Line, prev: Section): Section {
@@ -22,6 +23,7 @@ export function startSection(c: Cfg, l: Line, prev: Section): Section {
     c.noteIgnored(l, "section ignored by wtproxy");
     return { kind: "skipped" };
   }
+  if (kw === "resolvers") return { kind: "resolvers", rec: startResolvers(c, l) };
   if (kw === "global") {
     if (c.globalLoc === null) {
       c.globalLoc = kwLoc;
@@ -174,6 +176,7 @@ export function finish(c: Cfg, section: Section) {
   const join = (a: string | undefined, b: string | undefined) =>
     [a, b].filter(Boolean).join("\n") || undefined;
   if (section.kind === "global") c.globalComment = join(c.globalComment, c.takeNotes());
+  if (section.kind === "resolvers") section.rec.comment = join(section.rec.comment, c.takeNotes());
   if (section.kind === "defaults" && section.sec === c.defaultsList[0]) {
     section.sec.comment = join(section.sec.comment, c.takeNotes());
   }

@@ -78,6 +78,7 @@ export const SECTION_WORDS: ReadonlySet<string> = new Set([
   "frontend",
   "backend",
   "listen",
+  "resolvers",
 ]);
 export const OTHER_SECTIONS: Record<string, string> = merged("sections");
 export const PROXY_DIRECTIVES: Record<string, ProxyDirective> = merged("proxyDirectives");

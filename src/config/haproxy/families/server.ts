@@ -97,7 +97,7 @@ export function serverParams(
   return ok;
 }
 
-export function server(c: Cfg, l: Line, p: ProxyRec, args: Word[]) {
+export function server(c: Cfg, l: Line, p: ProxyRec, args: Word[], kw = "server") {
   const kwLoc = c.at(l, l.words[0]);
   if (!args[0] || !args[1]) {
     c.error(kwLoc, `'server' expects <name> and <addr>[:<port>] as arguments.`);
@@ -105,7 +105,7 @@ export function server(c: Cfg, l: Line, p: ProxyRec, args: Word[]) {
   }
   const name = args[0].text;
   const nameLoc = c.at(l, args[0]);
-  const what = `'server ${p.name}/${name}'`;
+  const what = `'${kw} ${p.name}/${name}'`;
   if (!/^[A-Za-z0-9_.:-]+$/.test(name)) {
     const bad = [...name].find((ch) => !/[A-Za-z0-9_.:-]/.test(ch));
     c.error(nameLoc, `character '${bad}' is not permitted in server name '${name}'.`);
