@@ -187,6 +187,6 @@ backend app
     "21:3 error: 'server-template' expects <prefix> <nb | range> <addr>[:<port>] as arguments.",
     "22:22 error: 'server-template wt': invalid range 'x' (a number or N-M).",
     "23:44 error: server 'app/wt': unable to find required resolvers 'other'.",
-    "24:13 error: backends.app.servers.s1: an SRV name needs `resolvers` (the DNS servers that follow it)",
+    "24:13 error: 'server s1 _a._tcp.b' : an SRV name needs `resolvers` (the DNS servers that follow it)",
   ]);
 });
