@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { ConfigError, formatDiagnostic } from "./config/model.ts";
 import type { Config, Diagnostic } from "./config/model.ts";
 import { loadConfig } from "./config/load.ts";
+import { MAX_NBTHREAD } from "./config/build/nbthread.ts";
 import { applyAdminFlag } from "./admin/cli.ts";
 import { logReloadFailed } from "./log/events.ts";
 import denoJson from "../deno.json" with { type: "json" };
@@ -141,6 +142,12 @@ async function load(file: string, values: Values): Promise<Config | null> {
   }
 }
 
+/** Data-plane threads: `global.nbthread`, else every CPU available (as HAProxy), at most 64. */
+function threadsFor(config: Config): number {
+  return config.global.nbthread ??
+    Math.max(1, Math.min(MAX_NBTHREAD, navigator.hardwareConcurrency));
+}
+
 function hostPort(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
@@ -151,7 +158,7 @@ async function run(file: string, values: Values): Promise<number> {
   const { startRuntime } = await import("./runtime.ts");
   let runtime;
   try {
-    runtime = await startRuntime(config);
+    runtime = await startRuntime(config, { nbthread: threadsFor(config) });
   } catch (err) {
     console.error(`wtproxy: cannot start: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
@@ -168,6 +175,12 @@ async function run(file: string, values: Values): Promise<number> {
         return;
       }
       try {
+        if (threadsFor(next) !== runtime.nbthread) {
+          console.error(
+            `wtproxy: nbthread changes to ${threadsFor(next)} at the next restart ` +
+              `(a reload keeps the ${runtime.nbthread} running)`,
+          );
+        }
         await runtime.reload(next);
         console.error(`wtproxy: reloaded ${file}`);
       } catch (err) {
@@ -203,6 +216,12 @@ async function run(file: string, values: Values): Promise<number> {
   }
   // Announced only now that the signals are handled: a SIGHUP sent on seeing these lines must
   // reload, not kill the process.
+  const why = config.global.nbthread === undefined
+    ? "every CPU available; set global.nbthread to choose"
+    : "global.nbthread";
+  console.error(
+    `wtproxy: ${runtime.nbthread} data-plane thread${runtime.nbthread === 1 ? "" : "s"} (${why})`,
+  );
   for (const l of runtime.listeners) {
     console.error(`wtproxy: frontend ${l.frontend} listening on ${hostPort(l.hostname, l.port)}`);
   }

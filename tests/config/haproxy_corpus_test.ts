@@ -120,7 +120,7 @@ Deno.test("cfg corpus: warn-unsupported.cfg — each ignored directive is named 
   expect(4, 5, "'chroot' is not supported by wtproxy and is ignored");
   expect(5, 5, "'pidfile'");
   expect(6, 5, "'stats' is not supported by wtproxy and is ignored: wtproxy serves stats");
-  expect(7, 5, "'nbthread'");
+  expect(7, 5, "'cpu-map'");
   expect(8, 5, "'tune.ssl.default-dh-param'");
   expect(12, 5, "'option log-health-checks'");
   expect(16, 5, "'timeout tarpit'");

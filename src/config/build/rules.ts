@@ -12,6 +12,7 @@ import type {
 import type { Reader } from "./reader.ts";
 import { BACKEND_COOKIE, SERVER_COOKIE } from "./cookie.ts";
 import { BACKEND_HTTP_RULES, CHECK_HTTP_RULES, FRONTEND_HTTP_RULES } from "./http_rules.ts";
+import { GLOBAL_NBTHREAD } from "./nbthread.ts";
 
 export interface SectionRule<T> {
   /** The keys it reads (added to the section's known keys, so typos get "did you mean"). */
@@ -29,7 +30,7 @@ export type CrossRule = (
   admin: AdminConfig | null,
 ) => void;
 
-export const GLOBAL_RULES: SectionRule<GlobalSection>[] = [];
+export const GLOBAL_RULES: SectionRule<GlobalSection>[] = [GLOBAL_NBTHREAD];
 export const FRONTEND_RULES: SectionRule<FrontendConfig>[] = [FRONTEND_HTTP_RULES];
 export const BACKEND_RULES: SectionRule<BackendConfig>[] = [BACKEND_COOKIE, BACKEND_HTTP_RULES];
 export const SERVER_RULES: SectionRule<ServerConfig>[] = [SERVER_COOKIE];

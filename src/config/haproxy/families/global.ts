@@ -1,4 +1,4 @@
-// The `global` directives wtproxy implements: maxconn, log-tag, and the environment ones
+// The `global` directives wtproxy implements: maxconn, nbthread, log-tag, and the environment ones
 // (setenv, presetenv, unsetenv, resetenv) that later "${VAR}" words see. `log`: log.ts.
 import type { Cfg } from "../context.ts";
 import type { Family, GlobalLine } from "./types.ts";
@@ -6,6 +6,7 @@ import type { Family, GlobalLine } from "./types.ts";
 export const GLOBAL: Family = {
   globalDirectives: {
     maxconn: setting,
+    nbthread: setting,
     "log-tag": setting,
     setenv,
     presetenv: setenv,
@@ -28,14 +29,14 @@ function setting(c: Cfg, { l, kw, kwLoc, args }: GlobalLine) {
   if (!args[0]) {
     c.error(
       kwLoc,
-      kw === "maxconn"
-        ? `'maxconn' expects an integer argument.`
-        : `'log-tag' expects a tag for use in syslog.`,
+      kw === "log-tag"
+        ? `'log-tag' expects a tag for use in syslog.`
+        : `'${kw}' expects an integer argument.`,
     );
     return;
   }
   if (!c.noExtra(l, kw, 1)) return;
-  const node = kw === "maxconn" ? c.intNode(l, args[0]) : c.strNode(l, args[0]);
+  const node = kw === "log-tag" ? c.strNode(l, args[0]) : c.intNode(l, args[0]);
   c.globalEntries = c.globalEntries.filter((en) => en.key !== kw);
   c.globalEntries.push({
     key: kw,
