@@ -6,7 +6,7 @@
 import type { ClientExchange, Framing } from "../downstream/types.ts";
 import type { BodyEnd, Exchange } from "../upstream/exchange.ts";
 import { HOP_BY_HOP } from "../upstream/request.ts";
-import type { ResponseHead } from "../upstream/response.ts";
+import { lowerName, type ResponseHead } from "../upstream/response.ts";
 
 /** The log's termination state for each way a response body ends. */
 export const TERMINATION: Record<BodyEnd, string> = {
@@ -84,7 +84,7 @@ export function responseLines(h: ResponseHead, keepLength: boolean): string {
   let s = "";
   const tokens = h.connectionTokens;
   for (const pair of h.headers) {
-    const lower = pair[0].toLowerCase();
+    const lower = lowerName(pair[0]);
     if (HOP_BY_HOP.has(lower) || (tokens.length > 0 && tokens.includes(lower))) continue;
     if (!keepLength && lower === "content-length") continue;
     s += `${lower}: ${pair[1]}\r\n`;

@@ -119,14 +119,6 @@ function invalid(message: string): UpstreamError {
   return new UpstreamError("invalid-response", message);
 }
 
-function isToken(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 128 || TCHAR[c] === 0) return false;
-  }
-  return s.length > 0;
-}
-
 /** Trims optional whitespace (SP / HTAB) around a header value. */
 function trimOws(s: string, from: number, to: number): string {
   while (from < to && (s.charCodeAt(from) === 32 || s.charCodeAt(from) === 9)) from++;
@@ -167,9 +159,77 @@ export function parseContentLength(
   }
 }
 
+/** Header names servers send most, as a lower-case / Title-Case pair each. */
+const KNOWN = (
+  "server date content-type content-length connection transfer-encoding keep-alive " +
+  "cache-control expires last-modified etag set-cookie location vary accept-ranges " +
+  "content-encoding content-language content-disposition x-powered-by pragma age via upgrade " +
+  "access-control-allow-origin strict-transport-security x-frame-options " +
+  "x-content-type-options content-security-policy referrer-policy retry-after link alt-svc " +
+  "trailer www-authenticate sec-websocket-accept sec-websocket-protocol " +
+  "sec-websocket-extensions"
+).split(" ");
+const SLOTS = 256; // power of two, well above 2 x KNOWN.length
+const knownLower: (string | undefined)[] = new Array(SLOTS);
+const knownTitle: string[] = new Array(SLOTS);
+for (const name of KNOWN) {
+  let slot = nameHash(name, 0, name.length) & (SLOTS - 1);
+  while (knownLower[slot] !== undefined) slot = (slot + 1) & (SLOTS - 1);
+  knownLower[slot] = name;
+  knownTitle[slot] = name.replace(/(^|-)([a-z])/g, (_, d, c) => d + c.toUpperCase())
+    .replace("Etag", "ETag").replace("Www-", "WWW-").replace("Websocket", "WebSocket");
+}
+
+function nameHash(s: string, from: number, to: number): number {
+  let h = 0;
+  for (let i = from; i < to; i++) h = (Math.imul(h, 31) + (s.charCodeAt(i) | 32)) | 0;
+  return h;
+}
+
 /**
- * Parses the head in buf[from, to) (status line to the empty line included). One latin-1
- * string for the whole head, lines found with indexOf, names checked by a char table.
+ * The header name text[from, to) as a string: an interned one when it is a known name spelt
+ * all lower-case or Title-Case (most answers: no string made), else a slice. "" when it is not
+ * a token.
+ */
+function headerName(text: string, from: number, to: number): string {
+  let h = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128 || TCHAR[c] === 0) return "";
+    h = (Math.imul(h, 31) + (c | 32)) | 0;
+  }
+  const len = to - from;
+  for (let slot = h & (SLOTS - 1);; slot = (slot + 1) & (SLOTS - 1)) {
+    const k = knownLower[slot];
+    if (k === undefined) break;
+    if (k.length !== len) continue;
+    if (text.startsWith(k, from)) return k;
+    const t = knownTitle[slot];
+    if (text.startsWith(t, from)) return t;
+  }
+  return text.slice(from, to);
+}
+
+const utf8 = new TextDecoder();
+
+/** Lower-case of a header name: interned known names map without making a string. */
+const LOWER = new Map<string, string>();
+for (let slot = 0; slot < SLOTS; slot++) {
+  const k = knownLower[slot];
+  if (k !== undefined) {
+    LOWER.set(k, k);
+    LOWER.set(knownTitle[slot], k);
+  }
+}
+export function lowerName(name: string): string {
+  return LOWER.get(name) ?? name.toLowerCase();
+}
+
+/**
+ * Parses the head in buf[from, to) (status line to the empty line included). One string for
+ * the whole head (a UTF-8 decode when it is all ASCII, much faster than latin-1 through
+ * String.fromCharCode), lines found with indexOf, names checked by a char table and interned
+ * when common.
  */
 export function parseHead(
   buf: Uint8Array,
@@ -177,7 +237,9 @@ export function parseHead(
   to: number,
   method: string,
 ): ResponseHead {
-  const text = latin1(buf, from, to);
+  let high = 0;
+  for (let i = from; i < to; i++) high |= buf[i];
+  const text = (high & 0x80) === 0 ? utf8.decode(buf.subarray(from, to)) : latin1(buf, from, to);
   let eol = text.indexOf("\n");
   if (eol === -1) eol = text.length;
   const lineEnd = eol > 0 && text.charCodeAt(eol - 1) === 13 ? eol - 1 : eol;
@@ -218,8 +280,8 @@ export function parseHead(
     if (end === lineStart) continue;
     const colon = text.indexOf(":", lineStart);
     if (colon === -1 || colon >= end || colon === lineStart) throw invalid("invalid header line");
-    const name = text.slice(lineStart, colon);
-    if (!isToken(name)) throw invalid("invalid header name");
+    const name = headerName(text, lineStart, colon);
+    if (name === "") throw invalid("invalid header name");
     const value = trimOws(text, colon + 1, end);
     if (value.indexOf("\r") !== -1 || value.indexOf("\0") !== -1) {
       throw invalid("invalid header value");
@@ -227,7 +289,7 @@ export function parseHead(
     headers.push([name, value]);
     const len = name.length;
     if (len !== 14 && len !== 17 && len !== 10) continue;
-    const lower = name.toLowerCase();
+    const lower = lowerName(name);
     if (lower === "content-length") {
       contentLength = parseContentLength(value, contentLength, invalid);
     } else if (lower === "transfer-encoding") {

@@ -3,7 +3,7 @@
 // bytes from one use into the next.
 
 import { deepStrictEqual as assertEquals, ok as assert, throws } from "node:assert/strict";
-import { parseHead } from "../../src/upstream/response.ts";
+import { lowerName, parseHead } from "../../src/upstream/response.ts";
 import { UpstreamError } from "../../src/upstream/errors.ts";
 import { BodySource } from "../../src/upstream/upload.ts";
 import type { RequestBody } from "../../src/downstream/types.ts";
@@ -155,4 +155,22 @@ Deno.test("BodySource: chunks from a reused buffer replay with their original by
   for (let c; (c = await body.read()) !== null;) replay.push(new TextDecoder().decode(c));
   assertEquals(replay.join(""), "first-second-third");
   assertEquals(body.bytes, 18);
+});
+
+Deno.test("parseHead: names kept as sent whatever their case, obs-text values as latin-1", () => {
+  const names = ["Content-Type", "content-type", "CONTENT-TYPE", "content-Type", "ETag", "Etag"];
+  const h = head(`HTTP/1.1 200 OK\r\n${names.map((n) => `${n}: v`).join("\r\n")}\r\n\r\n`);
+  assertEquals(h.headers.map(([n]) => n), names);
+  assertEquals(lowerName("CONTENT-TYPE"), "content-type");
+  assertEquals(lowerName("ETag"), "etag");
+  assertEquals(lowerName("X-Odd-Name"), "x-odd-name");
+  // A byte above 0x7f makes the head latin-1 text: one character per byte.
+  const b = Uint8Array.from(
+    "HTTP/1.1 200 Ok\xe9\r\nX-A: caf\xe9\r\nContent-Length: 0\r\n\r\n",
+    (c) => c.charCodeAt(0),
+  );
+  const l = parseHead(b, 0, b.length, "GET");
+  assertEquals([l.reason, l.headers[0], l.length], ["Ok\xe9", ["X-A", "caf\xe9"], 0]);
+  invalid("HTTP/1.1 200 OK\r\nBad\xe9Name: 1\r\n\r\n");
+  invalid("HTTP/1.1 200 OK\r\nContent Type: 1\r\n\r\n");
 });
