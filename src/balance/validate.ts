@@ -7,6 +7,13 @@ function diag(loc: Loc, severity: "error" | "warning", message: string): Diagnos
   return { ...loc, severity, message };
 }
 
+/** HAProxy 2.6's algorithms wtproxy does not have, with what they hash. */
+const HAPROXY_ONLY: Record<string, string> = {
+  hdr: "hashes the value of an HTTP request header",
+  hash: "hashes a sample expression",
+  "rdp-cookie": "hashes the RDP cookie of each TCP connection",
+};
+
 /** `wtSessions`: is the Wt session table on (`global.wt-sessions`)? (undefined: not checked) */
 export function validateBalance(
   backend: BackendConfig,
@@ -17,7 +24,14 @@ export function validateBalance(
   const { name, arg } = parseAlgorithm(backend.balance.algorithm || "roundrobin");
   const param = (arg ?? backend.balance.param ?? "").trim();
   const at = backend.balance.loc ?? backend.loc;
-  if (!selectors.has(name)) {
+  if (!selectors.has(name) && name in HAPROXY_ONLY) {
+    out.push(diag(
+      at,
+      "error",
+      `${where}: 'balance ${name}' is an HAProxy 2.6 algorithm (${HAPROXY_ONLY[name]}) that ` +
+        `wtproxy does not support (it has: ${[...selectors.keys()].join(", ")})`,
+    ));
+  } else if (!selectors.has(name)) {
     out.push(diag(
       at,
       "error",

@@ -235,3 +235,67 @@ Deno.test(".if errors name the place: bad conditions, .else twice, unterminated"
     "7:1 error: non-terminated '.if' block",
   ]);
 });
+
+Deno.test("never 'unknown keyword' for an HAProxy 2.6 keyword: what it does, and what wtproxy does", () => {
+  const text = [
+    "global",
+    "    default-path config", // 2
+    "    mworker-max-reloads 3", // 3
+    "defaults",
+    "    mode http",
+    "    option forceclose", // 6
+    "    option httpslog", // 7
+    "    clitcpka-cnt 3", // 8
+    "frontend www",
+    "    bind :8080 no-sslv3 name web", // 10
+    "    default_backend app",
+    "backend app",
+    "    balance hash req.hdr(host)", // 13
+    "    server s1 127.0.0.1:81 no-sslv3 check", // 14
+    "    frobnicate now", // 15
+    "",
+  ].join("\n");
+  const msgs = load(text);
+  const at = (p: string) => msgs.find((m) => m.startsWith(p)) ?? `nothing at ${p}`;
+  assert(
+    at("2:5 warning:").includes(
+      `'default-path' is not supported by wtproxy and is ignored: in HAProxy 2.6 it does this: "By default HAProxy loads all files`,
+    ),
+  );
+  assert(
+    at("3:5 warning:").includes("'mworker-max-reloads' is not supported by wtproxy and is ignored"),
+  );
+  assert(
+    at("6:5 error:").includes(
+      "'option forceclose' is not supported by wtproxy: not supported any more since HAProxy 2.0, please just remove it, or use 'option httpclose'",
+    ),
+  );
+  assert(
+    at("7:5 warning:").includes("'option httpslog' is not supported by wtproxy and is ignored"),
+  );
+  assert(
+    at("8:5 warning:").includes(
+      `'clitcpka-cnt' is not supported by wtproxy and is ignored: in HAProxy 2.6`,
+    ),
+  );
+  assert(
+    at("10:16 error:").includes(
+      `'bind :8080' : 'no-sslv3' is not supported by wtproxy: in HAProxy 2.6 it does this: "It disables support for SSLv3`,
+    ),
+  );
+  // parsing goes on after it: the next parameter is still looked at
+  assert(at("10:25 warning:").includes("'name' is not supported by wtproxy and is ignored"));
+  assert(
+    at("13:13 error:").includes(
+      "'balance hash' is an HAProxy 2.6 algorithm (hashes a sample expression) that wtproxy does not support",
+    ),
+  );
+  assert(
+    at("14:28 error:").includes(
+      "'server app/s1' : 'no-sslv3' is not supported by wtproxy: in HAProxy 2.6",
+    ),
+  );
+  // a keyword HAProxy does not know either stays "unknown"
+  assert(at("15:5 error:").includes("unknown keyword 'frobnicate' in 'backend' section"));
+  assert(!msgs.some((m) => m.includes("unknown") && !m.startsWith("15:")), msgs.join("\n"));
+});

@@ -1,5 +1,6 @@
 // One line inside `global`, `defaults` or a proxy: `no`, capability checks, then the directive
 // registered for its keyword (families/index.ts), else the refusal tables, else "unknown".
+import { global26, proxy26 } from "./families/haproxy26.ts";
 import type { Loc, SrcNode } from "../model.ts";
 import type { Cfg, DefaultsSec, ProxyRec } from "./context.ts";
 import { lacks } from "./context.ts";
@@ -33,7 +34,7 @@ function globalLineInner(c: Cfg, l: Line) {
   const u = GLOBAL_KEYWORDS[kw] ??
     (kw.startsWith("tune.")
       ? { level: "warn" as const, why: "wtproxy has its own buffer and timer settings" }
-      : undefined);
+      : global26(kw));
   if (u) {
     c.unsupported(l, u);
     return;
@@ -111,7 +112,7 @@ function proxyLineInner(c: Cfg, l: Line, p: ProxyRec | null, d: DefaultsSec | nu
     return;
   }
   const u = PROXY_KEYWORDS[kw] ??
-    (kw.startsWith("tune.") ? { level: "warn" as const, why: "not supported" } : undefined);
+    (kw.startsWith("tune.") ? { level: "warn" as const, why: "not supported" } : proxy26(kw));
   if (u) {
     c.unsupported(l, u);
     return;

@@ -1,4 +1,5 @@
 // `bind ADDR[,ADDR...] [params]` (the parameters: bind_params.ts, tls.ts...).
+import { bind26 } from "./haproxy26.ts";
 import type { Loc } from "../../model.ts";
 import type { Cfg } from "../context.ts";
 import type { Line, Word } from "../words.ts";
@@ -30,7 +31,7 @@ function bind(c: Cfg, x: ProxyLine) {
   let i = 1;
   while (i < args.length) {
     const a = args[i];
-    const spec = BIND_PARAMS[a.text];
+    const spec = BIND_PARAMS[a.text] ?? bind26(a.text);
     if (!spec) {
       c.error(c.at(l, a), `'bind ${addrW.text}' unknown keyword '${a.text}'.`);
       return;

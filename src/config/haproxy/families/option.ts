@@ -1,4 +1,5 @@
 // `option NAME [args]` (the names and what wtproxy does with each: option_names.ts).
+import { option26 } from "./haproxy26.ts";
 import type { SrcEntry } from "../../model.ts";
 import type { Cfg } from "../context.ts";
 import { OPTIONS } from "./index.ts";
@@ -20,7 +21,7 @@ function option(c: Cfg, x: ProxyLine) {
   const name = nameW.text;
   const nameLoc = c.at(l, nameW);
   const args = words.slice(2);
-  const spec = OPTIONS[name];
+  const spec = OPTIONS[name] ?? option26(name);
   if (!spec) {
     c.error(nameLoc, `unknown option '${name}'.`);
     return;

@@ -15,6 +15,7 @@ export const OPTION_NAMES: Family = {
     redispatch: { cap: "be" },
     httpchk: { cap: "be" },
     tcplog: w("fe", "HTTP proxies log in the httplog format"),
+    httpslog: w("fe", "log lines use the httplog format"),
     abortonclose: w("be", "a request whose client left is abandoned anyway"),
     clitcpka: w("fe", "TCP keep-alive probes are left to the system"),
     srvtcpka: w("be", "TCP keep-alive probes are left to the system"),

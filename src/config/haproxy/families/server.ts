@@ -1,4 +1,5 @@
 // `server` and `default-server` (the parameters: server_params.ts and the families).
+import { server26 } from "./haproxy26.ts";
 import type { Loc, SrcNode } from "../../model.ts";
 import type { Cfg, ProxyRec, Settings } from "../context.ts";
 import type { Line, Word } from "../words.ts";
@@ -36,7 +37,7 @@ export function serverParams(
   while (i < args.length) {
     const a = args[i];
     const aLoc = c.at(l, a);
-    const spec = SERVER_PARAMS[a.text];
+    const spec = SERVER_PARAMS[a.text] ?? server26(a.text);
     if (!spec) {
       c.error(aLoc, `${what} unknown keyword '${a.text}'.`);
       return false;
