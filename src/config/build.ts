@@ -67,7 +67,7 @@ function build(
       "no frontend: nothing would listen (add a `frontends:` section with a `bind` address)",
     );
   }
-  crossChecks(r, frontends, backends, admin);
+  crossChecks(r, frontends, backends, admin, global);
   if (format === "cfg" && cfgText !== undefined) cfgWords(r.diagnostics, r.file, cfgText);
 
   r.diagnostics.sort((a, b) =>

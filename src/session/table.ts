@@ -221,6 +221,8 @@ export class WtSessionTable implements SessionObserver, SessionLookup {
     }
     if (p.prefixes.length > 0 && !p.prefixes.some((x) => id.startsWith(x))) return null;
     if (this.entries.size >= this.settings.max) this.drop(this.entries.values().next().value!);
+    // A copy: the id may be a slice of the whole request target, which it would keep alive.
+    id = [...id].join("");
     const fresh: Entry = {
       id,
       proc: p,

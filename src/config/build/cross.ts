@@ -5,6 +5,7 @@ import type {
   BackendConfig,
   Bind,
   FrontendConfig,
+  GlobalSection,
   Loc,
   ServerConfig,
 } from "../model.ts";
@@ -20,6 +21,7 @@ export function crossChecks(
   frontends: FrontendConfig[],
   backends: BackendConfig[],
   admin: AdminConfig | null,
+  global?: GlobalSection,
 ): void {
   const byName = new Map(backends.map((b) => [b.name, b]));
   const backendNames = new Set(byName.keys());
@@ -86,7 +88,8 @@ export function crossChecks(
         } (set them under timeouts here or in defaults; without them a stuck server holds a connection forever)`,
       );
     }
-    for (const d of validateBalance(b)) r.diagnostics.push(d);
+    const wtSessions = global ? Boolean(global.wtSessions) : undefined;
+    for (const d of validateBalance(b, { wtSessions })) r.diagnostics.push(d);
     for (const s of b.servers) checkTrack(r, b, s, byName);
   }
   for (const rule of CROSS_RULES) rule(r, frontends, backends, admin);

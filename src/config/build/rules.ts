@@ -13,6 +13,7 @@ import type { Reader } from "./reader.ts";
 import { BACKEND_COOKIE, SERVER_COOKIE } from "./cookie.ts";
 import { BACKEND_HTTP_RULES, CHECK_HTTP_RULES, FRONTEND_HTTP_RULES } from "./http_rules.ts";
 import { GLOBAL_NBTHREAD } from "./nbthread.ts";
+import { WT_SESSIONS } from "./wt_sessions.ts";
 
 export interface SectionRule<T> {
   /** The keys it reads (added to the section's known keys, so typos get "did you mean"). */
@@ -30,7 +31,7 @@ export type CrossRule = (
   admin: AdminConfig | null,
 ) => void;
 
-export const GLOBAL_RULES: SectionRule<GlobalSection>[] = [GLOBAL_NBTHREAD];
+export const GLOBAL_RULES: SectionRule<GlobalSection>[] = [GLOBAL_NBTHREAD, WT_SESSIONS];
 export const FRONTEND_RULES: SectionRule<FrontendConfig>[] = [FRONTEND_HTTP_RULES];
 export const BACKEND_RULES: SectionRule<BackendConfig>[] = [BACKEND_COOKIE, BACKEND_HTTP_RULES];
 export const SERVER_RULES: SectionRule<ServerConfig>[] = [SERVER_COOKIE];

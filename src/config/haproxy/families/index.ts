@@ -26,6 +26,7 @@ import { STATS } from "./stats.ts";
 import { TCP_RULES } from "./tcp_rules.ts";
 import { TIMEOUT_NAMES } from "./timeout_names.ts";
 import { TLS } from "./tls.ts";
+import { WT_SESSIONS } from "./wt_sessions.ts";
 import type {
   Family,
   GlobalDirective,
@@ -63,6 +64,7 @@ const FAMILIES: Family[] = [
   SERVER,
   SERVER_PARAM_NAMES,
   HTTP_CHECK,
+  WT_SESSIONS,
 ];
 
 function merged<K extends keyof Family>(key: K): NonNullable<Family[K]> {
