@@ -13,8 +13,10 @@ import { startWtServer } from "../src/demo/wtserver.ts";
 const PATTERNS: [string, (i: number, rnd: () => number) => string[]][] = [
   ["page + favicon", () => ["/favicon.ico"]],
   ["page + favicon + status poll", () => ["/favicon.ico", "/__demo/status"]],
-  ["page + 0..3 resources (seeded random)", (_i, rnd) =>
-    Array.from({ length: Math.floor(rnd() * 4) }, (_, k) => `/static/r${k}.css`)],
+  [
+    "page + 0..3 resources (seeded random)",
+    (_i, rnd) => Array.from({ length: Math.floor(rnd() * 4) }, (_, k) => `/static/r${k}.css`),
+  ],
 ];
 
 async function run(

@@ -62,7 +62,8 @@ Deno.test("wt-sessions (YAML): bad values are errors at their place", async () =
   ]);
 });
 
-const CFG = (line: string) => `global
+const CFG = (line: string) =>
+  `global
     maxconn 100
     ${line}
 
@@ -93,9 +94,12 @@ Deno.test("wt-sessions (.cfg): a wtproxy-only global keyword, rendered by --to-y
   assertEquals(bare.config.global.wtSessions!.timeout, 600_000);
   const out = toYaml(parseHaproxy(CFG("wt-sessions param wtd timeout 10m"), "t.cfg").tree);
   assert(out.includes("  wt-sessions:\n    param: wtd\n    timeout: 10m\n"), out);
-  assertEquals(toYaml(parseHaproxy(CFG("wt-sessions"), "t.cfg").tree).includes(
-    "  wt-sessions: true\n",
-  ), true);
+  assertEquals(
+    toYaml(parseHaproxy(CFG("wt-sessions"), "t.cfg").tree).includes(
+      "  wt-sessions: true\n",
+    ),
+    true,
+  );
 });
 
 Deno.test("wt-sessions (.cfg): bad words and values name their place", async () => {
