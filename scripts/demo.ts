@@ -5,7 +5,8 @@
 // configuration (its servers must still be 127.0.0.1:9090 / :9091).
 import { loadConfig } from "../src/config/load.ts";
 import { ConfigError, formatDiagnostic } from "../src/config/model.ts";
-import { startRuntime } from "../src/runtime.ts";
+import { type Runtime, startRuntime } from "../src/runtime.ts";
+import { proxyView, setDrain } from "../src/demo/drain.ts";
 import { type DemoControls, startWtServer, type WtServer } from "../src/demo/wtserver.ts";
 
 const SERVERS = [{ name: "wt1", port: 9090 }, { name: "wt2", port: 9091 }];
@@ -18,9 +19,26 @@ const file = fIndex !== -1 && args[fIndex + 1]
   : new URL("../config.example.yaml", import.meta.url).pathname;
 
 const running = new Map<string, WtServer>();
+let runtime: Runtime | null = null;
+// Wt's session timeout is 600 s; the demo uses a short one so that a drained server is free
+// soon after its last tab closed (the proxy's wt-sessions timeout is set to the same).
+const SESSION_TIMEOUT_MS = 20_000;
+
+function setAdmin(name: string, state: "DRAIN" | "READY"): Promise<void> {
+  const def = SERVERS.find((s) => s.name === name);
+  if (def && runtime) setDrain(runtime, def.port, state);
+  return Promise.resolve();
+}
 
 const controls: DemoControls = {
-  list: () => SERVERS.map((s) => ({ ...s, running: running.has(s.name) })),
+  list: () =>
+    SERVERS.map((s) => ({
+      ...s,
+      running: running.has(s.name),
+      ...(runtime ? proxyView(runtime, s.port) : {}),
+    })),
+  drain: (name) => setAdmin(name, "DRAIN"),
+  ready: (name) => setAdmin(name, "READY"),
   async stop(name) {
     const srv = running.get(name);
     if (!srv) return;
@@ -31,7 +49,15 @@ const controls: DemoControls = {
   async start(name) {
     const def = SERVERS.find((s) => s.name === name);
     if (!def || running.has(name)) return;
-    running.set(name, await startWtServer({ prefix: name, port: def.port, controls }));
+    running.set(
+      name,
+      await startWtServer({
+        prefix: name,
+        port: def.port,
+        controls,
+        sessionTimeoutMs: SESSION_TIMEOUT_MS,
+      }),
+    );
     console.log(`demo: ${name} started on 127.0.0.1:${def.port}`);
   },
 };
@@ -59,17 +85,29 @@ async function main(): Promise<void> {
     }
   }
 
-  const runtime = await startRuntime(config, withLog ? {} : { logging: false });
+  const wt = config.global.wtSessions;
+  if (wt) {
+    config = {
+      ...config,
+      global: { ...config.global, wtSessions: { ...wt, timeout: SESSION_TIMEOUT_MS } },
+    };
+  }
+  const rt = await startRuntime(config, withLog ? {} : { logging: false });
+  runtime = rt;
   // Server state changes are the interesting part: print them even without --log.
-  runtime.state.on((e) => {
+  rt.state.on((e) => {
     if (e.kind !== "check") console.log(`proxy: ${e.message}`);
   });
-  const ports = [...new Set(runtime.listeners.map((l) => l.port))];
+  const ports = [...new Set(rt.listeners.map((l) => l.port))];
   console.log(`
 wtproxy demo: ${file}
   wt1 -> 127.0.0.1:9090, wt2 -> 127.0.0.1:9091 (Wt-like servers, --session-id-prefix wt1/wt2)
   open  http://127.0.0.1:${ports[0]}/   (requests without a session are balanced round robin)
   keys  1 = stop/start wt1, 2 = stop/start wt2, q = quit   (or the buttons on the page)
+  drain a server from the page: no new session goes there, live ones keep working; Wt session
+  timeout ${
+    SESSION_TIMEOUT_MS / 1000
+  } s in the demo (600 s in Wt), so it is free soon after its tabs closed
 `);
 
   let quitting = false;
@@ -78,7 +116,7 @@ wtproxy demo: ${file}
     quitting = true;
     console.log("demo: stopping");
     if (Deno.stdin.isTerminal()) Deno.stdin.setRaw(false);
-    await runtime.stop(1000);
+    await rt.stop(1000);
     for (const name of [...running.keys()]) await controls.stop(name);
     Deno.exit(0);
   };

@@ -47,11 +47,27 @@ export interface WtServerInfo {
   log(message: string): void;
 }
 
-/** The demo script's switchboard: stop/start demo servers from the page. */
+/** One demo server as the page shows it. */
+export interface DemoServerStatus {
+  name: string;
+  port: number;
+  running: boolean;
+  /** The proxy's view, when the demo can see it: admin state of the balanced entry. */
+  admin?: "READY" | "DRAIN" | "MAINT";
+  /** Live Wt sessions the proxy counts for it (null: table off). */
+  sessions?: number | null;
+  /** Draining with no live session left: free to stop or restart. */
+  drained?: boolean;
+}
+
+/** The demo script's switchboard: stop/start demo servers, drain them in the proxy. */
 export interface DemoControls {
-  list(): { name: string; port: number; running: boolean }[];
+  list(): DemoServerStatus[];
   stop(name: string): Promise<void>;
   start(name: string): Promise<void>;
+  /** Drain (no new session; live ones stay) or back to ready, in the proxy. */
+  drain?(name: string): Promise<void>;
+  ready?(name: string): Promise<void>;
 }
 
 export interface WtServerOptions {
@@ -166,12 +182,21 @@ function control(url: URL, req: Request, server: WtServerInfo): Response {
   const action = url.pathname.slice("/__demo/".length);
   if (action === "status") return json({ answeredBy: server.prefix, servers: c.list() });
   const name = url.searchParams.get("server") ?? "";
-  if (req.method !== "POST" || (action !== "stop" && action !== "start")) {
-    return json({ error: "POST /__demo/stop?server=NAME or /__demo/start?server=NAME" }, 400);
+  const run = action === "stop"
+    ? c.stop
+    : action === "start"
+    ? c.start
+    : action === "drain"
+    ? c.drain
+    : action === "ready"
+    ? c.ready
+    : undefined;
+  if (req.method !== "POST" || !run) {
+    return json({ error: "POST /__demo/{stop,start,drain,ready}?server=NAME" }, 400);
   }
   if (!c.list().some((s) => s.name === name)) return json({ error: `no server ${name}` }, 404);
   // Answer first: the server being stopped may be the one answering.
-  setTimeout(() => (action === "stop" ? c.stop(name) : c.start(name)).catch(() => {}), 50);
+  setTimeout(() => run.call(c, name).catch(() => {}), 50);
   return json({ ok: true, action, server: name, answeredBy: server.prefix });
 }
 
@@ -274,7 +299,9 @@ function page(server: WtServerInfo, session: Session, askedFor: string | null): 
     : "";
   const controls = server.controls
     ? `<section id="controls"><h2>Demo servers</h2><div id="servers">…</div>
-<p class="hint">Stop the server your session lives on and watch the proxy move you.</p></section>`
+<p class="hint">Stop the server your session lives on and watch the proxy move you. Or drain it:
+no new session goes there, yours keeps working, and once no session is left the server is free to
+stop or restart (a deploy that loses no session).</p></section>`
     : "";
   return `<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>${escapeHtml(server.prefix)} · wtproxy demo</title>
@@ -284,7 +311,7 @@ body{font:16px system-ui,sans-serif;max-width:46em;margin:2em auto;padding:0 1em
 .wt1{background:#1565c0}.wt2{background:#c62828}.srv:not(.wt1):not(.wt2){background:#555}
 code{background:#f3f3f3;padding:0 .2em}.warn{color:#b26a00}.hint{color:#666}
 #log{font:13px ui-monospace,monospace;background:#f7f7f7;padding:.5em;height:12em;overflow:auto}
-button{margin:.2em .4em .2em 0}
+button{margin:.2em .4em .2em 0}.draining .state{color:#1565c0}.drained .state{color:#2e7d32;font-weight:bold}
 </style></head>
 <body data-server="${escapeHtml(server.prefix)}" data-session="${id}">
 <h1 class="big">Served by <span class="srv ${escapeHtml(server.prefix)}">${
@@ -339,24 +366,55 @@ async function tick() {
     else log("proxy answered " + r.status + " " + r.statusText + " (server down, checks not yet failed?)");
   } catch (e) { log("request failed: " + e); }
 }
+const drainedSeen = new Set();
+// One row per server, kept across updates (so a button is never replaced under the pointer).
+const rows = new Map();
+function row(box, name) {
+  let r = rows.get(name);
+  if (r) return r;
+  const el = document.createElement("div");
+  el.dataset.server = name;
+  r = { el, run: document.createElement("button"), admin: document.createElement("button"),
+    text: document.createElement("span"), state: null };
+  r.text.className = "state";
+  const act = (what) => {
+    log(what + " " + name);
+    fetch("/__demo/" + what + "?server=" + name, { method: "POST" }).catch(() => {});
+  };
+  r.run.onclick = () => act(r.state.running ? "stop" : "start");
+  r.admin.onclick = () => act(r.state.admin === "DRAIN" ? "ready" : "drain");
+  el.append(r.run, r.admin, r.text);
+  box.append(el);
+  rows.set(name, r);
+  return r;
+}
 async function servers() {
   const box = document.getElementById("servers");
   if (!box) return;
   try {
-    const r = await fetch("/__demo/status");
-    const s = await r.json();
-    box.replaceChildren(...s.servers.map((x) => {
-      const row = document.createElement("div");
-      const b = document.createElement("button");
-      b.textContent = (x.running ? "Stop " : "Start ") + x.name;
-      b.onclick = async () => {
-        log((x.running ? "stopping " : "starting ") + x.name);
-        await fetch("/__demo/" + (x.running ? "stop" : "start") + "?server=" + x.name, { method: "POST" });
-      };
-      row.append(b, x.name + " on port " + x.port + ": " + (x.running ? "running" : "stopped"));
-      return row;
-    }));
-  } catch { box.textContent = "demo controls unreachable"; }
+    const res = await fetch("/__demo/status");
+    const s = await res.json();
+    if (rows.size === 0) box.textContent = "";
+    for (const x of s.servers) {
+      const r = row(box, x.name);
+      r.state = x;
+      r.run.textContent = (x.running ? "Stop " : "Start ") + x.name;
+      r.admin.hidden = !x.admin;
+      r.admin.textContent = (x.admin === "DRAIN" ? "Ready " : "Drain ") + x.name;
+      let text = x.name + " on port " + x.port + ": " + (x.running ? "running" : "stopped");
+      if (x.sessions != null) text += ", " + x.sessions + " live Wt session" + (x.sessions === 1 ? "" : "s");
+      if (x.admin === "DRAIN") {
+        text += x.drained
+          ? " · drained: no Wt session left, free to stop or restart"
+          : " · draining: no new session, live ones keep working";
+      } else if (x.admin === "MAINT") text += " · maintenance";
+      r.text.textContent = text;
+      r.el.className = x.drained ? "drained" : x.admin === "DRAIN" ? "draining" : "";
+      if (x.drained && !drainedSeen.has(x.name)) log(x.name + " is drained: free to stop or restart");
+      if (x.drained) drainedSeen.add(x.name);
+      else drainedSeen.delete(x.name);
+    }
+  } catch { if (rows.size === 0) box.textContent = "demo controls unreachable"; }
 }
 log("page served by " + document.body.dataset.server + ", session " + window.WT_SESSION);
 setInterval(tick, 1000);

@@ -16,16 +16,18 @@ function wtSessions(c: Cfg, { l, kw, kwLoc, args }: GlobalLine) {
   for (let i = 0; i < args.length; i += 2) {
     const word = args[i];
     const value = args[i + 1];
+    // A bad word is reported and the rest of the line ignored; the table stays on (with the
+    // words read so far) so that `balance sessions` does not get a follow-on error.
     if (!WORDS.includes(word.text)) {
       c.error(
         c.at(l, word),
         `'${kw}': unknown word '${word.text}' (expected param NAME, timeout DURATION, max N)`,
       );
-      return;
+      break;
     }
     if (!value) {
       c.error(c.at(l, word), `'${kw} ${word.text}' expects a value.`);
-      return;
+      break;
     }
     entries.push({
       key: word.text,
