@@ -12,7 +12,7 @@
 // of 3 s; the full run (3 rounds of 5 s) takes about 3 minutes.
 // wtproxy runs with the V8 flags of `deno task start` (deno.json), so that the benchmark
 // measures what users run; `--v8-flags=...` overrides them (`--v8-flags=` for none), e.g.
-// `--v8-flags=--max-semi-space-size=2` (a 2 MB young generation: about 50 MB less RSS).
+// `--v8-flags=--max-semi-space-size=2` (a smaller young generation).
 // Internal: `--serve CONFIG` runs wtproxy itself (the subprocess the benchmark starts).
 
 import { parseArgs } from "node:util";
