@@ -55,8 +55,11 @@ Deno.test("a refused bind is not followed by 'has no bind' nor 'no frontend'", (
     `defaults\n    mode http\n${T}frontend www\n    bind :443 ssl crt /etc/x.pem\n` +
       `    default_backend app\nbackend app\n    server s1 127.0.0.1:8080\n`,
   );
-  assertEquals(msgs.length, 2, msgs.join("\n")); // ssl, crt: nothing else
-  assert(msgs.every((m) => m.startsWith("7:") && m.includes("is not supported by wtproxy")));
+  // one feature, one message (ssl and crt), and nothing after it
+  assertEquals(msgs, [
+    "7:15 error: 'bind :443' : 'ssl' and 'crt' are not supported by wtproxy: wtproxy does not " +
+    "terminate TLS: put it behind a TLS terminator or use HTTP.",
+  ]);
 });
 
 Deno.test("a refused server line is not followed by 'backend has no server'", () => {
@@ -284,7 +287,7 @@ Deno.test("never 'unknown keyword' for an HAProxy 2.6 keyword: what it does, and
     ),
   );
   // parsing goes on after it: the next parameter is still looked at
-  assert(at("10:25 warning:").includes("'name' is not supported by wtproxy and is ignored"));
+  assert(at("10:25 warning:").includes("'name' is not supported by wtproxy and ignored"));
   assert(
     at("13:13 error:").includes(
       "'balance hash' is an HAProxy 2.6 algorithm (hashes a sample expression) that wtproxy does not support",

@@ -251,3 +251,30 @@ export class Cfg {
   // -------------------------------------------------------------------------------------------
   // The tree
 }
+
+/** The unsupported parameters of one `bind`/`server` line, reported once per reason: `bind
+ * :443 ssl crt x.pem alpn h2` is one feature (TLS), so one message names 'ssl', 'crt', 'alpn'. */
+export class ParamRefusals {
+  readonly groups = new Map<string, { u: Unsupported; names: string[]; loc: Loc }>();
+
+  add(name: string, loc: Loc, u: Unsupported) {
+    const key = `${u.level} ${u.why}`;
+    const g = this.groups.get(key);
+    if (g) g.names.push(name);
+    else this.groups.set(key, { u, names: [name], loc });
+  }
+
+  /** `what`: "'bind :443'" or "'server app/s1'"; `refusedTail`: added to errors. */
+  report(c: Cfg, what: string, refusedTail = "") {
+    for (const { u, names, loc } of this.groups.values()) {
+      const list = names.map((n) => `'${n}'`);
+      const named = list.length === 1
+        ? `${list[0]} is`
+        : `${list.slice(0, -1).join(", ")} and ${list[list.length - 1]} are`;
+      if (u.level === "warn") {
+        c.warn(loc, `${what} : ${named} not supported by wtproxy and ignored: ${u.why}.`);
+      } else c.error(loc, `${what} : ${named} not supported by wtproxy: ${u.why}.${refusedTail}`);
+    }
+    this.groups.clear();
+  }
+}

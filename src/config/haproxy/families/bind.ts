@@ -2,6 +2,7 @@
 import { bind26 } from "./haproxy26.ts";
 import type { Loc } from "../../model.ts";
 import type { Cfg } from "../context.ts";
+import { ParamRefusals } from "../context.ts";
 import type { Line, Word } from "../words.ts";
 import { expandAddressVars } from "../words.ts";
 import { BIND_PARAMS } from "./index.ts";
@@ -28,32 +29,26 @@ function bind(c: Cfg, x: ProxyLine) {
   const addrW = expandAddressVars(c, l, args[0]);
   const out = bindAddresses(c, l, addrW);
   // parameters
+  const refusals = new ParamRefusals();
+  const what = `'bind ${addrW.text}'`;
   let i = 1;
   while (i < args.length) {
     const a = args[i];
     const spec = BIND_PARAMS[a.text] ?? bind26(a.text);
     if (!spec) {
+      refusals.report(c, what);
       c.error(c.at(l, a), `'bind ${addrW.text}' unknown keyword '${a.text}'.`);
       return;
     }
     if (spec.kind === "value" && !args[i + 1]) {
+      refusals.report(c, what);
       c.error(c.at(l, a), `'bind ${addrW.text}' : '${a.text}' expects an argument.`);
       return;
     }
-    const u = spec.unsupported!;
-    if (u.level === "warn") {
-      c.warn(
-        c.at(l, a),
-        `'bind ${addrW.text}' : '${a.text}' is not supported by wtproxy and is ignored: ${u.why}.`,
-      );
-    } else {
-      c.error(
-        c.at(l, a),
-        `'bind ${addrW.text}' : '${a.text}' is not supported by wtproxy: ${u.why}.`,
-      );
-    }
+    refusals.add(a.text, c.at(l, a), spec.unsupported!);
     i += spec.kind === "value" ? 2 : 1;
   }
+  refusals.report(c, what);
   if (out === null) return;
   p.bindKeyLoc ??= kwLoc;
   out.forEach((b, j) => p.binds.push({ ...b, comment: j === 0 ? comment : undefined }));

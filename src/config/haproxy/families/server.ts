@@ -2,6 +2,7 @@
 import { server26 } from "./haproxy26.ts";
 import type { Loc, SrcNode } from "../../model.ts";
 import type { Cfg, ProxyRec, Settings } from "../context.ts";
+import { ParamRefusals } from "../context.ts";
 import type { Line, Word } from "../words.ts";
 import { expandAddressVars } from "../words.ts";
 import { SERVER_PARAMS } from "./index.ts";
@@ -34,13 +35,21 @@ export function serverParams(
 ): boolean {
   let i = 0;
   let ok = true;
+  const refusals = new ParamRefusals();
+  const tail = " Running without that would change what this configuration does, so the line " +
+    "is refused.";
+  const done = (result: boolean) => {
+    refusals.report(c, what, tail);
+    return result;
+  };
   while (i < args.length) {
     const a = args[i];
     const aLoc = c.at(l, a);
     const spec = SERVER_PARAMS[a.text] ?? server26(a.text);
     if (!spec) {
+      refusals.report(c, what, tail);
       c.error(aLoc, `${what} unknown keyword '${a.text}'.`);
-      return false;
+      return done(false);
     }
     const v = spec.kind === "value" ? args[i + 1] : undefined;
     if (spec.kind === "value" && !v) {
@@ -56,23 +65,12 @@ export function serverParams(
             : "an argument"
         } as argument.`,
       );
-      return false;
+      return done(false);
     }
     i += spec.kind === "value" ? 2 : 1;
     if (spec.unsupported) {
-      if (spec.unsupported.level === "warn") {
-        c.warn(
-          aLoc,
-          `${what} : '${a.text}' is not supported by wtproxy and is ignored: ${spec.unsupported.why}.`,
-        );
-      } else {
-        c.error(
-          aLoc,
-          `${what} : '${a.text}' is not supported by wtproxy: ${spec.unsupported.why}. ` +
-            `Running without it would change what this configuration does, so it is refused.`,
-        );
-        ok = false;
-      }
+      refusals.add(a.text, aLoc, spec.unsupported);
+      if (spec.unsupported.level === "error") ok = false;
       continue;
     }
     const key = spec.key!;
@@ -95,7 +93,7 @@ export function serverParams(
     fields.delete(key);
     fields.set(key, { node, keyLoc: aLoc });
   }
-  return ok;
+  return done(ok);
 }
 
 export function server(c: Cfg, l: Line, p: ProxyRec, args: Word[], kw = "server") {
