@@ -99,6 +99,18 @@ export function startAdmin(
   };
 
   const handler = async (req: Request): Promise<Response> => {
+    // /healthz says only ready / starting / stopping: orchestrator probes (Kubernetes, Docker
+    // HEALTHCHECK) get it without the token, as HAProxy's monitor-uri.
+    if (
+      (req.method === "GET" || req.method === "HEAD") && new URL(req.url).pathname === "/healthz"
+    ) {
+      const ok = isReady(runtime);
+      const why = runtime.stopping ? "stopping" : ok ? "ok" : "starting";
+      return new Response(why + "\n", {
+        status: ok ? 200 : 503,
+        headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+      });
+    }
     if (!authorized(req, admin.token)) {
       const h = new Headers({ "content-type": "application/json; charset=utf-8" });
       h.append("www-authenticate", 'Basic realm="wtproxy admin", charset="UTF-8"');
@@ -133,14 +145,6 @@ export function startAdmin(
             "cache-control": "no-store",
           },
         });
-      case "/healthz": {
-        const ok = isReady(runtime);
-        const why = runtime.stopping ? "stopping" : ok ? "ok" : "starting";
-        return new Response(why + "\n", {
-          status: ok ? 200 : 503,
-          headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
-        });
-      }
     }
     return jsonError(404, `not found: ${path} (see /stats, /metrics, /healthz, /api)`);
   };
