@@ -56,6 +56,13 @@ export const OPTIONS: CliOption[] = [
     command: async (_v, values) =>
       (await import("./config/to_yaml.ts")).convertCommand(values.config as string | undefined),
   },
+  {
+    name: "healthz",
+    type: "string",
+    arg: "ADDR:PORT",
+    help: "ask a running wtproxy's admin listener for /healthz: exit 0 when ready (containers)",
+    command: async (v) => (await import("./admin/probe.ts")).probeHealthz(String(v)),
+  },
   { name: "version", short: "v", type: "boolean", help: "print the version and exit" },
   { name: "help", short: "h", type: "boolean", help: "print this help and exit" },
 ];

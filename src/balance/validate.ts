@@ -81,7 +81,9 @@ export function validateBalance(
       }
     }
   }
-  if (backend.affinity && withPrefix.length === 0) {
+  // Servers with `prefix-from` get their prefix from DNS at run time.
+  const fromDns = backend.servers.some((s) => s.dns?.prefixFrom);
+  if (backend.affinity && withPrefix.length === 0 && !fromDns) {
     out.push(diag(
       backend.loc,
       "warning",
