@@ -514,7 +514,8 @@ class Exchange implements ClientExchange {
   private mode: "none" | "length" | "chunked" | "close" = "none";
   private remaining = 0;
   private ac: AbortController | null = null;
-  private gone = false;
+  private goneFn: (() => void) | null = null;
+  gone = false;
   private readonly writeDog: Watchdog;
   private writeTimedOut = false;
 
@@ -562,11 +563,22 @@ class Exchange implements ClientExchange {
     return this.ac.signal;
   }
 
+  onGone(fn: (() => void) | null): void {
+    this.goneFn = fn;
+  }
+
   /** The client socket went away: abort whatever waits for the server. */
   clientGone(): void {
     if (this.gone || this.finished) return;
+    this.lost();
+  }
+
+  private lost(): void {
     this.gone = true;
     this.ac?.abort();
+    const fn = this.goneFn;
+    this.goneFn = null;
+    fn?.();
   }
 
   sendInterim(status: number, reason: string, lines: string): void {
@@ -591,8 +603,7 @@ class Exchange implements ClientExchange {
     try {
       await this.conn.sock.writeAll(bytes);
     } catch (err) {
-      this.gone = true;
-      this.ac?.abort();
+      this.lost();
       throw this.writeTimedOut ? new ClientTimeout() : err;
     } finally {
       dog.disarm();

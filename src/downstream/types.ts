@@ -33,6 +33,14 @@ export interface ClientExchange {
   readonly body: RequestBody | null;
   /** Aborted when the client connection fails or closes before the response is complete. */
   readonly signal: AbortSignal;
+  /** The client connection failed or closed before the response was complete. */
+  readonly gone: boolean;
+  /**
+   * `fn` is called (once) when the client goes away before the response is complete; null
+   * removes it. A cheaper `signal` for the per-request hot path (no AbortController, no event
+   * listener): one callback at a time.
+   */
+  onGone(fn: (() => void) | null): void;
   /** A response head has been sent. */
   readonly headSent: boolean;
   /**

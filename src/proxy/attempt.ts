@@ -106,6 +106,9 @@ function reasonOf(err: UpstreamError): string {
 export interface AttemptOptions {
   /** May this backend's request use a pooled connection? */
   usePool(be: BackendRt): boolean;
+  /** The client went away (checked before `signal`, which may be made on demand). */
+  gone?(): boolean;
+  /** Aborted when the client goes away: read only when waiting (a retry pause, a connect). */
   signal?: AbortSignal;
 }
 
@@ -129,7 +132,7 @@ export function connectAttempts(
   // A valid persistence cookie names the server before any balancing.
   const ck = readCookie(be, info);
   const first = ck?.server ?? be.balancer.pick(info, undefined);
-  if (first && !opts.signal?.aborted && opts.usePool(be)) {
+  if (first && !gone(opts) && opts.usePool(be)) {
     const uc = deps.pool.take(serverAddr(first).key);
     if (uc) {
       rec.server = first.config.name;
@@ -139,6 +142,10 @@ export function connectAttempts(
     }
   }
   return connectLoop(deps, fe, info, rec, be, opts, first, ck);
+}
+
+function gone(opts: AttemptOptions): boolean {
+  return opts.gone ? opts.gone() : opts.signal?.aborted === true;
 }
 
 /** The attempt loop proper; `first` is the balancer's first pick (already made). */
@@ -162,7 +169,6 @@ async function connectLoop(
   let reroutes = 0;
   let tw = 0;
   let attempted = false;
-  const signal = opts.signal;
   for (;;) {
     let srv: ServerRef | undefined;
     if (firstPick) {
@@ -203,11 +209,11 @@ async function connectLoop(
       } else if (lastErr && lastErr.kind !== "connect-timeout") {
         const pause = Math.min(be.connectTimeout ?? 1000, 1000);
         const t = performance.now();
-        await sleep(pause, signal);
+        await sleep(pause, opts.signal);
         tw += performance.now() - t;
       }
     }
-    if (signal?.aborted) throw new ClientGone();
+    if (gone(opts)) throw new ClientGone();
     last = srv;
     rec.server = srv.config.name;
     const { addr, key } = serverAddr(srv);
@@ -221,7 +227,12 @@ async function connectLoop(
     }
     const t = performance.now();
     try {
-      const conn = await connectWithTimeout(addr, be.connectTimeout, deps.connector, signal);
+      const conn = await connectWithTimeout(
+        addr,
+        be.connectTimeout,
+        deps.connector,
+        opts.signal,
+      );
       rec.tw = Math.round(tw);
       rec.tc = Math.round(performance.now() - t);
       return {
@@ -232,7 +243,7 @@ async function connectLoop(
         cookie: cookieOf(ck, srv),
       };
     } catch (err) {
-      if (signal?.aborted) throw new ClientGone();
+      if (gone(opts)) throw new ClientGone();
       const e = err instanceof UpstreamError
         ? err
         : new UpstreamError("connect-error", String(err));

@@ -147,11 +147,11 @@ export async function forwardRequest(
   const beRules = core.snapshot.backends.get(backendName)!.rules.request;
   if (beRules !== null && await requestRules(beRules, fe.ctx, info, ex, end)) return;
 
-  // Client disconnects before the response head: stop connecting / waiting.
-  const signal = ex.signal;
+  // Client disconnects before the response head: stop connecting / waiting. (A callback, not
+  // ex.signal: no AbortController nor event listener per request; the signal is made only
+  // when a connect needs one.)
   let upx: Exchange | null = null;
-  const onAbort = () => upx?.abort();
-  signal.addEventListener("abort", onAbort, { once: true });
+  ex.onGone(() => upx?.abort());
   const head = ex.head;
   let body: BodySource | null = null;
   const chunked = head.bodyKind === "chunked";
@@ -170,7 +170,10 @@ export async function forwardRequest(
     let fresh = false;
     const attemptOpts = {
       usePool: (be: BackendRt) => !fresh && !fe.plans.get(be.config.name)!.closeMode,
-      signal,
+      gone: () => ex.gone,
+      get signal() {
+        return ex.signal;
+      },
     };
     for (let tries = 0;; tries++) {
       const pending = connectAttempts(core, fe, info, rec, backendName, attemptOpts);
@@ -215,7 +218,7 @@ export async function forwardRequest(
         c.uc.close();
         beC.close();
         srvC.close();
-        if (signal.aborted) throw new ClientGone();
+        if (ex.gone) throw new ClientGone();
         if (upx.clientFailure === "timeout") {
           rec.tres = -1;
           return await fail(408, "cD--");
@@ -319,7 +322,7 @@ export async function forwardRequest(
     console.error(`wtproxy: internal error: ${err instanceof Error ? err.stack : err}`);
     return await fail(502, "PH--");
   } finally {
-    signal.removeEventListener("abort", onAbort);
+    ex.onGone(null);
   }
 }
 
