@@ -205,6 +205,8 @@ export type TcpCheckRule =
     /** The text (string, rstring, rbinary) or the hex digits (binary) as written. */
     pattern: string;
     negate: boolean;
+    /** `min-recv N`: bytes to read before deciding. */
+    minRecv?: number;
     loc?: Loc;
   };
 

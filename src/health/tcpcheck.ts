@@ -162,7 +162,7 @@ export function rulesOf(rules: readonly TcpCheckRule[]): Rule[] {
   return rules.map((r): Rule => {
     if (r.kind === "connect") return { kind: "connect", port: r.port };
     if (r.kind === "send") return { kind: "send", data: r.data };
-    return expectRule(r.match, r.pattern, r.negate);
+    return expectRule(r.match, r.pattern, r.negate, r.minRecv ? { minRecv: r.minRecv } : {});
   });
 }
 

@@ -152,10 +152,15 @@ const cases: { name: string; yaml: string; want: string }[] = [
     want: "t.yaml:11:52: error: backends.c.servers.s1.weight: 257 is out of range (0 to 256)",
   },
   {
-    name: "mode tcp",
+    name: "an http frontend with a tcp backend",
     yaml: BASE + "    mode: tcp\n",
     want:
-      "t.yaml:10:11: error: backends.b.mode: mode tcp is not supported: wtproxy proxies HTTP and WebSocket (mode http)",
+      "t.yaml:4:3: error: http frontend 'f' (t.yaml:4) tries to use incompatible tcp backend 'b' (t.yaml:8) as its default backend (see 'mode').",
+  },
+  {
+    name: "unknown mode",
+    yaml: BASE + "    mode: udp\n",
+    want: 't.yaml:10:11: error: backends.b.mode: unknown mode "udp" ("http" or "tcp")',
   },
   {
     name: "'/' in a proxy name",

@@ -37,15 +37,15 @@ function scalar(n: SrcNode): unknown {
 
 const T = "    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n";
 
-Deno.test("a refused `mode tcp` is not followed by the 'has no mode' advice", () => {
+Deno.test("a refused `mode health` is not followed by the 'has no mode' advice", () => {
   const inDefaults = load(
-    `defaults\n    mode tcp\n${T}frontend pg\n    bind :5432\n    default_backend db\n` +
+    `defaults\n    mode health\n${T}frontend pg\n    bind :5432\n    default_backend db\n` +
       `backend db\n    server s1 127.0.0.1:5433 check\n`,
   );
   assertEquals(inDefaults.filter((m) => m.includes("mode")).length, 1, inDefaults.join("\n"));
-  assert(inDefaults[0].startsWith("2:10 error: 'mode tcp' is not supported"));
+  assert(inDefaults[0].startsWith("2:10 error: 'mode health' doesn't exist anymore"));
   const inProxy = load(
-    `defaults\n${T}listen pg\n    mode tcp\n    bind :5432\n    server s1 127.0.0.1:5433\n`,
+    `defaults\n${T}listen pg\n    mode health\n    bind :5432\n    server s1 127.0.0.1:5433\n`,
   );
   assertEquals(inProxy.filter((m) => m.includes("'mode'")), [], inProxy.join("\n"));
 });

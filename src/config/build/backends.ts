@@ -32,10 +32,19 @@ export function readBackends(
     const own = settingsPatch(r, f, path, global);
     const settings = resolveSettings(defaults, own);
     const expect = own.expect ?? defaults.expect;
+    const send = own.send ?? defaults.send;
     if (settings.options.httpchk) {
-      settings.options.httpchk = { ...settings.options.httpchk, expect: expect?.value ?? null };
-    } else if (expect) {
-      r.warn(expect.loc, `${path}: http-check expect has no effect without options.httpchk`);
+      settings.options.httpchk = {
+        ...settings.options.httpchk,
+        ...send?.value,
+        expect: expect?.value ?? null,
+      };
+    } else if (expect || send) {
+      const what = expect ? "expect" : "send";
+      r.warn(
+        (expect ?? send)!.loc,
+        `${path}: http-check ${what} has no effect without options.httpchk`,
+      );
     }
     const backendServer = defaultServer(r, f.get("default-server"), `${path}.default-server`);
     const servers: ServerConfig[] = [];

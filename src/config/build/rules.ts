@@ -14,6 +14,8 @@ import { BACKEND_COOKIE, SERVER_COOKIE } from "./cookie.ts";
 import { BACKEND_HTTP_RULES, CHECK_HTTP_RULES, FRONTEND_HTTP_RULES } from "./http_rules.ts";
 import { GLOBAL_NBTHREAD } from "./nbthread.ts";
 import { WT_SESSIONS } from "./wt_sessions.ts";
+import { TCP_REQUEST } from "./tcp_request.ts";
+import { MODES } from "./modes.ts";
 
 export interface SectionRule<T> {
   /** The keys it reads (added to the section's known keys, so typos get "did you mean"). */
@@ -32,10 +34,10 @@ export type CrossRule = (
 ) => void;
 
 export const GLOBAL_RULES: SectionRule<GlobalSection>[] = [GLOBAL_NBTHREAD, WT_SESSIONS];
-export const FRONTEND_RULES: SectionRule<FrontendConfig>[] = [FRONTEND_HTTP_RULES];
+export const FRONTEND_RULES: SectionRule<FrontendConfig>[] = [FRONTEND_HTTP_RULES, TCP_REQUEST];
 export const BACKEND_RULES: SectionRule<BackendConfig>[] = [BACKEND_COOKIE, BACKEND_HTTP_RULES];
 export const SERVER_RULES: SectionRule<ServerConfig>[] = [SERVER_COOKIE];
-export const CROSS_RULES: CrossRule[] = [CHECK_HTTP_RULES];
+export const CROSS_RULES: CrossRule[] = [CHECK_HTTP_RULES, MODES];
 
 /** The section's own keys plus those of its rules. */
 export function withRules<T>(keys: readonly string[], rules: SectionRule<T>[]): string[] {

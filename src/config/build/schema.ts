@@ -4,8 +4,14 @@ export const TOP_KEYS = ["global", "defaults", "frontends", "backends", "admin",
 export const GLOBAL_KEYS = ["maxconn", "log-tag", "log"];
 export const LOG_TARGET_KEYS = ["address", "facility", "level", "min-level", "format"];
 export const SETTINGS_KEYS = ["mode", "log", "options", "retries", "maxconn", "timeouts"];
-export const DEFAULTS_KEYS = [...SETTINGS_KEYS, "http-check", "default-server"];
-export const FRONTEND_KEYS = ["bind", "acls", "use_backend", "default_backend", ...SETTINGS_KEYS];
+export const DEFAULTS_KEYS = [...SETTINGS_KEYS, "http-check", "tcp-check", "default-server"];
+export const FRONTEND_KEYS = [
+  "bind",
+  "acls",
+  "use_backend",
+  "default_backend",
+  ...SETTINGS_KEYS,
+];
 export const BACKEND_KEYS = [
   "balance",
   "affinity",
@@ -17,6 +23,7 @@ export const BACKEND_KEYS = [
   "retries",
   "timeouts",
   "http-check",
+  "tcp-check",
 ];
 export const OPTION_KEYS = [
   "httplog",
@@ -29,6 +36,12 @@ export const OPTION_KEYS = [
   "originalto",
   "redispatch",
   "httpchk",
+  "tcplog",
+  "tcp-check",
+  "ssl-hello-chk",
+  "mysql-check",
+  "pgsql-check",
+  "redis-check",
 ];
 export const TIMEOUT_KEYS = [
   "connect",
@@ -39,6 +52,8 @@ export const TIMEOUT_KEYS = [
   "http-keep-alive",
   "check",
   "queue",
+  "client-fin",
+  "server-fin",
 ];
 export const DEFAULT_SERVER_KEYS = [
   "check",
@@ -52,6 +67,9 @@ export const DEFAULT_SERVER_KEYS = [
   "maxconn",
   "disabled",
   ...DNS_SERVER_KEYS,
+  "port",
+  "addr",
+  "on-marked-down",
 ];
 export const SERVER_KEYS = ["address", ...DEFAULT_SERVER_KEYS, "track", "prefix", "template"];
 export const ADMIN_KEYS = ["bind", "token"];

@@ -22,6 +22,9 @@ export type ServerPatch =
       | "fall"
       | "maxconn"
       | "disabled"
+      | "checkPort"
+      | "checkAddr"
+      | "onMarkedDown"
     >
   >;
 
@@ -43,6 +46,9 @@ export function serverPatch(r: Reader, f: Map<string, SrcEntry>, path: string): 
     fall: r.int(f.get("fall"), `${path}.fall`, 1, 1000),
     maxconn: r.int(f.get("maxconn"), `${path}.maxconn`, 0, 1_000_000),
     disabled: r.bool(f.get("disabled"), `${path}.disabled`),
+    checkPort: r.int(f.get("port"), `${path}.port`, 1, 65535),
+    checkAddr: checkAddr(r, f.get("addr"), `${path}.addr`),
+    onMarkedDown: onMarkedDown(r, f.get("on-marked-down"), `${path}.on-marked-down`),
   };
   for (const k of Object.keys(p) as (keyof ServerPatch)[]) if (p[k] === undefined) delete p[k];
   const dns = dnsPatch(r, f, path);
@@ -155,6 +161,35 @@ export function readServer(
     disabled: eff.disabled,
     prefix: prefixText ?? null,
     dns,
+    checkPort: eff.checkPort ?? null,
+    checkAddr: eff.checkAddr ?? null,
+    onMarkedDown: eff.onMarkedDown ?? null,
     loc: s.keyLoc,
   });
+}
+
+/** `addr A`: an IP address the checks go to (HAProxy resolves names once; so does this). */
+function checkAddr(r: Reader, e: SrcEntry | undefined, path: string): string | undefined {
+  const s = r.str(e, path);
+  if (s === undefined) return undefined;
+  if (!/^[A-Za-z0-9.:_-]+$/.test(s) || s.includes("::") === false && s.split(":").length > 2) {
+    r.error(e!.value.loc, `${path}: "${s}" is not an address (write e.g. 10.0.0.5)`);
+    return undefined;
+  }
+  return s;
+}
+
+/** `on-marked-down shutdown-sessions` (HAProxy's only action). */
+function onMarkedDown(
+  r: Reader,
+  e: SrcEntry | undefined,
+  path: string,
+): "shutdown-sessions" | undefined {
+  const s = r.str(e, path);
+  if (s === undefined) return undefined;
+  if (s !== "shutdown-sessions") {
+    r.error(e!.value.loc, `${path}: expected "shutdown-sessions", got "${s}"`);
+    return undefined;
+  }
+  return s;
 }

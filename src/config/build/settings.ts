@@ -17,18 +17,21 @@ import { BUILTIN_MAXCONN, BUILTIN_OPTIONS, BUILTIN_RETRIES, NO_TIMEOUTS } from "
 import { proxyLog } from "./global.ts";
 import type { Reader } from "./reader.ts";
 import { OPTION_KEYS, TIMEOUT_KEYS } from "./schema.ts";
+import { checkSpec, httpCheckSend } from "./checks.ts";
 
 export type Expect = HttpCheck["expect"];
 
 /** What one section (defaults, a frontend or a backend) writes; unset keys stay undefined. */
 export interface SettingsPatch {
-  mode?: "http";
+  mode?: "http" | "tcp";
   log?: LogTarget[];
   options: Partial<ProxyOptions>;
   retries?: number;
   maxconn?: number;
   timeouts: Partial<Timeouts>;
   expect?: { value: Expect; loc: Loc };
+  /** `http-check send`: what it changes in the check request. */
+  send?: { value: Partial<HttpCheck>; loc: Loc };
 }
 
 export function settingsPatch(
@@ -41,14 +44,9 @@ export function settingsPatch(
   const mode = f.get("mode");
   if (mode) {
     const s = r.str(mode, `${path}.mode`);
-    if (s === "http") p.mode = "http";
-    else if (s === "tcp") {
-      r.error(
-        mode.value.loc,
-        `${path}.mode: mode tcp is not supported: wtproxy proxies HTTP and WebSocket (mode http)`,
-      );
-    } else if (s !== undefined) {
-      r.error(mode.value.loc, `${path}.mode: unknown mode "${s}" (only "http")`);
+    if (s === "http" || s === "tcp") p.mode = s;
+    else if (s !== undefined) {
+      r.error(mode.value.loc, `${path}.mode: unknown mode "${s}" ("http" or "tcp")`);
     }
   }
   const log = f.get("log");
@@ -69,6 +67,7 @@ export function settingsPatch(
     o.httpKeepAlive = b("http-keep-alive");
     o.httpclose = b("httpclose");
     o.redispatch = b("redispatch");
+    o.tcplog = b("tcplog");
     if (of.has("forwardfor")) {
       o.forwardfor = forwardfor(r, of.get("forwardfor")!, `${path}.options.forwardfor`);
     }
@@ -78,6 +77,8 @@ export function settingsPatch(
     if (of.has("httpchk")) {
       o.httpchk = httpchk(r, of.get("httpchk")!, `${path}.options.httpchk`);
     }
+    const spec = checkSpec(r, of, `${path}.options`, f.get("tcp-check"));
+    if (spec !== undefined) o.tcpCheck = spec;
     for (const k of Object.keys(o) as (keyof ProxyOptions)[]) if (o[k] === undefined) delete o[k];
   }
 
@@ -94,6 +95,8 @@ export function settingsPatch(
       ["http-keep-alive", "httpKeepAlive"],
       ["check", "check"],
       ["queue", "queue"],
+      ["client-fin", "clientFin"],
+      ["server-fin", "serverFin"],
     ];
     for (const [key, field] of names) {
       const ms = r.duration(tf.get(key), `${path}.timeouts.${key}`);
@@ -106,7 +109,12 @@ export function settingsPatch(
   const hc = f.get("http-check");
   const hm = hc ? r.map(hc.value, `${path}.http-check`) : null;
   if (hm) {
-    const hf = r.fields(hm, ["expect"], `${path}.http-check`, `${path}.http-check.`);
+    const hf = r.fields(hm, ["expect", "send"], `${path}.http-check`, `${path}.http-check.`);
+    const se = hf.get("send");
+    if (se) {
+      const value = httpCheckSend(r, se, `${path}.http-check.send`);
+      if (value) p.send = { value, loc: se.value.loc };
+    }
     const ex = hf.get("expect");
     const text = r.str(ex, `${path}.http-check.expect`);
     if (ex && text !== undefined) {
@@ -211,7 +219,7 @@ export function httpchk(r: Reader, e: SrcEntry, path: string): HttpCheck | null 
 }
 
 export function expect(r: Reader, text: string, loc: Loc, path: string): Expect | undefined {
-  const m = /^(status|rstatus|string|rstring)\s+(.+)$/.exec(text);
+  const m = /^(!\s*)?(status|rstatus|string|rstring)\s+(.+)$/.exec(text);
   if (!m) {
     r.error(
       loc,
@@ -219,8 +227,9 @@ export function expect(r: Reader, text: string, loc: Loc, path: string): Expect 
     );
     return undefined;
   }
-  const kind = m[1] as "status" | "rstatus" | "string" | "rstring";
-  const value = m[2].trim();
+  const kind = m[2] as "status" | "rstatus" | "string" | "rstring";
+  const value = m[3].trim();
+  const negate = m[1] !== undefined;
   if (kind === "status" && !/^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$/.test(value)) {
     r.error(loc, `${path}: "${value}" is not a status code or range such as 200 or 200-399`);
     return undefined;
@@ -236,13 +245,20 @@ export function expect(r: Reader, text: string, loc: Loc, path: string): Expect 
       return undefined;
     }
   }
-  return { kind, value };
+  return negate ? { kind, value, negate } : { kind, value };
 }
 
 export function resolveSettings(defaults: SettingsPatch, own: SettingsPatch): ProxySettings {
+  const options = { ...BUILTIN_OPTIONS, ...defaults.options, ...own.options };
+  // One check type per proxy: a section choosing one replaces the one of its defaults.
+  const ownCheck = own.options.httpchk !== undefined || own.options.tcpCheck !== undefined;
+  if (ownCheck) {
+    options.httpchk = own.options.httpchk ?? null;
+    options.tcpCheck = own.options.tcpCheck ?? null;
+  }
   return {
-    mode: "http",
-    options: { ...BUILTIN_OPTIONS, ...defaults.options, ...own.options },
+    mode: own.mode ?? defaults.mode ?? "http",
+    options,
     retries: own.retries ?? defaults.retries ?? BUILTIN_RETRIES,
     maxconn: own.maxconn ?? defaults.maxconn ?? BUILTIN_MAXCONN,
     timeouts: { ...NO_TIMEOUTS, ...defaults.timeouts, ...own.timeouts },

@@ -1,4 +1,5 @@
 // `http-check expect` (one rule); the other http-check forms are refused or ignored.
+import type { SrcEntry } from "../../model.ts";
 import type { Cfg } from "../context.ts";
 import type { Family, ProxyLine, Unsupported } from "./types.ts";
 
@@ -12,14 +13,11 @@ function httpCheck(c: Cfg, x: ProxyLine) {
   const kwLoc = c.at(l, l.words[0]);
   const sub = args[0]?.text;
   if (sub === "expect") {
-    const rest = args.slice(1);
+    let rest = args.slice(1);
+    let neg = "";
     if (rest[0]?.text === "!") {
-      c.error(
-        c.at(l, rest[0]),
-        `'http-check expect !' (negated match) is not supported by wtproxy: a check would ` +
-          `pass when HAProxy fails it.`,
-      );
-      return;
+      neg = "! ";
+      rest = rest.slice(1);
     }
     if (rest.length < 2) {
       c.error(
@@ -57,14 +55,14 @@ function httpCheck(c: Cfg, x: ProxyLine) {
     }
     set(
       "http-check.expect",
-      c.scalar(`${kind} ${rest[1].text}`, c.at(l, rest[0])),
+      c.scalar(`${neg}${kind} ${rest[1].text}`, c.at(l, rest[0])),
       c.at(l, args[0]),
       "be",
     );
     return;
   }
+  if (sub === "send") return httpCheckSend(c, x);
   const table: Record<string, Unsupported> = {
-    send: { level: "error", why: "the check request is set with 'option httpchk'" },
     connect: { level: "error", why: "checks connect to the server's own address" },
     "disable-on-404": { level: "error", why: "a 404 answer fails the check" },
     "set-var": { level: "error", why: "check variables are not supported" },
@@ -82,4 +80,52 @@ function httpCheck(c: Cfg, x: ProxyLine) {
     return;
   }
   c.unsupported(l, u, `http-check ${sub}`);
+}
+
+/** `http-check send [meth M] [uri U] [ver V] [hdr NAME VALUE]... [body STRING]`. */
+function httpCheckSend(c: Cfg, x: ProxyLine) {
+  const { l, args, set } = x;
+  const entries: SrcEntry[] = [];
+  const headers: SrcEntry[] = [];
+  const keys: Record<string, string> = { meth: "method", uri: "uri", ver: "version", body: "body" };
+  for (let i = 1; i < args.length; i++) {
+    const a = args[i];
+    if (a.text === "hdr") {
+      const n = args[i + 1];
+      const v = args[i + 2];
+      if (!n || !v) {
+        c.error(c.at(l, a), `'http-check send' : 'hdr' expects <name> and <value> as arguments.`);
+        return;
+      }
+      headers.push({ key: n.text, keyLoc: c.at(l, n), value: c.strNode(l, v) });
+      i += 2;
+    } else if (a.text in keys) {
+      const v = args[i + 1];
+      if (!v) {
+        c.error(c.at(l, a), `'http-check send' : '${a.text}' expects a value.`);
+        return;
+      }
+      entries.push({ key: keys[a.text], keyLoc: c.at(l, a), value: c.strNode(l, v) });
+      i++;
+    } else if (a.text === "comment") i++;
+    else {
+      c.error(
+        c.at(l, a),
+        a.text === "uri-lf" || a.text === "body-lf"
+          ? `'http-check send ${a.text}' is not supported by wtproxy (log-format in checks).`
+          : `'http-check send' expects 'meth', 'uri', 'ver', 'hdr', 'body' or 'comment' but ` +
+            `got '${a.text}'.`,
+      );
+      return;
+    }
+  }
+  const loc = c.at(l, args[0]);
+  if (headers.length) {
+    entries.push({
+      key: "headers",
+      keyLoc: headers[0].keyLoc,
+      value: { kind: "map", entries: headers, loc },
+    });
+  }
+  set("http-check.send", { kind: "map", entries, loc }, loc, "be");
 }

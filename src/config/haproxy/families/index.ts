@@ -24,6 +24,8 @@ import { SERVER } from "./server.ts";
 import { SERVER_PARAM_NAMES } from "./server_params.ts";
 import { STATS } from "./stats.ts";
 import { TCP_RULES } from "./tcp_rules.ts";
+import { TCP_CHECK } from "./tcp_check.ts";
+import { TCP_REQUEST } from "./tcp_request.ts";
 import { TIMEOUT_NAMES } from "./timeout_names.ts";
 import { TLS } from "./tls.ts";
 import { WT_SESSIONS } from "./wt_sessions.ts";
@@ -65,6 +67,8 @@ const FAMILIES: Family[] = [
   SERVER_PARAM_NAMES,
   HTTP_CHECK,
   WT_SESSIONS,
+  TCP_CHECK,
+  TCP_REQUEST,
 ];
 
 function merged<K extends keyof Family>(key: K): NonNullable<Family[K]> {

@@ -5,6 +5,16 @@ import type { Cfg } from "../context.ts";
 import { OPTIONS } from "./index.ts";
 import type { Family, ProxyLine } from "./types.ts";
 
+/** The options that choose a check type (one per proxy). */
+export const CHECK_OPTIONS = [
+  "httpchk",
+  "tcp-check",
+  "ssl-hello-chk",
+  "mysql-check",
+  "pgsql-check",
+  "redis-check",
+];
+
 export const OPTION: Family = {
   proxyDirectives: { option },
   negatable: ["option"],
@@ -47,6 +57,10 @@ function option(c: Cfg, x: ProxyLine) {
     }
     set(key, c.scalar(false, nameLoc), nameLoc, spec.cap);
     return;
+  }
+  // HAProxy keeps one check type per proxy: the last `option` naming one wins.
+  if (CHECK_OPTIONS.includes(name)) {
+    for (const other of CHECK_OPTIONS) if (other !== name) x.settings.delete(`options.${other}`);
   }
   const flagOnly = () => {
     if (args[0]) {
@@ -139,6 +153,72 @@ function option(c: Cfg, x: ProxyLine) {
       set(
         key,
         entries.length ? { kind: "map", entries, loc: nameLoc } : c.scalar(true, nameLoc),
+        nameLoc,
+        spec.cap,
+      );
+      return;
+    }
+    case "mysql-check": {
+      if (!args[0]) {
+        set(key, c.scalar(true, nameLoc), nameLoc, spec.cap);
+        return;
+      }
+      if (args[0].text !== "user") {
+        c.error(
+          c.at(l, args[0]),
+          `'option mysql-check' only supports optional values: 'user' (got '${args[0].text}').`,
+        );
+        return;
+      }
+      if (!args[1]) {
+        c.error(c.at(l, args[0]), `'option mysql-check user' expects <username> as argument.`);
+        return;
+      }
+      const entries: SrcEntry[] = [
+        { key: "user", keyLoc: c.at(l, args[0]), value: c.strNode(l, args[1]) },
+      ];
+      if (args[2]) {
+        if (args[2].text !== "post-41" && args[2].text !== "pre-41") {
+          c.error(
+            c.at(l, args[2]),
+            `keyword 'user' only supports 'post-41' and 'pre-41' (got '${args[2].text}').`,
+          );
+          return;
+        }
+        if (args[3]) {
+          c.unexpected(l, "option mysql-check", args[3]);
+          return;
+        }
+        if (args[2].text === "pre-41") {
+          entries.push({
+            key: "pre-41",
+            keyLoc: c.at(l, args[2]),
+            value: c.scalar(true, c.at(l, args[2])),
+          });
+        }
+      }
+      set(key, { kind: "map", entries, loc: nameLoc }, nameLoc, spec.cap);
+      return;
+    }
+    case "pgsql-check": {
+      if (args[0]?.text !== "user" || !args[1]) {
+        c.error(
+          args[0] ? c.at(l, args[0]) : nameLoc,
+          `'option pgsql-check' expects 'user <username>' as argument.`,
+        );
+        return;
+      }
+      if (args[2]) {
+        c.unexpected(l, "option pgsql-check", args[2]);
+        return;
+      }
+      set(
+        key,
+        {
+          kind: "map",
+          entries: [{ key: "user", keyLoc: c.at(l, args[0]), value: c.strNode(l, args[1]) }],
+          loc: nameLoc,
+        },
         nameLoc,
         spec.cap,
       );

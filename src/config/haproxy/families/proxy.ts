@@ -33,11 +33,11 @@ function mode(c: Cfg, x: ProxyLine) {
     return;
   }
   if (!c.noExtra(l, "mode", 1)) return;
-  if (args[0].text !== "http") {
-    if (args[0].text === "tcp" || args[0].text === "health") {
+  if (args[0].text !== "http" && args[0].text !== "tcp") {
+    if (args[0].text === "health") {
       c.error(
         c.at(l, args[0]),
-        `'mode ${args[0].text}' is not supported: wtproxy proxies HTTP only ('mode http').`,
+        `'mode health' doesn't exist anymore. Please use 'http-request return status 200' instead.`,
       );
     } else {
       c.error(c.at(l, args[0]), `unknown proxy mode '${args[0].text}'.`);

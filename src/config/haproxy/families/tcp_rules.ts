@@ -1,9 +1,8 @@
-// tcp-request / tcp-response rules: not implemented.
+// tcp-response rules: not implemented (tcp-request: tcp_request.ts).
 import type { Family } from "./types.ts";
 
 export const TCP_RULES: Family = {
   proxy: {
-    "tcp-request": { level: "error", why: "TCP rules are not supported" },
     "tcp-response": { level: "error", why: "TCP rules are not supported" },
   },
 };

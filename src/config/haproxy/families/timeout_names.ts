@@ -12,13 +12,7 @@ export const TIMEOUT_NAMES: Family = {
     "http-request": { cap: "both" },
     tunnel: { cap: "be" },
     tarpit: { cap: "both", unsupported: { level: "warn", why: "wtproxy has no tarpit" } },
-    "client-fin": {
-      cap: "fe",
-      unsupported: { level: "warn", why: "half-closed connections use 'timeout client'" },
-    },
-    "server-fin": {
-      cap: "be",
-      unsupported: { level: "warn", why: "half-closed connections use 'timeout server'" },
-    },
+    "client-fin": { cap: "fe" },
+    "server-fin": { cap: "be" },
   },
 };
