@@ -2,7 +2,7 @@
 // own error), and a TCP frontend cannot use an HTTP backend here (HAProxy upgrades such a
 // connection to HTTP; wtproxy does not). Options that need HTTP warn on a TCP frontend, in
 // HAProxy's words.
-import type { BackendConfig, FrontendConfig, Loc } from "../model.ts";
+import type { BackendConfig, Loc } from "../model.ts";
 import type { CrossRule } from "./rules.ts";
 
 function at(loc: Loc): string {
