@@ -98,6 +98,16 @@ Deno.test("a file without a final newline is read, with HAProxy's complaint as a
   assertEquals(parseHaproxy("defaults\n    mode http\n", "n.cfg").diagnostics, []);
 });
 
+Deno.test("$VAR in a log address is expanded, as HAProxy does for addresses", () => {
+  const { tree, diagnostics } = parseHaproxy("global\n    log $LOGHOST:514 local0\n", "g.cfg", {
+    env: (n) => n === "LOGHOST" ? "127.0.0.9" : undefined,
+  });
+  assertEquals(diagnostics, []);
+  const log = get(tree, "global", "log");
+  assert(log.kind === "seq" && log.items[0].kind === "map");
+  assertEquals(scalar(log.items[0].entries[0].value), "127.0.0.9:514");
+});
+
 Deno.test("$VAR and ${VAR} in bind and server addresses are expanded, quoted or not", () => {
   const env = (n: string) => ({ PORT: "18080", HOST: "127.0.0.2" } as Record<string, string>)[n];
   const { tree, diagnostics } = parseHaproxy(

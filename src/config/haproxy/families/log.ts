@@ -3,6 +3,7 @@ import type { SrcEntry, SrcMap } from "../../model.ts";
 import { FACILITIES, LEVELS } from "../../model.ts";
 import type { Cfg, DefaultsSec, LogItem, ProxyRec } from "../context.ts";
 import type { Line, Word } from "../words.ts";
+import { expandAddressVars } from "../words.ts";
 import type { Family } from "./types.ts";
 
 const FACILITY_NAMES: ReadonlySet<string> = new Set(FACILITIES);
@@ -33,7 +34,7 @@ export function logTarget(c: Cfg, l: Line, args: Word[]): SrcMap | null {
     c.error(kwLoc, `log : expects <address> and <facility> or global as arguments`);
     return null;
   }
-  const addrW = args[0];
+  const addrW = expandAddressVars(c, l, args[0]);
   const addrLoc = c.at(l, addrW);
   let address = addrW.text;
   const pfx = /^([a-z0-9]+)@(.*)$/.exec(address);
