@@ -162,6 +162,13 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     }
     // State events (server DOWN...) reach the workers' stores too (tcp on-marked-down).
     if (workers) store.on((e) => workers!.push("state", e));
+    // Addresses DNS found while the workers were starting (after their start message was
+    // written) went nowhere: send every discovered server's address once more.
+    if (workers) {
+      for (const [key, st] of store.servers) {
+        if (st.config.dns) workers.push("server-address", [key, st.dns]);
+      }
+    }
   } catch (err) {
     await discovery?.stop();
     await health?.stop();

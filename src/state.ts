@@ -379,9 +379,12 @@ export class ServerState {
     return own === "DRAIN" || inherited === "DRAIN" ? "DRAIN" : "READY";
   }
 
-  /** Usable for new traffic: UP, READY and weight > 0 (Pingora's `healthy && enabled`). */
+  /** Usable for new traffic: UP, READY and weight > 0 (Pingora's `healthy && enabled`); a
+   * DNS-discovered server also needs its address in this thread (a worker that has not got it
+   * yet must not connect to the name in the configuration). */
   get usable(): boolean {
-    return this.effectiveHealth === "UP" && this.effectiveAdmin === "READY" && this.weight > 0;
+    return this.effectiveHealth === "UP" && this.effectiveAdmin === "READY" && this.weight > 0 &&
+      (this.dns !== null || !this.config.dns);
   }
 }
 
