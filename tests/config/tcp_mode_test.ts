@@ -303,3 +303,29 @@ backends:
     bad.join("\n"),
   );
 });
+
+Deno.test("mode tcp: a layer-7 hash falls back to round robin with HAProxy's warning", async () => {
+  const { config, warnings } = await loadConfigText(
+    `defaults
+  mode tcp
+  timeout connect 1s
+  timeout client 1s
+  timeout server 1s
+frontend f
+  bind 127.0.0.1:0
+  default_backend b
+backend b
+  balance uri
+  server s 127.0.0.1:1
+`,
+    "t.cfg",
+  );
+  assertEquals(config.backends[0].balance.algorithm, "roundrobin");
+  assert(
+    warnings.some((w) =>
+      w.message ===
+        "Layer 7 hash not possible for backend 'b' (needs 'mode http'). Falling back to round robin."
+    ),
+    warnings.map(show).join("\n"),
+  );
+});

@@ -2,6 +2,7 @@
 
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { helloSni, helloType } from "../../src/tcp/hello.ts";
+import { rng } from "../helpers/rng.ts";
 
 /** A TLS 1.2 record holding a ClientHello with `exts` (type, data) extensions. */
 function clientHello(exts: [number, number[]][]): Uint8Array {
@@ -51,4 +52,18 @@ Deno.test("hello: a partial record is 'short' (wait), non-TLS and no SNI are 'no
   const bad = clientHello([sniExt("a.example")]);
   bad[bad.length - 12] = 0xff;
   assertEquals(["none", "value"].includes(helloSni(bad).kind), true);
+});
+
+Deno.test("hello: 20 000 seeded mutations of a ClientHello never throw; values are a string or a byte", () => {
+  const base = clientHello([[10, [0, 2, 0, 23]], sniExt("db.example.org")]);
+  const next = rng(18);
+  for (let i = 0; i < 20000; i++) {
+    const b = base.slice(0, 1 + Math.floor(next() * base.length));
+    const flips = 1 + Math.floor(next() * 4);
+    for (let j = 0; j < flips; j++) b[Math.floor(next() * b.length)] = Math.floor(next() * 256);
+    const sni = helloSni(b);
+    const type = helloType(b);
+    if (sni.kind === "value") assertEquals(typeof sni.value, "string");
+    if (type.kind === "value") assertEquals(type.value >= 0 && type.value < 256, true);
+  }
 });

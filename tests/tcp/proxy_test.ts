@@ -279,3 +279,25 @@ Deno.test("tcp: stop() ends open sessions (KD--) and frees every slot", async ()
     await g.close();
   }
 });
+
+Deno.test("tcp: timeout tunnel wins over client and server once connected", async () => {
+  const g = greeter("g");
+  const proxy = await startTcpProxy(
+    tcpConfig(tcpFrontend("b", { settings: { timeouts: { client: 5000 } } }), [
+      tcpBackend("b", [server("g", g.port)], {}, { timeouts: { server: 5000, tunnel: 300 } }),
+    ]),
+  );
+  try {
+    const c = await connect(proxy.port);
+    const t0 = Date.now();
+    assertEquals(await readAll(c), "g\n");
+    const took = Date.now() - t0;
+    assert(took >= 250 && took < 3000, `closed after ${took} ms`);
+    c.close();
+    const [rec] = await proxy.waitLogs(1);
+    assertEquals(rec.termination, "cD--");
+  } finally {
+    await proxy.stop();
+    await g.close();
+  }
+});

@@ -62,8 +62,19 @@ export const MODES: CrossRule = (r, frontends, backends) => {
     }
   }
   for (const b of backends) {
-    if (b.settings.mode === "tcp" && b.affinity) {
+    if (b.settings.mode !== "tcp") continue;
+    if (b.affinity) {
       r.error(b.loc, `backend '${b.name}': affinity reads the URL: it needs mode http`);
+    }
+    // HAProxy (cfgparse.c): a layer-7 hash in a TCP backend falls back to round robin.
+    const algo = b.balance.algorithm;
+    if (algo === "uri" || algo === "url_param") {
+      r.warn(
+        b.balance.loc ?? b.loc,
+        `Layer 7 hash not possible for backend '${b.name}' (needs 'mode http'). Falling back ` +
+          `to round robin.`,
+      );
+      b.balance = { algorithm: "roundrobin", param: null, loc: b.balance.loc };
     }
   }
 };
