@@ -601,7 +601,10 @@ class Exchange implements ClientExchange {
     const dog = this.writeDog;
     dog.arm();
     try {
-      await this.conn.sock.writeAll(bytes);
+      // Usually written whole by the first write: one async layer less than writeAll().
+      const sock = this.conn.sock;
+      const n = await sock.conn.write(bytes);
+      if (n < bytes.length) await sock.writeAll(bytes.subarray(n));
     } catch (err) {
       this.lost();
       throw this.writeTimedOut ? new ClientTimeout() : err;
@@ -610,12 +613,12 @@ class Exchange implements ClientExchange {
     }
   }
 
-  private headText(status: number, reason: string, lines: string, framing: string): Uint8Array {
+  private headText(status: number, reason: string, lines: string, framing: string): string {
     if (this.conn.server.draining) this.closeAfter = true;
     let s = `HTTP/1.1 ${status} ${reason}\r\n${lines}${framing}`;
     if (this.closeAfter) s += "connection: close\r\n";
     else if (this.head.version === "HTTP/1.0") s += "connection: keep-alive\r\n";
-    return encodeHead(s + "\r\n");
+    return s + "\r\n";
   }
 
   async sendHead(status: number, reason: string, lines: string, framing: Framing): Promise<void> {
@@ -634,21 +637,20 @@ class Exchange implements ClientExchange {
       }
     } else this.mode = "none";
     this.headSent = true;
-    await this.out(this.headText(status, reason, lines, f));
+    await this.out(encodeHead(this.headText(status, reason, lines, f)));
   }
 
   async sendWhole(status: number, reason: string, lines: string, body: Uint8Array): Promise<void> {
     this.headSent = true;
     this.mode = "none";
     const head = this.headText(status, reason, lines, `content-length: ${body.length}\r\n`);
-    if (body.length === 0) {
-      await this.out(head);
-    } else {
-      const all = new Uint8Array(head.length + body.length);
-      all.set(head);
-      all.set(body, head.length);
-      await this.out(all);
-    }
+    // Head and body in one buffer, the head written in place (byte per char, as encodeHead):
+    // no encoder call, no second buffer.
+    const n = head.length;
+    const all = new Uint8Array(n + body.length);
+    for (let i = 0; i < n; i++) all[i] = head.charCodeAt(i);
+    if (body.length > 0) all.set(body, n);
+    await this.out(all);
     this.finished = true;
   }
 

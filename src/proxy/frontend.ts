@@ -192,5 +192,5 @@ async function handle(
   if (!fe) return await ex.sendError(503);
   const info = requestInfo(ex, conn);
   core.active++;
-  return await forwardRequest(core, fe, ex, info, requestDone(core));
+  return forwardRequest(core, fe, ex, info, requestDone(core));
 }

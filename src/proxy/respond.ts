@@ -52,7 +52,9 @@ export async function relayResponse(
   const small = exchange.takeBufferedBody();
   if (small !== null) {
     settled({ end: "done", bytes: h.headBytes + small.length, reusable: exchange.reusable() });
-    await ex.sendWhole(h.status, h.reason, responseLines(h, false), small).catch(() => {});
+    try {
+      await ex.sendWhole(h.status, h.reason, responseLines(h, false), small);
+    } catch { /* client gone: logged already */ }
     return;
   }
   const mode = h.bodyMode;
