@@ -8,19 +8,12 @@
 // data plane through the AddressSink; a new address on a checked server is checked before it
 // takes traffic. Every transition is a StateEvent worded as HAProxy does.
 
-import type { BackendConfig, Config, ResolversConfig, ServerDns } from "../config/model.ts";
-import type { ServerState, StateEvent, StateStore } from "../state.ts";
-import { awaitChecks, setResolutionMaint } from "../health/machine.ts";
-import {
-  dnsResolver,
-  type DnsStatus,
-  type Lookup,
-  type Nameserver,
-  parseResolvConf,
-  type Resolver,
-} from "./resolver.ts";
-import type { AddressSink, DiscoveredAddress } from "./sink.ts";
-import { prefixConflict, prefixFromName } from "./prefix.ts";
+import type { Config, ResolversConfig } from "../config/model.ts";
+import type { StateStore } from "../state.ts";
+import { setResolutionMaint } from "../health/machine.ts";
+import { dnsResolver, type Nameserver, parseResolvConf, type Resolver } from "./resolver.ts";
+import type { AddressSink } from "./sink.ts";
+import { type Group, isIp, SlotKeeper } from "./slots.ts";
 
 export interface DiscoveryOptions {
   /** The resolver of one `resolvers` section (tests may inject one); default: Deno.resolveDns
@@ -40,51 +33,6 @@ export interface Discovery {
   stop(): Promise<void>;
 }
 
-/** What a slot holds now (control-plane side). */
-interface Slot {
-  key: string;
-  /** Identity of its record: "target:port" (SRV) or the IP (A/AAAA); null = free. */
-  id: string | null;
-  addr: DiscoveredAddress | null;
-  /** When its record was last missing from a valid answer (for `hold obsolete`). */
-  missingSince: number | null;
-  /** Last prefix problem reported (reported once). */
-  prefixProblem: string | null;
-}
-
-interface Group {
-  id: string;
-  backend: BackendConfig;
-  dns: ServerDns;
-  /** Port of the server line (A/AAAA records carry none). */
-  port: number;
-  resolvers: ResolversConfig;
-  resolver: Resolver;
-  slots: Slot[];
-  lastValid: number | null;
-  status: DnsStatus | "none";
-  timer?: ReturnType<typeof setTimeout>;
-  running: Promise<void> | null;
-}
-
-interface Entry {
-  id: string;
-  name: string;
-  host: string;
-  port: number;
-}
-
-const REASON: Record<Exclude<DnsStatus, "valid">, string> = {
-  nx: "DNS NX status",
-  timeout: "DNS timeout status",
-  refused: "DNS refused status",
-  other: "unspecified DNS error",
-};
-
-function isIp(s: string): boolean {
-  return /^\d+\.\d+\.\d+\.\d+$/.test(s) || (s.includes(":") && /^[0-9a-fA-F:.]+$/.test(s));
-}
-
 export async function startDiscovery(
   config: Config,
   store: StateStore,
@@ -92,7 +40,8 @@ export async function startDiscovery(
   opts: DiscoveryOptions = {},
 ): Promise<Discovery> {
   const stop = new AbortController();
-  const slots = new Map<string, Slot>();
+  const keeper = new SlotKeeper(store, sink, opts.onAddress);
+  const slots = keeper.slots;
   let groups = new Map<string, Group>();
   let stopped = false;
   const readConf = opts.resolvConf ?? (() => {
@@ -104,223 +53,6 @@ export async function startDiscovery(
   });
   const makeResolver = opts.resolverFor ??
     ((r: ResolversConfig, ns: Nameserver[], s: AbortSignal) => dnsResolver(r, ns, s));
-
-  const emit = (
-    e: Omit<StateEvent, "time" | "kind"> & { kind?: StateEvent["kind"] },
-  ) => store.emit({ kind: "dns", time: Date.now(), ...e });
-  const serverEvent = (st: ServerState, level: StateEvent["level"], message: string) =>
-    emit({ key: st.key, backend: st.backend, server: st.name, level, message });
-
-  // --- prefixes ----------------------------------------------------------------------------
-
-  /** The prefix `slot` may use for `name` (null with an error event when it cannot). */
-  const prefixFor = (g: Group, slot: Slot, name: string): string | null => {
-    if (!g.dns.prefixFrom) return null;
-    const st = store.servers.get(slot.key)!;
-    const p = prefixFromName(name);
-    let problem: string | null = null;
-    if (p === "") {
-      problem = `${st.key}: no Wt prefix can be derived from '${name}' ` +
-        `(its first label has no letter or digit); its sessions are balanced.`;
-    } else {
-      const others: [string, string][] = [];
-      for (const s of g.backend.servers) {
-        const key = `${g.backend.name}/${s.name}`;
-        if (key === slot.key) continue;
-        const other = s.dns?.prefixFrom ? slots.get(key)?.addr?.prefix : s.prefix;
-        if (other) others.push([key, other]);
-      }
-      const c = prefixConflict(p, others);
-      if (c) {
-        problem = `${st.key}: Wt prefix '${p}' from '${name}' ` +
-          (c.same ? "is the prefix of" : `overlaps prefix '${c.prefix}' of`) +
-          ` ${c.server}; ${st.name} gets no prefix and its sessions are balanced: ` +
-          `name the servers so that no prefix starts with another.`;
-      }
-    }
-    if (problem) {
-      if (slot.prefixProblem !== problem) serverEvent(st, "err", problem);
-      slot.prefixProblem = problem;
-      return null;
-    }
-    slot.prefixProblem = null;
-    return p;
-  };
-
-  // --- slot changes ------------------------------------------------------------------------
-
-  const setAddr = (g: Group, slot: Slot, e: Entry, by: string) => {
-    const st = store.servers.get(slot.key);
-    if (!st) return;
-    const old = slot.addr;
-    if (old && old.host === e.host && old.port === e.port && old.name === e.name) return;
-    if (g.dns.srv && old?.name !== e.name) {
-      serverEvent(
-        st,
-        "notice",
-        `${st.key} changed its FQDN from ${old?.name ?? "(none)"} to ${e.name} by 'SRV record'.`,
-      );
-    }
-    if (old?.host !== e.host) {
-      serverEvent(
-        st,
-        "notice",
-        `${st.key} changed its IP from ${old?.host ?? "(none)"} to ${e.host} by ${by}.`,
-      );
-    }
-    if (old && old.port !== e.port) {
-      serverEvent(
-        st,
-        "notice",
-        `${st.key} changed its port from ${old.port} to ${e.port} by ${by}.`,
-      );
-    }
-    const prefix = old?.name === e.name && !slot.prefixProblem
-      ? old.prefix
-      : prefixFor(g, slot, e.name);
-    const addr: DiscoveredAddress = { host: e.host, port: e.port, name: e.name, prefix };
-    slot.addr = addr;
-    slot.id = e.id;
-    slot.missingSince = null;
-    sink.setAddress(slot.key, addr);
-    if (st.rmaint) setResolutionMaint(store, st, false, e.name);
-    else if (old) awaitChecks(store, st, `changed its IP from ${old.host} to ${e.host}`);
-    if (st.config.check) opts.onAddress?.(slot.key);
-  };
-
-  const clearAddr = (slot: Slot, reason: string) => {
-    const st = store.servers.get(slot.key);
-    slot.id = null;
-    slot.missingSince = null;
-    if (!st) return;
-    setResolutionMaint(store, st, true, reason);
-    if (slot.addr) {
-      slot.addr = null;
-      sink.setAddress(slot.key, null);
-    }
-  };
-
-  // --- resolutions -------------------------------------------------------------------------
-
-  const lookupEntries = async (g: Group): Promise<Lookup<Entry>> => {
-    if (!g.dns.srv) {
-      const r = await g.resolver.addresses(g.dns.fqdn, g.dns.resolvePrefer);
-      return {
-        ...r,
-        records: r.records.map((ip) => ({ id: ip, name: g.dns.fqdn, host: ip, port: g.port })),
-      };
-    }
-    const r = await g.resolver.srv(g.dns.fqdn);
-    if (r.status !== "valid") return { ...r, records: [] };
-    const seen = new Set<string>();
-    const held = new Set(g.slots.map((s) => s.id));
-    const records = r.records
-      .filter((x) => {
-        const id = `${x.target}:${x.port}`;
-        if (seen.has(id)) return false;
-        seen.add(id);
-        return true;
-      })
-      .sort((a, b) =>
-        a.priority - b.priority || b.weight - a.weight || (a.target < b.target ? -1 : 1) ||
-        a.port - b.port
-      );
-    // The records slots hold first, then as many new ones as there are slots.
-    const mine = records.filter((x) => held.has(`${x.target}:${x.port}`));
-    const rest = records.filter((x) => !held.has(`${x.target}:${x.port}`));
-    const wanted = [...mine, ...rest.slice(0, g.slots.length)];
-    const found = await Promise.all(
-      wanted.map((x) => g.resolver.addresses(x.target, g.dns.resolvePrefer)),
-    );
-    const entries: Entry[] = [];
-    wanted.forEach((x, i) => {
-      const id = `${x.target}:${x.port}`;
-      const a = found[i];
-      const current = g.slots.find((s) => s.id === id)?.addr;
-      if (a.status === "valid" && a.records.length > 0) {
-        // Keep the current address while the target still has it.
-        const host = current && a.records.includes(current.host) ? current.host : a.records[0];
-        entries.push({ id, name: x.target, host, port: x.port });
-      } else if (a.status !== "nx" && current) {
-        // The target's own lookup failed for now: keep what the slot has.
-        entries.push({ id, name: x.target, host: current.host, port: x.port });
-      }
-    });
-    return { ...r, records: entries };
-  };
-
-  const apply = (g: Group, r: Lookup<Entry>) => {
-    const now = Date.now();
-    const b = g.backend.name;
-    const prev = g.status;
-    g.status = r.status;
-    if (r.status !== "valid") {
-      const hold = g.resolvers.hold[r.status];
-      const kept = g.lastValid !== null && now - g.lastValid < hold;
-      if (prev !== r.status) {
-        emit({
-          key: b,
-          backend: b,
-          server: null,
-          level: "warning",
-          message: `backend ${b}: resolution of '${g.dns.fqdn}' by resolvers ` +
-            `${g.resolvers.name} failed (${REASON[r.status]})` +
-            (kept ? `, keeping the last valid answer for ${hold} ms.` : "."),
-        });
-      }
-      if (kept) return;
-      for (const s of g.slots) {
-        const st = store.servers.get(s.key);
-        if (s.addr || (st && !st.rmaint)) clearAddr(s, REASON[r.status]);
-      }
-      return;
-    }
-    if (prev !== "valid" && prev !== "none") {
-      emit({
-        key: b,
-        backend: b,
-        server: null,
-        level: "notice",
-        message: `backend ${b}: '${g.dns.fqdn}' resolves again by ${r.by}.`,
-      });
-    }
-    g.lastValid = now;
-    const byId = new Map(r.records.map((e) => [e.id, e]));
-    const taken = new Set<string>();
-    for (const s of g.slots) {
-      if (!s.id) continue;
-      const e = byId.get(s.id);
-      if (e) {
-        taken.add(s.id);
-        setAddr(g, s, e, r.by);
-        continue;
-      }
-      s.missingSince ??= now;
-      if (now - s.missingSince < g.resolvers.hold.obsolete) {
-        taken.add(s.id);
-        continue;
-      }
-      clearAddr(s, g.dns.srv ? "entry removed from SRV record" : "No IP for server ");
-    }
-    const free = g.slots.filter((s) => !s.id);
-    for (const e of r.records) {
-      if (taken.has(e.id)) continue;
-      const s = free.shift();
-      if (!s) break;
-      taken.add(e.id);
-      setAddr(g, s, e, r.by);
-    }
-    // A slot that lost a prefix conflict tries again once the other server is gone.
-    for (const s of g.slots) {
-      if (s.addr && s.prefixProblem) {
-        const p = prefixFor(g, s, s.addr.name);
-        if (p) {
-          s.addr = { ...s.addr, prefix: p };
-          sink.setAddress(s.key, s.addr);
-        }
-      }
-    }
-  };
 
   const schedule = (g: Group, ms: number) => {
     if (stopped) return;
@@ -334,9 +66,9 @@ export async function startDiscovery(
     g.running = (async () => {
       let next = g.resolvers.timeoutResolve;
       try {
-        const r = await lookupEntries(g);
+        const r = await keeper.lookupEntries(g);
         if (stopped || groups.get(g.id) !== g) return;
-        apply(g, r);
+        keeper.apply(g, r);
         if (r.status === "valid") next = g.resolvers.hold.valid;
       } catch (err) {
         // A bug must not stop discovery: say it and try again later.
@@ -438,7 +170,7 @@ export async function startDiscovery(
           for (const s of empty) {
             const ip = fresh.shift();
             if (!ip) break;
-            setAddr(g, s, { id: ip, name: g.dns.fqdn, host: ip, port: g.port }, "libc");
+            keeper.setAddr(g, s, { id: ip, name: g.dns.fqdn, host: ip, port: g.port }, "libc");
           }
           return;
         }
@@ -447,7 +179,12 @@ export async function startDiscovery(
       }
       if (isIp(method)) {
         for (const s of empty) {
-          setAddr(g, s, { id: method, name: g.dns.fqdn, host: method, port: g.port }, "init-addr");
+          keeper.setAddr(
+            g,
+            s,
+            { id: method, name: g.dns.fqdn, host: method, port: g.port },
+            "init-addr",
+          );
         }
         return;
       }
@@ -477,7 +214,7 @@ export async function startDiscovery(
       groups = build(cfg);
       for (const g of groups.values()) {
         await initAddr(g).catch((err) =>
-          emit({
+          keeper.emit({
             key: g.backend.name,
             backend: g.backend.name,
             server: null,

@@ -1,7 +1,7 @@
-// `resolvers` defaults (HAProxy 2.6's) and `server-template PREFIX NUM FQDN[:PORT]`
-// expansion into fixed server slots PREFIX1..PREFIXNUM, shared by both configuration readers.
+// `resolvers` defaults (HAProxy 2.6's) and how an SRV name is told from a host name, shared by
+// the configuration builder and the discovery engine.
 
-import type { Address, ResolversConfig, ServerConfig, ServerDns } from "../config/model.ts";
+import type { ResolversConfig } from "../config/model.ts";
 
 /** HAProxy's values for a `resolvers` section that says nothing. */
 export const RESOLVERS_DEFAULTS: Omit<ResolversConfig, "name" | "nameservers" | "loc"> = {
@@ -19,30 +19,4 @@ export const DEFAULT_INIT_ADDR = ["last", "libc", "none"];
 /** An SRV name: `_service._proto.name` (HAProxy tells SRV names by the leading underscore). */
 export function isSrvName(fqdn: string): boolean {
   return fqdn.startsWith("_");
-}
-
-/**
- * The slots of `server-template PREFIX NUM FQDN[:PORT]`: servers PREFIX1..PREFIXNUM sharing
- * `base` (keywords of the line) and resolving FQDN. An SRV name needs no port (SRV gives it).
- */
-export function templateServers(
-  prefix: string,
-  count: number,
-  fqdn: string,
-  port: number,
-  base: Omit<ServerConfig, "name" | "address" | "addressText" | "dns">,
-  dns: Omit<ServerDns, "fqdn" | "srv" | "template">,
-): ServerConfig[] {
-  const address: Address = { host: fqdn, port, wildcard: false, family: "name" };
-  const out: ServerConfig[] = [];
-  for (let i = 1; i <= count; i++) {
-    out.push({
-      ...base,
-      name: `${prefix}${i}`,
-      address,
-      addressText: port ? `${fqdn}:${port}` : fqdn,
-      dns: { ...dns, fqdn, srv: isSrvName(fqdn), template: { prefix, index: i, count } },
-    });
-  }
-  return out;
 }

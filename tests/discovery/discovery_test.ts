@@ -10,7 +10,7 @@ import { localAddressSink } from "../../src/discovery/sink.ts";
 import { serverStatus } from "../../src/health/machine.ts";
 import { type StateEvent, StateStore } from "../../src/state.ts";
 import type { ResolversConfig, ServerConfig } from "../../src/config/model.ts";
-import { backend, config } from "../helpers/config.ts";
+import { backend, config, server } from "../helpers/config.ts";
 import { resolvers, ScriptedResolver, slots, srv } from "./helpers.ts";
 
 function setup(servers: ServerConfig[], extra: Partial<ResolversConfig> = {}) {
@@ -213,4 +213,37 @@ Deno.test("init-addr: an IP literal gives the address at start, no method fails 
       String(err).includes("no method found"),
     String(err),
   );
+});
+
+Deno.test("reload: slots that keep their name keep their address; new slots fill; gone ones free", async () => {
+  const t = setup(slots("wt", 2, SRV));
+  t.dns.srvs.set(SRV, [
+    srv("wt-0.wt.test", 9001),
+    srv("wt-1.wt.test", 9002),
+    srv("wt-2.wt.test", 9003),
+  ]);
+  for (const n of [0, 1, 2]) t.dns.a.set(`wt-${n}.wt.test`, [`10.0.0.${n + 1}`]);
+  const d = await t.start();
+  await d.refresh();
+  assertEquals(t.status(), ["wt1 no check 10.0.0.1:9001", "wt2 no check 10.0.0.2:9002"]);
+  // Three slots now: wt1 and wt2 keep theirs ("last"), wt3 takes the record left over.
+  const three = config([], [backend("app", slots("wt", 3, SRV))], { resolvers: t.cfg.resolvers });
+  t.store.sync(three);
+  await d.reload(three);
+  assertEquals(t.status().slice(0, 2), [
+    "wt1 no check 10.0.0.1:9001",
+    "wt2 no check 10.0.0.2:9002",
+  ]);
+  await d.refresh();
+  assertEquals(t.status(), [
+    "wt1 no check 10.0.0.1:9001",
+    "wt2 no check 10.0.0.2:9002",
+    "wt3 no check 10.0.0.3:9003",
+  ]);
+  // Back to a fixed server named wt1: its configured address again, out of MAINT.
+  const fixed = config([], [backend("app", [server("wt1", 8080)])], { resolvers: t.cfg.resolvers });
+  t.store.sync(fixed);
+  await d.reload(fixed);
+  assertEquals(t.status(), ["wt1 no check -"]);
+  await d.stop();
 });

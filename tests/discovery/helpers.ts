@@ -1,7 +1,8 @@
 // Discovery test helpers: a resolvers section and server-template slots built by hand, and a
 // scripted resolver whose answers a test sets between two refresh() calls.
 import type { ResolversConfig, ServerConfig, ServerDns } from "../../src/config/model.ts";
-import { RESOLVERS_DEFAULTS, templateServers } from "../../src/discovery/template.ts";
+import { RESOLVERS_DEFAULTS } from "../../src/discovery/template.ts";
+import { expandTemplate } from "../../src/config/build/dns.ts";
 import type { DnsStatus, Lookup, Resolver, SrvRecord } from "../../src/discovery/resolver.ts";
 import { loc, server } from "../helpers/config.ts";
 
@@ -27,14 +28,22 @@ export function slots(
   extra: Partial<ServerConfig> = {},
   dns: Partial<ServerDns> = {},
 ): ServerConfig[] {
-  const { name: _n, address: _a, addressText: _t, dns: _d, ...base } = server("x", port, extra);
-  return templateServers(prefix, count, fqdn, port, base, {
-    resolvers: "dns",
-    resolvePrefer: "ipv4",
-    initAddr: ["none"],
-    prefixFrom: null,
-    ...dns,
+  const base = server(prefix, port, {
+    address: { host: fqdn, port, wildcard: false, family: "name" },
+    addressText: port ? `${fqdn}:${port}` : fqdn,
+    ...extra,
+    dns: {
+      resolvers: "dns",
+      fqdn,
+      srv: fqdn.startsWith("_"),
+      resolvePrefer: "ipv4",
+      initAddr: ["none"],
+      prefixFrom: null,
+      template: { prefix, index: 1, count },
+      ...dns,
+    },
   });
+  return expandTemplate(base, { from: 1, to: count });
 }
 
 /** Answers set by the test: name -> addresses or SRV records, or a failure status. */
