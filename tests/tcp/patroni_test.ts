@@ -124,69 +124,76 @@ function patroni(host: string, port: number, role: { primary: boolean }): Served
   });
 }
 
-Deno.test("patroni: mode tcp with httpchk on the REST port; a failover cuts the old primary's sessions", async () => {
-  const [pg, api] = twoSharedPorts();
-  const role1 = { primary: true };
-  const role2 = { primary: false };
-  const nodes = [
-    postgres("127.0.0.1", pg, "node1"),
-    postgres("127.0.0.2", pg, "node2"),
-    patroni("127.0.0.1", api, role1),
-    patroni("127.0.0.2", api, role2),
-  ];
-  const { config } = await loadConfigText(PATRONI_CFG(pg, api), "patroni.cfg");
-  const logs: RequestLog[] = [];
-  const rt = await startRuntime(config, {
-    logging: false,
-    admin: false,
-    logger: { request: (_fe, rec) => logs.push({ ...rec }) },
-  });
-  const port = (fe: string) => rt.listeners.find((l) => l.frontend === fe)!.port;
-  const health = (be: string, node: string) =>
-    rt.state.server(be, `postgresql_${node}_${pg}`)!.effectiveHealth;
-  const ask = async (fe: string, q: string) => {
-    const c = await Deno.connect({ hostname: "127.0.0.1", port: port(fe) });
-    await writeAll(c, q);
-    return { c, answer: await readUntil(c, q, 5000) };
-  };
-  try {
-    // The first check of each server comes within the first 3 s interval; a failure takes it
-    // down at once (HAProxy: UP, but the first failed check brings it down).
-    assert(
-      await waitFor(
-        () =>
-          health("primary", "127.0.0.2") === "DOWN" && health("replicas", "127.0.0.1") === "DOWN",
-        8000,
-      ),
-      "the replica left primary, the primary left replicas",
-    );
-    assertEquals([health("primary", "127.0.0.1"), health("replicas", "127.0.0.2")], ["UP", "UP"]);
-    const p = await ask("primary", "select 1");
-    assertEquals(p.answer, "node1:select 1");
-    const r = await ask("replicas", "select 2");
-    assertEquals(r.answer, "node2:select 2");
-    r.c.close();
+// nbthread 1, and 2 data-plane workers (the command line's default is every CPU): the health
+// checks run in the control plane, the sessions and their cut in the workers.
+for (const nbthread of [1, 2]) {
+  Deno.test(`patroni (nbthread ${nbthread}): mode tcp, httpchk on the REST port; a failover cuts the old primary's sessions`, async () => {
+    const [pg, api] = twoSharedPorts();
+    const role1 = { primary: true };
+    const role2 = { primary: false };
+    const nodes = [
+      postgres("127.0.0.1", pg, "node1"),
+      postgres("127.0.0.2", pg, "node2"),
+      patroni("127.0.0.1", api, role1),
+      patroni("127.0.0.2", api, role2),
+    ];
+    const { config } = await loadConfigText(PATRONI_CFG(pg, api), "patroni.cfg");
+    const logs: RequestLog[] = [];
+    const rt = await startRuntime(config, {
+      logging: false,
+      admin: false,
+      nbthread,
+      logger: { request: (_fe, rec) => logs.push({ ...rec }) },
+    });
+    const port = (fe: string) => rt.listeners.find((l) => l.frontend === fe)!.port;
+    const health = (be: string, node: string) =>
+      rt.state.server(be, `postgresql_${node}_${pg}`)!.effectiveHealth;
+    const ask = async (fe: string, q: string) => {
+      const c = await Deno.connect({ hostname: "127.0.0.1", port: port(fe) });
+      await writeAll(c, q);
+      return { c, answer: await readUntil(c, q, 5000) };
+    };
+    try {
+      // The first check of each server comes within the first 3 s interval; a failure takes it
+      // down at once (HAProxy: UP, but the first failed check brings it down).
+      assert(
+        await waitFor(
+          () =>
+            health("primary", "127.0.0.2") === "DOWN" && health("replicas", "127.0.0.1") === "DOWN",
+          8000,
+        ),
+        "the replica left primary, the primary left replicas",
+      );
+      assertEquals([health("primary", "127.0.0.1"), health("replicas", "127.0.0.2")], ["UP", "UP"]);
+      const p = await ask("primary", "select 1");
+      assertEquals(p.answer, "node1:select 1");
+      const r = await ask("replicas", "select 2");
+      assertEquals(r.answer, "node2:select 2");
+      r.c.close();
 
-    // Failover: node2 is promoted.
-    role1.primary = false;
-    role2.primary = true;
-    // fall 3 x inter 3s for node1 to leave primary; its open session is cut then.
-    const t0 = Date.now();
-    assertEquals(await readAll(p.c, 20000), "");
-    p.c.close();
-    const took = Date.now() - t0;
-    assert(took > 4000 && took < 16000, `cut after ${took} ms`);
-    assertEquals(health("primary", "127.0.0.1"), "DOWN");
-    const cut = logs.find((l) => l.frontend === "primary" && l.termination === "DD--");
-    assert(cut, JSON.stringify(logs.map((l) => [l.frontend, l.server, l.termination])));
-    assertEquals(cut.server, `postgresql_127.0.0.1_${pg}`);
-    // rise 2 for node2 in primary; then new sessions reach it.
-    assert(await waitFor(() => health("primary", "127.0.0.2") === "UP", 10000), "node2 up");
-    const p2 = await ask("primary", "select 3");
-    assertEquals(p2.answer, "node2:select 3");
-    p2.c.close();
-  } finally {
-    await rt.stop(500);
-    for (const n of nodes) await n.close();
-  }
-});
+      // Failover: node2 is promoted.
+      role1.primary = false;
+      role2.primary = true;
+      // fall 3 x inter 3s for node1 to leave primary; its open session is cut then.
+      const t0 = Date.now();
+      assertEquals(await readAll(p.c, 20000), "");
+      p.c.close();
+      const took = Date.now() - t0;
+      assert(took > 4000 && took < 16000, `cut after ${took} ms`);
+      assertEquals(health("primary", "127.0.0.1"), "DOWN");
+      const isCut = (l: RequestLog) => l.frontend === "primary" && l.termination === "DD--";
+      await waitFor(() => logs.some(isCut), 2000); // with workers, records come by message
+      const cut = logs.find(isCut);
+      assert(cut, JSON.stringify(logs.map((l) => [l.frontend, l.server, l.termination])));
+      assertEquals(cut.server, `postgresql_127.0.0.1_${pg}`);
+      // rise 2 for node2 in primary; then new sessions reach it.
+      assert(await waitFor(() => health("primary", "127.0.0.2") === "UP", 10000), "node2 up");
+      const p2 = await ask("primary", "select 3");
+      assertEquals(p2.answer, "node2:select 3");
+      p2.c.close();
+    } finally {
+      await rt.stop(500);
+      for (const n of nodes) await n.close();
+    }
+  });
+}
