@@ -312,3 +312,19 @@ Deno.test("never 'unknown keyword' for an HAProxy 2.6 keyword: what it does, and
   assert(at("15:5 error:").includes("unknown keyword 'frobnicate' in 'backend' section"));
   assert(!msgs.some((m) => m.includes("unknown") && !m.startsWith("15:")), msgs.join("\n"));
 });
+
+Deno.test("`timeout client 15min` is read as 15m with HAProxy 2.6's warning", () => {
+  const { tree, diagnostics } = parseHaproxy(
+    "defaults\n    mode http\n    timeout client 15min\n    timeout server 10sec\n",
+    "t.cfg",
+  );
+  assertEquals(scalar(get(tree, "defaults", "timeouts", "client")), "15m");
+  assertEquals(scalar(get(tree, "defaults", "timeouts", "server")), "10s");
+  assertEquals(diagnostics.map((d) => `${d.line}:${d.col} ${d.severity}`), [
+    "3:23 warning",
+    "4:23 warning",
+  ]);
+  assert(
+    diagnostics[0].message.startsWith("unexpected character 'i' after the timer value '15min'"),
+  );
+});

@@ -236,6 +236,20 @@ export class Cfg {
     return this.scalar(/^\d+$/.test(w.text) ? Number(w.text) : w.text, this.at(l, w));
   }
   durationNode(l: Line, w: Word): SrcScalar {
+    // HAProxy 2.6 reads `15min` as 15m and only warns about the rest ("in", "ec"...)
+    const m = /^(\d+)([A-Za-z]+)$/.exec(w.text);
+    const unit = m ? /^(us|ms|[smhd])/.exec(m[2])?.[1] : undefined;
+    if (m && unit && m[2] !== unit) {
+      const read = m[1] + unit;
+      const rest = m[2].slice(unit.length);
+      this.warn(
+        this.loc(l.no, w.col + read.length),
+        `unexpected character '${rest[0]}' after the timer value '${w.text}', only (us, ms, s, ` +
+          `m, h, d) are supported: HAProxy 2.6 reads it as '${read}' and will refuse it in next ` +
+          `versions; wtproxy reads it as '${read}' too. Write '${read}'.`,
+      );
+      return this.scalar(read, this.at(l, w));
+    }
     return this.intNode(l, w);
   }
   /** Text of words as written (so ACL text keeps its quotes), unless variables were expanded. */
