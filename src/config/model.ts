@@ -316,7 +316,43 @@ export interface FrontendConfig {
   /** `http-request` / `http-response` rules in order (absent: none). */
   httpRequest?: RuleLine[];
   httpResponse?: RuleLine[];
+  /** `errorfile CODE FILE` (and `errorfiles` imports): this proxy's own error answers. */
+  errorPages?: Record<number, ErrorPage>;
+  /** `stats enable|uri|auth|...`: the stats page served by this proxy (src/admin/listen.ts). */
+  stats?: StatsConfig | null;
   loc: Loc;
+}
+
+/** HAProxy's `stats` lines in a proxy: the stats page at `uri` on its own listeners. */
+export interface StatsConfig {
+  /** Prefix of the request URI that gets the page (HAProxy's default `/haproxy?stats`). */
+  uri: string;
+  /** `stats auth USER:PASS` lines (Basic authentication); empty: no authentication. */
+  auth: { user: string; password: string }[];
+  realm: string;
+  /** `stats refresh`: the page asks the browser to reload it (Refresh header). */
+  refresh: Millis | null;
+  /** `stats admin if|unless COND`: who may change server states from the page. */
+  admin: { polarity: "if" | "unless"; condition: string; loc: Loc } | null;
+  hideVersion: boolean;
+  showLegends: boolean;
+  /** `stats show-node [NAME]` / `show-desc [TEXT]`: shown in the page's header. */
+  node: string | null;
+  desc: string | null;
+  loc: Loc;
+}
+
+/** An `errorfile`'s answer, read and checked at load, as HAProxy 2.6 sends it. */
+export interface ErrorPage {
+  /** The file it came from. */
+  file: string;
+  /** Status of the answer (the file's status line). */
+  status: number;
+  /** The bytes (latin1 text) on a connection that stays open, and on one that closes. */
+  open: string;
+  closing: string;
+  /** The connection closes after it (the file gives no Content-Length, or is empty). */
+  closes: boolean;
 }
 
 export interface ServerConfig {
@@ -420,6 +456,10 @@ export interface BackendConfig {
   affinity: { urlParam: string } | null;
   /** Cookie persistence (`cookie NAME insert ...`); null/absent when not configured. */
   cookie?: CookieConfig | null;
+  /** `errorfile CODE FILE`: this backend's error answers (before the frontend's). */
+  errorPages?: Record<number, ErrorPage>;
+  /** `stats ...`: the stats page, served to requests routed to this backend. */
+  stats?: StatsConfig | null;
   settings: ProxySettings;
   /** `http-request` / `http-response` rules in order (absent: none). */
   httpRequest?: RuleLine[];

@@ -16,6 +16,7 @@ import { Watchdog } from "../net/watchdog.ts";
 import { checkChunks, RequestBodyReader } from "./body.ts";
 import { parseRequestHead, type RequestHead, RequestHeadError } from "./head.ts";
 import { errorPage, errorPageBytes, pageCloses } from "./pages.ts";
+import type { ErrorPage } from "../config/model.ts";
 import type { ClientExchange, Framing, RequestBody } from "./types.ts";
 
 export interface ConnSettings {
@@ -701,20 +702,23 @@ class Exchange implements ClientExchange {
     this.conn.closeSocket();
   }
 
-  async sendError(status: number): Promise<void> {
-    if (pageCloses(status) || this.conn.server.draining) this.closeAfter = true;
+  async sendError(status: number, page?: ErrorPage): Promise<void> {
+    if (pageCloses(status) || page?.closes || this.conn.server.draining) this.closeAfter = true;
     const closing = this.closeAfter || this.head.version === "HTTP/1.0";
     if (closing) this.closeAfter = true;
     this.headSent = true;
     try {
-      await this.out(errorPage(status, closing));
+      if (page) {
+        const text = closing ? page.closing : page.open;
+        if (text !== "") await this.out(encodeHead(text));
+      } else await this.out(errorPage(status, closing));
     } finally {
       this.finished = true;
     }
   }
 
-  errorBytes(status: number): number {
-    return errorPageBytes(status);
+  errorBytes(status: number, page?: ErrorPage): number {
+    return page ? page.open.length : errorPageBytes(status);
   }
 
   takeOver(): {

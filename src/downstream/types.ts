@@ -1,3 +1,4 @@
+import type { ErrorPage } from "../config/model.ts";
 // The client side of one request, as the proxy room sees it: the parsed request head, the
 // request body, and the operations that answer it on the client connection. Implemented by
 // server.ts (our own HTTP/1.1 server over Deno.listen: raw sockets for WebSocket tunnels, the
@@ -62,10 +63,11 @@ export interface ClientExchange {
   closeAfterAnswer(): void;
   /** Ends the exchange abnormally: the connection is closed (the client sees a cut body). */
   abort(): void;
-  /** HAProxy's error page for `status`; the connection closes after a 400 or 408. */
-  sendError(status: number): Promise<void>;
+  /** HAProxy's error page for `status` (or the proxy's `errorfile` page); the connection closes
+   * after a 400 or 408, or after a page without a length. */
+  sendError(status: number, page?: ErrorPage): Promise<void>;
   /** Bytes the error page puts on the wire (for the log). */
-  errorBytes(status: number): number;
+  errorBytes(status: number, page?: ErrorPage): number;
   /**
    * Takes the connection over (a WebSocket tunnel after the 101): the socket, the bytes the
    * client already sent past the request head, and `pending`, when a read of the server's was

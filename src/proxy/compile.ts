@@ -22,6 +22,7 @@ import { type Network, parseNetwork } from "../acl/ip.ts";
 import type { BackendState, FrontendState, StateStore } from "../state.ts";
 import { Gate } from "./gate.ts";
 import { CookiePersistence } from "../persist/cookie.ts";
+import { compileStats, type StatsHandler } from "../admin/listen.ts";
 
 /** How one frontend x backend pair decorates a request (X-Forwarded-For, X-Original-To, mode). */
 export interface HeaderPlan {
@@ -47,6 +48,8 @@ export interface BackendRt {
   /** Cookie persistence (`cookie NAME ...`), null when the backend has none. */
   cookie: CookiePersistence | null;
   rules: ProxyRules;
+  /** `stats ...`: the stats page for requests routed here, null when off. */
+  stats: StatsHandler | null;
 }
 
 export interface FrontendRt {
@@ -62,6 +65,8 @@ export interface FrontendRt {
   /** The client connection's timeouts, as the server reads them at each request. */
   connSettings: ConnSettings;
   plans: Map<string, HeaderPlan>;
+  /** `stats ...` in the frontend (or its listen): the stats page, null when off. */
+  stats: StatsHandler | null;
 }
 
 export interface Snapshot {
@@ -148,6 +153,7 @@ export function compileSnapshot(
       tunnelTimeout: t.tunnel,
       cookie: b.cookie ? new CookiePersistence(b.cookie, balancer.servers) : null,
       rules: rulesOf(b),
+      stats: b.stats ? compileStats(b.stats) : null,
     });
   }
   const ctx = {
@@ -179,6 +185,7 @@ export function compileSnapshot(
         keepAliveTimeout: f.settings.timeouts.httpKeepAlive,
       },
       plans,
+      stats: f.stats ? compileStats(f.stats) : null,
     });
   }
   const globalGate = previous?.globalGate ?? new Gate(config.global.maxconn);

@@ -9,7 +9,7 @@ import type { Counters } from "../state.ts";
 import type { WsConnectError, WsDeps, WsUpstream } from "../ws/proxy.ts";
 import { ClientGone, connectAttempts, ProxyFailure } from "./attempt.ts";
 import type { FrontendRt } from "./compile.ts";
-import { forwardedLines, type ProxyCore } from "./forward.ts";
+import { cookieEdited, forwardedLines, type ProxyCore } from "./forward.ts";
 import type { RequestInfo } from "./request.ts";
 
 function connectError(status: number, termination: string): WsConnectError {
@@ -77,6 +77,9 @@ export function wsDeps(
   const extraHeaders: [string, string][] = [];
   const deps: WsDeps = {
     extraHeaders,
+    errorPage: (status) =>
+      core.snapshot.backends.get(rec.backend)?.config.errorPages?.[status] ??
+        fe.config.errorPages?.[status],
     timeouts,
     log: rec,
     logger: core.logger,
@@ -98,6 +101,11 @@ export function wsDeps(
       }
       connected = true;
       const be = c.backend;
+      if (c.cookie) {
+        rec.persistence = c.cookie.req.flag + "N";
+        const ck = be.cookie!;
+        if (ck.editsRequest) deps.rewriteLines = (lines) => cookieEdited(lines, ck);
+      }
       timeouts.tunnel = be.tunnelTimeout;
       timeouts.server = be.serverTimeout;
       timeouts.connect = be.connectTimeout;

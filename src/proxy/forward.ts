@@ -20,9 +20,10 @@ import type { SessionObserver } from "../session/observer.ts";
 import { interimTo, relayResponse, TERMINATION } from "./respond.ts";
 import { requestRules, responseRules, sendReply } from "./rules.ts";
 import type { CookiePersistence } from "../persist/cookie.ts";
+import type { StatsHandler } from "../admin/listen.ts";
 
 /** The request's lines with the Cookie lines as cookie persistence forwards them. */
-function* cookieEdited(
+export function* cookieEdited(
   lines: Iterable<[string, string]>,
   ck: CookiePersistence,
 ): Iterable<[string, string]> {
@@ -123,9 +124,12 @@ export async function forwardRequest(
     release();
   };
   const fail = async (status: number, termination: string): Promise<void> => {
-    end(status, termination, ex.errorBytes(status));
+    // `errorfile`: the backend's page (once one is chosen), else the frontend's, else HAProxy's.
+    const page = core.snapshot.backends.get(rec.backend)?.config.errorPages?.[status] ??
+      fe.config.errorPages?.[status];
+    end(status, termination, ex.errorBytes(status, page));
     try {
-      await ex.sendError(status);
+      await ex.sendError(status, page);
     } catch { /* client gone */ }
   };
 
@@ -138,14 +142,22 @@ export async function forwardRequest(
     return await proxyWs(core, fe, ex, info, rec, release);
   }
 
+  // The stats page of the frontend (a `listen stats`) after its rules, as in HAProxy.
+  if (fe.stats?.matches(info)) return await serveStats(core, fe.stats, ex, info, rec, end);
   const backendName = fe.router.route(info);
   if (backendName === null || !core.snapshot.backends.has(backendName)) {
     rec.tw = -1;
     rec.tc = -1;
     return await fail(503, "SC--");
   }
-  const beRules = core.snapshot.backends.get(backendName)!.rules.request;
+  const beRt = core.snapshot.backends.get(backendName)!;
+  const beRules = beRt.rules.request;
   if (beRules !== null && await requestRules(beRules, fe.ctx, info, ex, end)) return;
+  // ... and the page of the backend the rules chose, after the backend's rules.
+  if (beRt.stats?.matches(info)) {
+    rec.backend = backendName;
+    return await serveStats(core, beRt.stats, ex, info, rec, end);
+  }
 
   // Client disconnects before the response head: stop connecting / waiting. (A callback, not
   // ex.signal: no AbortController nor event listener per request; the signal is made only
@@ -323,6 +335,35 @@ export async function forwardRequest(
     return await fail(502, "PH--");
   } finally {
     ex.onGone(null);
+  }
+}
+
+/** Answers with the stats page; logged as HAProxy logs its stats applet (`<STATS>`, LR--). */
+async function serveStats(
+  core: ProxyCore,
+  stats: StatsHandler,
+  ex: ClientExchange,
+  info: RequestInfo,
+  rec: RequestLog,
+  end: (status: number, termination: string, bytes: number) => void,
+): Promise<void> {
+  rec.server = "<STATS>";
+  rec.tw = 0;
+  rec.tc = 0;
+  rec.tres = 0;
+  const rt = { config: core.snapshot.config, state: core.store };
+  const ctx = {
+    nbsrv: (name: string) => {
+      const be = core.snapshot.backends.get(name);
+      return be ? core.store.nbsrv(be.config) : 0;
+    },
+  };
+  try {
+    const r = await stats.serve(ex, info, rt, ctx);
+    end(r.status, "LR--", r.bytes);
+  } catch {
+    end(-1, "CR--", 0);
+    ex.abort();
   }
 }
 

@@ -8,7 +8,7 @@
 //                       the HTTP server), then a byte tunnel both ways (relay.ts), as HAProxy.
 // No extension is offered upstream (no permessage-deflate on either hop).
 
-import type { Millis } from "../config/model.ts";
+import type { ErrorPage, Millis } from "../config/model.ts";
 import type { AccessLogger, RequestLog } from "../log/record.ts";
 import type { RequestInfo } from "../proxy/request.ts";
 import type { Counters } from "../state.ts";
@@ -70,6 +70,10 @@ export interface WsDeps {
   connect(): Promise<WsUpstream>;
   /** Lines appended (last) to the upstream handshake, e.g. ["x-forwarded-for", "10.0.0.1"]. */
   extraHeaders: [string, string][];
+  /** The proxy's `errorfile` page for a status (backend's, else frontend's), if any. */
+  errorPage?: (status: number) => ErrorPage | undefined;
+  /** Set by connect() when the client's lines change on their way up (cookie persistence). */
+  rewriteLines?: (lines: Iterable<[string, string]>) => Iterable<[string, string]>;
   /**
    * ms or null (not set). After the 101 the tunnel's inactivity timeout is `tunnel`, else
    * the smaller of `client`/`server` (traffic either way resets it); `server` also bounds the
@@ -119,17 +123,19 @@ export async function proxyWebSocket(
   let counters: Counters[] = [];
   const emit = (status: number, termination: string, bytes: number) => {
     log.status = status;
-    log.termination = termination;
+    // With cookie persistence the last two characters are the cookie's.
+    log.termination = log.persistence ? termination.slice(0, 2) + log.persistence : termination;
     log.bytesRead = bytes;
     log.ta = since(log);
     for (const c of counters) c.countStatus(status);
     deps.logger.request(log.frontend, log);
   };
   const fail = async (status: number, termination: string): Promise<void> => {
+    const page = status === 400 ? undefined : deps.errorPage?.(status);
     try {
-      await ex.sendError(status);
+      await ex.sendError(status, page);
     } catch { /* client gone */ }
-    emit(status, termination, status === 400 ? 0 : ex.errorBytes(status));
+    emit(status, termination, status === 400 ? 0 : ex.errorBytes(status, page));
   };
 
   const hs = checkClientHandshake(info);
@@ -161,7 +167,11 @@ export async function proxyWebSocket(
     uc,
     {
       method: "GET",
-      head: upstreamHead(info.target, ex.head.lines, deps.extraHeaders),
+      head: upstreamHead(
+        info.target,
+        deps.rewriteLines ? deps.rewriteLines(ex.head.lines) : ex.head.lines,
+        deps.extraHeaders,
+      ),
       body: null,
       chunked: false,
     },
@@ -241,7 +251,7 @@ function tunnelEnd(
   return (termination, bytesToClient) => {
     observe?.("closed");
     log.status = 101;
-    log.termination = termination;
+    log.termination = log.persistence ? termination.slice(0, 2) + log.persistence : termination;
     log.bytesRead = headSize + bytesToClient;
     log.ta = since(log);
     logger.request(log.frontend, log);

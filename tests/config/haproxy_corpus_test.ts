@@ -128,7 +128,7 @@ Deno.test("cfg corpus: warn-unsupported.cfg — each ignored directive is named 
   expect(20, 17, "'name' is not supported");
   expect(20, 26, "'v4v6'");
   expect(21, 5, "'capture'");
-  expect(22, 5, "'stats'");
+  expect(22, 11, "'stats scope' is not supported by wtproxy and is ignored");
   expect(23, 5, "'retries' ignored because frontend 'web' has no backend capability.");
   expect(
     24,

@@ -42,6 +42,35 @@ Deno.test("real corpus: every file is checked without a crash, messages name FIL
   for (const name of names) await check(name, pem);
 });
 
+/** Files wtproxy accepts (scripts/corpus.ts, 2 Dec 2026): they must stay accepted. */
+const ACCEPTED = [
+  "1scotthp__swe-sports-websocket.cfg",
+  "2winpowersoftware__realtime-gateway-reference.cfg",
+  "4teamwork__supervisor-haproxy.cfg",
+  "AbdelhamidLarachi__Microservices-Archetecture.cfg",
+  "ABeloeil__haproxy-node-docker-container.cfg",
+  "AdamWiktor__analyzer.cfg",
+  "AdeptJ__adeptj-runtime.cfg",
+  "AKAlexsey__football_seasons.cfg",
+  "AKSarav__haproxy-nodejs-redis.cfg",
+  "Alexbeav__simple-lb-docker-lab.cfg",
+  "AlexGavalas__ws-relay-lab.cfg",
+  "AlexRamey__cs4501-site.cfg",
+  "Alvaro-Sez__haproxy-redis-socket.io.cfg",
+  "AndrewGable__chatter.cfg",
+  "AndriiZil__haproxy-node-docker-load-balancer.cfg",
+  "ARQSW2__loadBalancing.cfg",
+];
+
+Deno.test("real corpus: the files wtproxy accepted stay accepted", async () => {
+  const pemDir = await Deno.makeTempDir();
+  const pem = await makePem(pemDir);
+  await Deno.remove(pemDir, { recursive: true });
+  const refused = [];
+  for (const name of ACCEPTED) if (!(await check(name, pem))) refused.push(name);
+  assert(refused.length === 0, `now refused: ${refused.join(", ")}`);
+});
+
 Deno.test("real corpus: the CLI check of a refused file exits 1 with messages only", async () => {
   const file = `${DIR}/3kho__haproxy-protection.cfg`;
   const out = await new Deno.Command(Deno.execPath(), {

@@ -259,6 +259,27 @@ const SIDE_BY_SIDE: {
     requests: [get("/a"), get("/b", "SERVERID=c1")],
   },
   {
+    name: "no mode (passive): the cookie routes, answers pass untouched",
+    cfg: "cookie SERVERID",
+    cookie: { mode: "passive" },
+    extra: "set-cookie: SERVERID=c2; path=/\r\n",
+    requests: [get("/a"), get("/b", "SERVERID=c2"), get("/c", "SERVERID=zz")],
+  },
+  {
+    name: "indirect (passive): a direct request's server cookie is removed",
+    cfg: "cookie SERVERID indirect",
+    cookie: { mode: "passive", indirect: true },
+    extra: "set-cookie: SERVERID=x; path=/\r\n",
+    requests: [get("/a"), get("/b", "SERVERID=c1"), get("/c", "SERVERID=c2")],
+  },
+  {
+    name: "postonly: inserted on POST answers only",
+    cfg: "cookie SERVERID insert postonly",
+    cookie: { postonly: true },
+    extra: "",
+    requests: [get("/a"), get("/b", undefined, "POST")],
+  },
+  {
     name: "rewrite: the server's cookie gets the server's value",
     cfg: "cookie JSESSIONID rewrite",
     cookie: { name: "JSESSIONID", mode: "rewrite" },
@@ -384,6 +405,8 @@ Deno.test("socket.io .cfg with cookie persistence runs unchanged: polls and the 
     assertEquals([s1.received.length - before[0], s2.received.length - before[1]], [1, 1]);
     assert(s2.received.at(-1)!.head.includes("transport=websocket"));
     assert(s1.received.at(-1)!.head.includes("transport=websocket"));
+    // indirect: the upgrade reaches the server without the persistence cookie
+    assert(!/^cookie:/im.test(s2.received.at(-1)!.head), s2.received.at(-1)!.head);
   } finally {
     await runtime.stop(1000);
     await s1.close();
@@ -394,6 +417,7 @@ Deno.test("socket.io .cfg with cookie persistence runs unchanged: polls and the 
 Deno.test("cookie lines: HAProxy's checks and messages (.cfg), and the YAML form", async () => {
   const bad = `defaults\n  mode http\nbackend b\n  cookie S insert foo\n  cookie\n` +
     `  cookie S insert rewrite\n  cookie S preserve\n  cookie S insert maxidle\n` +
+    `  cookie S rewrite indirect\n` +
     `  cookie S insert dynamic\n  server s1 127.0.0.1:1 cookie a\n`;
   let msg = "";
   try {
@@ -408,7 +432,8 @@ Deno.test("cookie lines: HAProxy's checks and messages (.cfg), and the YAML form
       "bad.cfg:6:3: error: cookie 'rewrite', 'insert' and 'prefix' modes are incompatible.",
       "bad.cfg:7:3: error: cookie 'preserve' requires at least 'insert' or 'indirect'.",
       "bad.cfg:8:19: error: 'maxidle' expects <idletime> in seconds as argument.",
-      "bad.cfg:9:19: error: 'cookie ... dynamic'",
+      "bad.cfg:9:3: error: cookie 'rewrite' and 'indirect' modes are incompatible.",
+      "bad.cfg:10:19: error: 'cookie ... dynamic'",
     ]
   ) assert(msg.includes(want), `missing "${want}" in:\n${msg}`);
   const yaml = `frontends:\n  f: { bind: ["127.0.0.1:0"], default_backend: b }\nbackends:\n  b:\n` +

@@ -75,7 +75,8 @@ export function readBackends(
         names.add(server.name);
       }
     }
-    if (servers.length === 0 && (!se || se.value.kind === "map")) {
+    // (A `listen stats` section has no server: its page is all it serves.)
+    if (servers.length === 0 && (!se || se.value.kind === "map") && !f.has("stats")) {
       r.warn(be.keyLoc, `backend '${be.key}' has no server: requests routed to it get 503`);
     }
     out.push(applyRules(r, BACKEND_RULES, f, path, {

@@ -121,7 +121,9 @@ export function parseCookie(
     }
   }
   if (modes > 1) err("cookie 'rewrite', 'insert' and 'prefix' modes are incompatible.", 0);
-  else if (c.preserve && c.mode !== "insert" && !c.indirect) {
+  else if (c.mode === "rewrite" && c.indirect) {
+    err("cookie 'rewrite' and 'indirect' modes are incompatible.", 0);
+  } else if (c.preserve && c.mode !== "insert" && !c.indirect) {
     err("cookie 'preserve' requires at least 'insert' or 'indirect'.", 0);
   }
   return { cookie: problems.some((p) => p.severity === "error") ? null : c, problems };

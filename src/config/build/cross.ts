@@ -42,7 +42,7 @@ export function crossChecks(
       }
     }
     if (f.defaultBackend !== null) missing(f.defaultBackend, f.loc, "default_backend");
-    if (f.defaultBackend === null && f.useBackend.length === 0) {
+    if (f.defaultBackend === null && f.useBackend.length === 0 && !f.stats) {
       r.warn(
         f.loc,
         `frontend '${f.name}' has no default_backend and no use_backend: every request gets 503`,

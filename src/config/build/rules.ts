@@ -16,6 +16,8 @@ import { GLOBAL_NBTHREAD } from "./nbthread.ts";
 import { WT_SESSIONS } from "./wt_sessions.ts";
 import { TCP_REQUEST } from "./tcp_request.ts";
 import { MODES } from "./modes.ts";
+import { BACKEND_ERRORFILES, FRONTEND_ERRORFILES } from "./errorfiles.ts";
+import { BACKEND_STATS, FRONTEND_STATS } from "./stats.ts";
 
 export interface SectionRule<T> {
   /** The keys it reads (added to the section's known keys, so typos get "did you mean"). */
@@ -34,8 +36,18 @@ export type CrossRule = (
 ) => void;
 
 export const GLOBAL_RULES: SectionRule<GlobalSection>[] = [GLOBAL_NBTHREAD, WT_SESSIONS];
-export const FRONTEND_RULES: SectionRule<FrontendConfig>[] = [FRONTEND_HTTP_RULES, TCP_REQUEST];
-export const BACKEND_RULES: SectionRule<BackendConfig>[] = [BACKEND_COOKIE, BACKEND_HTTP_RULES];
+export const FRONTEND_RULES: SectionRule<FrontendConfig>[] = [
+  FRONTEND_HTTP_RULES,
+  TCP_REQUEST,
+  FRONTEND_ERRORFILES,
+  FRONTEND_STATS,
+];
+export const BACKEND_RULES: SectionRule<BackendConfig>[] = [
+  BACKEND_COOKIE,
+  BACKEND_HTTP_RULES,
+  BACKEND_ERRORFILES,
+  BACKEND_STATS,
+];
 export const SERVER_RULES: SectionRule<ServerConfig>[] = [SERVER_COOKIE];
 export const CROSS_RULES: CrossRule[] = [CHECK_HTTP_RULES, MODES];
 

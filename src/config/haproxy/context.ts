@@ -92,7 +92,9 @@ export type Section =
   | { kind: "global" }
   | { kind: "defaults"; sec: DefaultsSec }
   | { kind: "proxy"; p: ProxyRec }
-  | { kind: "skipped" };
+  | { kind: "skipped" }
+  /** A section a family reads itself (e.g. `http-errors`): each of its lines goes to `line`. */
+  | { kind: "custom"; line: (c: Cfg, l: Line) => void; end?: (c: Cfg) => void };
 
 export const PROXY_NAME_OK = /^[A-Za-z0-9_.:-]+$/;
 

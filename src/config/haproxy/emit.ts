@@ -4,6 +4,7 @@
 // cfg -> YAML -> model give the same model.
 import type { Loc, SrcEntry, SrcMap, SrcNode, SrcScalar, SrcSeq } from "../model.ts";
 import { BUILTIN_INTER, BUILTIN_MAXCONN, BUILTIN_RETRIES, BUILTIN_SERVER } from "../defaults.ts";
+import { errorfilesEntry } from "./families/errors.ts";
 import type { Cfg, DefaultsSec, LogItem, ProxyRec, ServerRec, Setting } from "./context.ts";
 
 /** HAProxy's server values when nothing is said (used to undo a `defaults` setting in a proxy). */
@@ -240,6 +241,23 @@ export function proxyEntry(
     }
   }
 
+  // errorfile lines (defaults', http-errors imports, own): every proxy gets its own map
+  const ef = errorfilesEntry(c, p.settings, dk?.settings ?? null, loc);
+  if (ef) entries.push(ef);
+  // stats lines (defaults' then own); for a listen the frontend part serves the page first
+  const statsList: [string, Setting][] = [];
+  for (const src of [dk?.settings, p.settings]) {
+    for (const [k, st] of src ?? []) {
+      if (!k.startsWith("stats.")) continue;
+      const i = statsList.findIndex(([kk]) => kk === k);
+      if (i >= 0) statsList.splice(i, 1);
+      statsList.push([k, st]);
+    }
+  }
+  if (statsList.length) {
+    entries.push(...settingsEntries(statsList));
+  }
+
   // settings: own lines, then where this proxy's defaults differ from the YAML defaults
   const list: [string, Setting][] = [];
   for (const [k, s] of p.settings) {
@@ -404,7 +422,8 @@ export function unsetValue(c: Cfg, key: string, loc: Loc): SrcNode {
 /** Keys a YAML `defaults` can hold (balance, cookie and default_backend are copied into each
  * proxy). */
 function YAML_DEFAULTABLE(key: string): boolean {
-  return key !== "balance" && key !== "default_backend" && key !== "cookie";
+  return key !== "balance" && key !== "default_backend" && key !== "cookie" &&
+    !key.startsWith("errorfiles.") && !key.startsWith("stats.");
 }
 
 /** Same value, locations and comments aside. */

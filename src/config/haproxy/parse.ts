@@ -11,7 +11,7 @@ import { Conditions } from "./conditions.ts";
 import { emit } from "./emit.ts";
 import type { FollowOn } from "./follow_on.ts";
 import { followOnFilter } from "./follow_on.ts";
-import { OTHER_SECTIONS, SECTION_WORDS } from "./families/index.ts";
+import { OTHER_SECTIONS, SECTION_READERS, SECTION_WORDS } from "./families/index.ts";
 import { globalLine, proxyLine } from "./lines.ts";
 import { finish, startSection } from "./sections.ts";
 import { resolversLine } from "./families/resolvers.ts";
@@ -80,7 +80,7 @@ export function run(c: Cfg): { tree: SrcNode; diagnostics: Diagnostic[] } {
       directive(c, l);
       continue;
     }
-    if (SECTION_WORDS.has(kw) || kw in OTHER_SECTIONS) {
+    if (SECTION_WORDS.has(kw) || kw in OTHER_SECTIONS || kw in SECTION_READERS) {
       sawSection = true;
       section = startSection(c, l, section);
       continue;
@@ -90,6 +90,9 @@ export function run(c: Cfg): { tree: SrcNode; diagnostics: Diagnostic[] } {
         c.error(c.at(l, l.words[0]), `unknown keyword '${kw}' out of section.`);
         break;
       case "skipped":
+        break;
+      case "custom":
+        section.line(c, l);
         break;
       case "global":
         globalLine(c, l);

@@ -3,7 +3,7 @@
 import { parseAddress } from "../address.ts";
 import type { Cfg, DefaultsSec, ProxyRec, Section } from "./context.ts";
 import { PROXY_NAME_OK } from "./context.ts";
-import { OTHER_SECTIONS } from "./families/index.ts";
+import { OTHER_SECTIONS, SECTION_READERS } from "./families/index.ts";
 import type { Line } from "./words.ts";
 import { expandAddressVars } from "./words.ts";
 import { bindAddresses } from "./families/bind.ts";
@@ -15,6 +15,10 @@ export function startSection(c: Cfg, l: Line, prev: Section): Section {
   const kw = l.words[0].text;
   const kwLoc = c.at(l, l.words[0]);
   c.sectionName = l.words[1]?.text ?? kw;
+  if (kw in SECTION_READERS) {
+    const r = SECTION_READERS[kw](c, l);
+    return { kind: "custom", line: r.line, end: r.end };
+  }
   if (kw in OTHER_SECTIONS) {
     c.warn(
       kwLoc,
@@ -175,6 +179,7 @@ export function parseFrom(c: Cfg, l: Line, i: number): DefaultsSec | null | unde
 export function finish(c: Cfg, section: Section) {
   const join = (a: string | undefined, b: string | undefined) =>
     [a, b].filter(Boolean).join("\n") || undefined;
+  if (section.kind === "custom") section.end?.(c);
   if (section.kind === "global") c.globalComment = join(c.globalComment, c.takeNotes());
   if (section.kind === "resolvers") section.rec.comment = join(section.rec.comment, c.takeNotes());
   if (section.kind === "defaults" && section.sec === c.defaultsList[0]) {

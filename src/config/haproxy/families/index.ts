@@ -35,6 +35,7 @@ import type {
   OptionSpec,
   ParamSpec,
   ProxyDirective,
+  SectionReader,
   TimeoutSpec,
   Unsupported,
 } from "./types.ts";
@@ -87,6 +88,7 @@ export const SECTION_WORDS: ReadonlySet<string> = new Set([
   "resolvers",
 ]);
 export const OTHER_SECTIONS: Record<string, string> = merged("sections");
+export const SECTION_READERS: Record<string, SectionReader> = merged("sectionReaders");
 export const PROXY_DIRECTIVES: Record<string, ProxyDirective> = merged("proxyDirectives");
 export const GLOBAL_DIRECTIVES: Record<string, GlobalDirective> = merged("globalDirectives");
 export const NEGATABLE: ReadonlySet<string> = listed("negatable");

@@ -16,9 +16,10 @@ export const PERSISTENCE: Family = {
       level: "error",
       why: "appsession was removed in HAProxy 1.6: use 'cookie NAME prefix' or URL affinity",
     },
+    // Only `cookie ... dynamic` uses it, and that line is refused: one message per feature.
     "dynamic-cookie-key": {
-      level: "error",
-      why: "dynamic cookies are not supported: give each server a 'cookie VALUE'",
+      level: "warn",
+      why: "it only serves 'cookie ... dynamic', which wtproxy refuses",
     },
     "stick-table": { level: "error", why: "stick tables are not supported" },
     stick: { level: "error", why: "stickiness rules are not supported" },

@@ -73,6 +73,12 @@ export interface ProxyLine {
 }
 export type ProxyDirective = (c: Cfg, x: ProxyLine) => void;
 
+/** Starts a section a family reads; returns how to read its lines and end it. */
+export type SectionReader = (
+  c: Cfg,
+  l: Line,
+) => { line: (c: Cfg, l: Line) => void; end?: (c: Cfg) => void };
+
 /** One line inside `global`. */
 export interface GlobalLine {
   l: Line;
@@ -93,6 +99,8 @@ export interface Family {
   proxyOnly?: string[];
   /** Other sections, skipped as a whole with one warning each: why. */
   sections?: Record<string, string>;
+  /** Sections the family reads: called with the header line, returns the section's reader. */
+  sectionReaders?: Record<string, SectionReader>;
   /** `global` keywords not implemented. */
   global?: Record<string, Unsupported>;
   /** Proxy keywords not implemented. */
