@@ -444,6 +444,10 @@ export interface CookieConfig {
   attrs: string[];
   maxidle: Millis | null;
   maxlife: Millis | null;
+  /** `dynamic`: servers without `cookie VALUE` get one derived from `dynamicKey` and their
+   * address (HAProxy's XXH64 of key + IP + port); no key: no value. */
+  dynamic?: boolean;
+  dynamicKey?: string | null;
   loc: Loc;
 }
 

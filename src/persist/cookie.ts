@@ -12,6 +12,8 @@
 // - the log: the 3rd and 4th characters of the termination state (N I D V E O / N P D I R U).
 import type { CookieConfig } from "../config/model.ts";
 import type { ServerRef } from "../balance/selector.ts";
+import { parseNetwork } from "../acl/ip.ts";
+import { xxh64 } from "./xxh64.ts";
 
 /** Request-side cookie state (HAProxy's TX_CK_*): the log's third termination character. */
 export type RequestFlag = "N" | "I" | "D" | "V" | "E" | "O";
@@ -70,6 +72,25 @@ export class CookiePersistence {
     opts: { persist?: boolean } = {},
   ) {
     this.persist = opts.persist ?? false;
+  }
+
+  private readonly dynamic = new Map<string, string>();
+
+  /** A server's cookie value: its own `cookie VALUE`, else the dynamic one, else none. */
+  valueOf(s: ServerRef): string | null {
+    if (s.config.cookie) return s.config.cookie;
+    const key = this.config.dynamic ? this.config.dynamicKey : null;
+    if (!key) return null;
+    // The current address (DNS discovery moves it), as HAProxy rehashes on address changes.
+    const host = s.state.dns?.host ?? s.config.address.host;
+    const port = s.state.dns?.port ?? s.config.address.port;
+    const k = `${host}|${port}`;
+    let v = this.dynamic.get(k);
+    if (v === undefined) {
+      v = dynamicCookie(key, host, port) ?? "";
+      this.dynamic.set(k, v);
+    }
+    return v || null;
   }
 
   /**
@@ -152,7 +173,8 @@ export class CookiePersistence {
     if (flag) return { flag, server: null, firstDate: 0, lastDate: 0 };
     // The first server that is not stopped among those with this value (values may repeat).
     for (const s of this.servers) {
-      if (s.config.cookie !== id || !s.config.cookie) continue;
+      const v = this.valueOf(s);
+      if (v !== id || !v) continue;
       if (notStopped(s) || this.persist) {
         return { flag: notStopped(s) ? "V" : "D", server: s, firstDate, lastDate };
       }
@@ -177,7 +199,7 @@ export class CookiePersistence {
     const cfg = this.config;
     let flag: ResponseFlag = "N";
     let found = false;
-    const srvCookie = server.config.cookie;
+    const srvCookie = this.valueOf(server);
     for (let i = 0; i < headers.length; i++) {
       if (headers[i][0].toLowerCase() !== "set-cookie") continue;
       const v = headers[i][1];
@@ -267,4 +289,26 @@ function cacheable(status: number, method: string, headers: [string, string][]):
     else if (l === "expires" || l === "last-modified" || l === "etag") fresh = true;
   }
   return fresh;
+}
+
+/**
+ * HAProxy's dynamic cookie (srv_set_dyncookie): XXH64 of the key, the server's IPv4 (4 bytes) or
+ * IPv6 (16 bytes) address and its port as 4 big-endian bytes, in 16 hex digits. null for a host
+ * name (HAProxy has no value until the name resolves).
+ */
+export function dynamicCookie(key: string, host: string, port: number): string | null {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  let addr: number[];
+  if (v4) addr = v4.slice(1).map(Number);
+  else if (host.includes(":")) {
+    const n = parseNetwork(host);
+    if (!n) return null;
+    addr = n.addr.flatMap((w) => [w >>> 24, (w >>> 16) & 255, (w >>> 8) & 255, w & 255]);
+  } else return null;
+  const k = new TextEncoder().encode(key);
+  const buf = new Uint8Array(k.length + addr.length + 4);
+  buf.set(k);
+  buf.set(addr, k.length);
+  new DataView(buf.buffer).setUint32(k.length + addr.length, port);
+  return xxh64(buf).toString(16).padStart(16, "0");
 }

@@ -418,7 +418,7 @@ Deno.test("cookie lines: HAProxy's checks and messages (.cfg), and the YAML form
   const bad = `defaults\n  mode http\nbackend b\n  cookie S insert foo\n  cookie\n` +
     `  cookie S insert rewrite\n  cookie S preserve\n  cookie S insert maxidle\n` +
     `  cookie S rewrite indirect\n` +
-    `  cookie S insert dynamic\n  server s1 127.0.0.1:1 cookie a\n`;
+    `  server s1 127.0.0.1:1 cookie a\n`;
   let msg = "";
   try {
     await loadConfigText(bad, "bad.cfg");
@@ -433,7 +433,6 @@ Deno.test("cookie lines: HAProxy's checks and messages (.cfg), and the YAML form
       "bad.cfg:7:3: error: cookie 'preserve' requires at least 'insert' or 'indirect'.",
       "bad.cfg:8:19: error: 'maxidle' expects <idletime> in seconds as argument.",
       "bad.cfg:9:3: error: cookie 'rewrite' and 'indirect' modes are incompatible.",
-      "bad.cfg:10:19: error: 'cookie ... dynamic'",
     ]
   ) assert(msg.includes(want), `missing "${want}" in:\n${msg}`);
   const yaml = `frontends:\n  f: { bind: ["127.0.0.1:0"], default_backend: b }\nbackends:\n  b:\n` +
@@ -460,4 +459,41 @@ Deno.test("cookie lines: HAProxy's checks and messages (.cfg), and the YAML form
       err.message,
     );
   });
+});
+
+Deno.test({
+  name: "dynamic cookies (cookie ... dynamic + dynamic-cookie-key): HAProxy's values, routed back",
+  ignore: !(await haproxyAvailable()),
+  async fn() {
+    const s1 = new RawBackend(server("s1"));
+    const s2 = new RawBackend(server("s2"));
+    const cfg = (port: number) =>
+      `defaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n` +
+      `frontend f\n  bind 127.0.0.1:${port}\n  default_backend b\n` +
+      `backend b\n  balance roundrobin\n  cookie SRV insert indirect nocache dynamic\n` +
+      `  dynamic-cookie-key "my secret"\n` +
+      `  server s1 ${s1.address}\n  server s2 ${s2.address}\n`;
+    const hport = closedPort();
+    const hap = await startHaproxy(cfg(hport), hport);
+    let rt = null;
+    try {
+      const theirs = [await rawRequest(hport, get("/")), await rawRequest(hport, get("/"))]
+        .map((r) => header(r, "set-cookie")[0]);
+      const { config } = await loadConfigText(cfg(0), "dyn.cfg");
+      rt = await startRuntime(config, { logging: false, health: false, admin: false });
+      const port = rt.listeners[0].port;
+      const ours = [await rawRequest(port, get("/")), await rawRequest(port, get("/"))]
+        .map((r) => header(r, "set-cookie")[0]);
+      assertEquals(ours, theirs);
+      assert(/^SRV=[0-9a-f]{16}; path=\/$/.test(ours[0]), ours[0]);
+      // The second server's value brings a request back to it.
+      const back = await rawRequest(port, get("/x", ours[1].split(";")[0]));
+      assertEquals(back.text, "s2 /x");
+    } finally {
+      await rt?.stop(1000);
+      await hap.stop();
+      await s1.close();
+      await s2.close();
+    }
+  },
 });

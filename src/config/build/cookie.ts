@@ -109,12 +109,8 @@ export function parseCookie(
         i++;
         break;
       case "dynamic":
-        err(
-          "'cookie ... dynamic' (cookie values derived from 'dynamic-cookie-key') is not " +
-            "supported by wtproxy: give each server a 'cookie VALUE'.",
-          w.offset,
-        );
-        return fail();
+        c.dynamic = true;
+        break;
       default:
         err(`'cookie' supports ${OPTIONS} options.`, w.offset);
         return fail();
@@ -143,9 +139,11 @@ function at(loc: Loc, offset: number): Loc {
 }
 
 export const BACKEND_COOKIE: SectionRule<BackendConfig> = {
-  keys: ["cookie"],
+  keys: ["cookie", "dynamic-cookie-key"],
   read(r: Reader, f: Map<string, SrcEntry>, path: string, out: BackendConfig) {
     const e = f.get("cookie");
+    const keyE = f.get("dynamic-cookie-key");
+    const key = r.str(keyE, `${path}.dynamic-cookie-key`);
     if (!e) return;
     const text = r.str(e, `${path}.cookie`);
     if (text === undefined) return;
@@ -155,6 +153,16 @@ export const BACKEND_COOKIE: SectionRule<BackendConfig> = {
       const loc = at(e.value.loc, p.offset);
       if (p.severity === "error") r.error(loc, `${path}.cookie: ${p.message}`);
       else r.warn(loc, `'cookie' : ${p.message}`);
+    }
+    if (cookie?.dynamic) {
+      cookie.dynamicKey = key ?? null;
+      if (key === undefined) {
+        r.warn(
+          at(e.value.loc, text.indexOf("dynamic")),
+          `'cookie ... dynamic' without 'dynamic-cookie-key': servers without 'cookie VALUE' ` +
+            `get no cookie.`,
+        );
+      }
     }
     out.cookie = cookie;
   },

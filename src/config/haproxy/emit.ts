@@ -235,7 +235,7 @@ export function proxyEntry(
       });
     } else if (inh) entries.push({ key: "default_backend", keyLoc: inh.keyLoc, value: inh.node });
   } else {
-    for (const key of ["balance", "cookie"]) {
+    for (const key of ["balance", "cookie", "dynamic-cookie-key"]) {
       const own = p.settings.get(key) ?? dk?.settings.get(key);
       if (own) entries.push({ key, keyLoc: own.keyLoc, value: own.node, comment: own.comment });
     }
@@ -423,6 +423,7 @@ export function unsetValue(c: Cfg, key: string, loc: Loc): SrcNode {
  * proxy). */
 function YAML_DEFAULTABLE(key: string): boolean {
   return key !== "balance" && key !== "default_backend" && key !== "cookie" &&
+    key !== "dynamic-cookie-key" &&
     !key.startsWith("errorfiles.") && !key.startsWith("stats.");
 }
 

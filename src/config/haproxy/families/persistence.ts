@@ -10,16 +10,11 @@ export const PERSISTENCE: Family = {
   sections: {
     peers: "wtproxy has no stick tables to synchronise",
   },
-  proxyDirectives: { cookie },
+  proxyDirectives: { cookie, "dynamic-cookie-key": dynamicCookieKey },
   proxy: {
     appsession: {
       level: "error",
       why: "appsession was removed in HAProxy 1.6: use 'cookie NAME prefix' or URL affinity",
-    },
-    // Only `cookie ... dynamic` uses it, and that line is refused: one message per feature.
-    "dynamic-cookie-key": {
-      level: "warn",
-      why: "it only serves 'cookie ... dynamic', which wtproxy refuses",
     },
     "stick-table": { level: "error", why: "stick tables are not supported" },
     stick: { level: "error", why: "stickiness rules are not supported" },
@@ -54,4 +49,15 @@ function cookie(c: Cfg, x: ProxyLine) {
   }
   if (errors.length) return;
   set("cookie", c.scalar(text, loc), kwLoc, "be");
+}
+
+/** `dynamic-cookie-key KEY`: the secret dynamic cookie values are derived from. */
+function dynamicCookieKey(c: Cfg, x: ProxyLine) {
+  const { l, kwLoc, args, capable, set } = x;
+  if (!capable("be", "dynamic-cookie-key")) return;
+  if (!args[0]) {
+    c.error(kwLoc, `'dynamic-cookie-key' expects <key> as argument.`);
+    return;
+  }
+  set("dynamic-cookie-key", c.strNode(l, args[0]), kwLoc, "be");
 }
