@@ -233,7 +233,16 @@ export const TIME_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 
 
 /** What the health room publishes on every change: the log and stats rooms listen. */
 export interface StateEvent {
-  kind: "up" | "down" | "admin" | "weight" | "no-server" | "check" | "drained" | "dns";
+  kind:
+    | "up"
+    | "down"
+    | "admin"
+    | "weight"
+    | "no-server"
+    | "check"
+    | "drained"
+    | "dns"
+    | "sessions-lost";
   /** "backend/server" (or the backend name for "no-server"). */
   key: string;
   backend: string;
@@ -283,6 +292,8 @@ export class ServerState {
   downTransitions = 0;
   /** Milliseconds spent DOWN before the current DOWN period (HAProxy's `downtime`). */
   downTimeMs = 0;
+  /** Wt sessions this server's process lost (DOWN, MAINT, moved by DNS); control plane only. */
+  wtSessionsLost = 0;
   readonly counters: Counters;
 
   constructor(

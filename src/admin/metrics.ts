@@ -326,6 +326,13 @@ export function renderMetrics(rt: AdminRuntime): string {
           { proxy: s.backend, server: s.name },
           s.wtSessions,
         );
+        e.add(
+          "wtproxy_server_wt_sessions_lost_total",
+          "counter",
+          "Wt sessions the server's process lost: DOWN, MAINT, moved by DNS (wtproxy).",
+          { proxy: s.backend, server: s.name },
+          s.wtSessionsLost,
+        );
       }
     }
   }

@@ -88,8 +88,13 @@ function spark(hist) {
     (tline ? '<polyline points="' + tline + '" fill="none" stroke="#d60" stroke-width="1.2" stroke-dasharray="3,2"/>' : "") +
     '<text x="3" y="10" font-size="9" fill="#123">' + num(last.rate) + '/s</text></svg>';
 }
+// Live Wt sessions, and those lost (DOWN, MAINT, moved by DNS) when there were some.
+function wtCell(x) {
+  if (x.sessions == null) return "-";
+  return x.sessions + (x.sessionsLost ? ' <span class="muted">(' + x.sessionsLost + ' lost)</span>' : "");
+}
 const HEAD = '<tr><th rowspan="2">Name</th><th rowspan="2">Status</th><th rowspan="2">Wght</th>' +
-  '<th rowspan="2" title="live Wt sessions">Wt sessions</th>' +
+  '<th rowspan="2" title="live Wt sessions (lost: ended by DOWN, MAINT or a DNS move)">Wt sessions</th>' +
   '<th colspan="2">Sessions</th><th colspan="2">Req rate</th><th rowspan="2">Requests</th>' +
   '<th colspan="5">Responses</th><th colspan="2">Errors</th><th colspan="2">Warnings</th>' +
   '<th colspan="2">Bytes</th><th rowspan="2">WS open</th><th rowspan="2">Avg time</th>' +
@@ -139,11 +144,11 @@ function render(d) {
       h += '<tr data-key="' + esc(s.key) + '"><td class="name" title="' + esc(s.address) + '">' + esc(s.server) +
         (s.backup ? ' <span class="muted">(backup)</span>' : '') + '</td><td class="st ' + esc(s.statusClass) + '">' + esc(s.status) +
         (s.drained ? ' <span class="muted">(drained)</span>' : '') +
-        '</td><td>' + s.weight + '</td><td class="wt">' + (s.sessions == null ? "-" : s.sessions) + '</td>' + cells(s.counters) + '<td>' + lastCheck(s, d.time) + '</td><td>' +
+        '</td><td>' + s.weight + '</td><td class="wt">' + wtCell(s) + '</td>' + cells(s.counters) + '<td>' + lastCheck(s, d.time) + '</td><td>' +
         dur((d.time - s.lastChange) / 1000) + '</td><td class="chart">' + spark(s.history) + '</td></tr>';
     }
     h += '<tr class="total"><td class="name">BACKEND</td><td class="st ' + (b.status === "UP" ? "up" : "down") + '">' + b.status +
-      '</td><td>' + b.weight + '</td><td class="wt">' + (b.sessions == null ? "-" : b.sessions) + '</td>' + cells(b.counters) + '<td>-</td><td>-</td><td class="chart">' + spark(b.history) + '</td></tr></table>';
+      '</td><td>' + b.weight + '</td><td class="wt">' + wtCell(b) + '</td>' + cells(b.counters) + '<td>-</td><td>-</td><td class="chart">' + spark(b.history) + '</td></tr></table>';
   }
   $("proxies").innerHTML = h;
 }

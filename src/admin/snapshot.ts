@@ -5,6 +5,7 @@ import type { BackendConfig, Config } from "../config/model.ts";
 import { Counters, type ServerState, type StateStore } from "../state.ts";
 import { serverStatus as healthStatus } from "../health/machine.ts";
 import { addressText } from "../discovery/sink.ts";
+import { processKey } from "../session/ends.ts";
 import type { AdminRuntime } from "./runtime.ts";
 import type { RatePoint, RateSampler } from "./rates.ts";
 import denoJson from "../../deno.json" with { type: "json" };
@@ -60,6 +61,8 @@ export interface ServerView {
   counters: CountersView;
   /** Live Wt sessions of the server's process; null when `wt-sessions` is off. */
   sessions: number | null;
+  /** Wt sessions its process lost (DOWN, MAINT, moved by DNS); null when `wt-sessions` is off. */
+  sessionsLost: number | null;
   /** In DRAIN (own or via track) with no live Wt session left (false when sessions are off). */
   drained: boolean;
   history?: RatePoint[];
@@ -78,6 +81,8 @@ export interface BackendView {
   counters: CountersView;
   /** Live Wt sessions of its servers' processes; null when `wt-sessions` is off. */
   sessions: number | null;
+  /** Wt sessions its servers' processes lost; null when `wt-sessions` is off. */
+  sessionsLost: number | null;
   servers: ServerView[];
   history?: RatePoint[];
 }
@@ -197,6 +202,7 @@ export function serverView(
     lastCheck: s.lastCheck ? { ...s.lastCheck } : null,
     counters: countersView(s.counters, rates, id),
     sessions: wt ? s.wtSessions : null,
+    sessionsLost: wt ? s.wtSessionsLost : null,
     drained: wt && s.effectiveAdmin === "DRAIN" && s.wtSessions === 0,
   };
   if (withHistory && rates) v.history = rates.history(id);
@@ -212,7 +218,7 @@ export function backendView(
 ): BackendView {
   const servers: ServerView[] = [];
   // Servers at one address are one Wt process: its sessions count once.
-  const procs = new Map<string, number>();
+  const procs = new Map<string, [number, number]>();
   let active = 0;
   let backup = 0;
   let weight = 0;
@@ -220,7 +226,7 @@ export function backendView(
     const s = store.server(b.name, sc.name);
     if (!s) continue;
     servers.push(serverView(s, rates, withHistory, wt));
-    procs.set(sc.addressText, s.wtSessions);
+    procs.set(processKey(b.name, sc), [s.wtSessions, s.wtSessionsLost]);
     if (s.usable) {
       if (sc.backup) backup++;
       else active++;
@@ -239,7 +245,8 @@ export function backendView(
     weight,
     balance: b.balance.algorithm,
     counters: bs ? countersView(bs.counters, rates, id) : countersView(new Counters()),
-    sessions: wt ? [...procs.values()].reduce((a, n) => a + n, 0) : null,
+    sessions: wt ? [...procs.values()].reduce((a, [n]) => a + n, 0) : null,
+    sessionsLost: wt ? [...procs.values()].reduce((a, [, n]) => a + n, 0) : null,
     servers,
   };
   if (withHistory && rates) v.history = rates.history(id);

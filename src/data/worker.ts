@@ -29,7 +29,7 @@ let replica: SessionReplica | null = null;
 function sessionsFor(config: Config): (SessionObserver & SessionLookup) | null {
   if (!config.global.wtSessions) return replica = null;
   if (replica) replica.sync(config);
-  else replica = new SessionReplica(config);
+  else replica = new SessionReplica(config, Date.now, store?.servers);
   const r = replica;
   return {
     answered(server, id) {
@@ -51,7 +51,10 @@ function sessionsFor(config: Config): (SessionObserver & SessionLookup) | null {
 // What other workers observed (relayed by the control plane), and the control plane's state
 // events (server DOWN...) for the listeners of this worker's store (tcp on-marked-down).
 pushes.on("wt-peer", (batch) => replica?.apply(batch as [string, [string, string]][]));
-pushes.on("state", (e) => store?.emit(e as StateEvent));
+pushes.on("state", (e) => {
+  store?.emit(e as StateEvent);
+  replica?.stateEvent(e as StateEvent);
+});
 const prepared = new Map<number, Prepared>();
 let plane: DataPlane | null = null;
 let store: StateStore | null = null;

@@ -2,13 +2,26 @@
 // balancer's SessionLookup (a draining server keeps its live sessions) answers without asking
 // the control plane. It sees what its own worker observes and, relayed by the control plane,
 // what every other worker observes; it expires sessions after the same timeout as the table
-// (src/session/table.ts), which stays the authority for counts, lists and the admin page.
+// (src/session/table.ts), which stays the authority for counts, lists and the admin page, and
+// forgets a process's sessions on the same state events (src/session/ends.ts), which the control
+// plane pushes to every worker's store.
 
 import type { Config } from "../config/model.ts";
+import type { ServerState, StateEvent } from "../state.ts";
 import type { SessionLookup, SessionObserver } from "./observer.ts";
+import { processKey, sessionsEndedBy } from "./ends.ts";
+
+interface Proc {
+  /** Its servers ("backend/server"). */
+  servers: string[];
+  /** Session-id prefixes of its servers (`prefix:`). */
+  prefixes: string[];
+  /** The discovered server whose DNS-derived prefix (`prefix-from`) is the process's. */
+  derived: string | null;
+}
 
 interface Seen {
-  /** "host:port": servers with one address are one Wt process. */
+  /** Its Wt process (processKey: servers with one address are one, a discovered one its own). */
   proc: string;
   lastSeen: number;
   ws: number;
@@ -17,10 +30,16 @@ interface Seen {
 export class SessionReplica implements SessionObserver, SessionLookup {
   private readonly entries = new Map<string, Seen>();
   private procOf = new Map<string, string>();
+  private procs = new Map<string, Proc>();
   private timeoutMs = 0;
   private max = 0;
 
-  constructor(config: Config, private readonly now: () => number = Date.now) {
+  /** `servers`: this worker's server states (their discovered prefixes, for state events). */
+  constructor(
+    config: Config,
+    private readonly now: () => number = Date.now,
+    private readonly servers: ReadonlyMap<string, ServerState> = new Map(),
+  ) {
     this.sync(config);
   }
 
@@ -30,11 +49,44 @@ export class SessionReplica implements SessionObserver, SessionLookup {
     this.timeoutMs = w?.timeout ?? 0;
     this.max = w?.max ?? 0;
     this.procOf = new Map();
+    this.procs = new Map();
     for (const b of config.backends) {
       for (const s of b.servers) {
-        this.procOf.set(`${b.name}/${s.name}`, `${s.address.host}:${s.address.port}`);
+        const key = `${b.name}/${s.name}`;
+        const proc = processKey(b.name, s);
+        this.procOf.set(key, proc);
+        let p = this.procs.get(proc);
+        if (!p) {
+          p = { servers: [], prefixes: [], derived: s.dns?.prefixFrom ? key : null };
+          this.procs.set(proc, p);
+        }
+        p.servers.push(key);
+        if (s.prefix && !p.derived && !p.prefixes.includes(s.prefix)) p.prefixes.push(s.prefix);
       }
     }
+  }
+
+  /** A state event of this worker's store: the sessions it ends are forgotten here too. */
+  stateEvent(e: StateEvent): void {
+    const proc = this.procOf.get(e.key);
+    if (proc === undefined) return;
+    const states = (this.procs.get(proc)?.servers ?? []).flatMap((k) => this.servers.get(k) ?? []);
+    if (sessionsEndedBy(e, states) === null) return;
+    for (const [id, seen] of this.entries) if (seen.proc === proc) this.entries.delete(id);
+  }
+
+  /** As the table: an id without the process's prefix is not its session. */
+  private mayHold(proc: string, id: string): boolean {
+    const p = this.procs.get(proc)!;
+    if (p.derived) {
+      const prefix = this.servers.get(p.derived)?.dns?.prefix;
+      return !prefix || id.startsWith(prefix);
+    }
+    return p.prefixes.length === 0 || p.prefixes.some((x) => id.startsWith(x));
+  }
+
+  private live(e: Seen): boolean {
+    return e.ws > 0 || this.now() - e.lastSeen <= this.timeoutMs;
   }
 
   private touch(server: string, id: string, wsDelta: number): void {
@@ -42,6 +94,9 @@ export class SessionReplica implements SessionObserver, SessionLookup {
     if (!proc) return;
     let e = this.entries.get(id);
     if (!e || e.proc !== proc) {
+      // As the table: another process answering a live foreign id does not take it over.
+      if (e && this.live(e)) return;
+      if (!this.mayHold(proc, id)) return;
       if (e) this.entries.delete(id);
       e = { proc, lastSeen: 0, ws: 0 };
     } else this.entries.delete(id); // re-inserted below: oldest first
@@ -66,8 +121,7 @@ export class SessionReplica implements SessionObserver, SessionLookup {
 
   isLive(server: string, id: string): boolean {
     const e = this.entries.get(id);
-    if (!e || e.proc !== this.procOf.get(server)) return false;
-    return e.ws > 0 || this.now() - e.lastSeen <= this.timeoutMs;
+    return e !== undefined && e.proc === this.procOf.get(server) && this.live(e);
   }
 
   /** Applies a batch of observations relayed from other workers ([method, [server, id]]). */

@@ -1,14 +1,17 @@
 // The live Wt session table (control plane). A session is live from the first request carrying
 // its id that a server answered, until neither a request nor an open WebSocket of it was seen
 // for the timeout (Wt's session timeout, 600 s by default), or until its server goes DOWN or
-// every server entry of it is in MAINT. At most `max` sessions are kept: the least recently
-// seen go first. Servers with the same address are one Wt process, so they share their sessions
-// (the recipe's bck1/srv1 and bck_lb/srv1). Live counts are written to ServerState.wtSessions,
-// which is what the data plane reads (balance `sessions`, stats).
+// every server entry of it is in MAINT, or until DNS discovery moves its server elsewhere
+// (src/session/ends.ts); sessions ended so are counted lost (ServerState.wtSessionsLost, a
+// "sessions-lost" event). At most `max` sessions are kept: the least recently seen go first.
+// Servers with the same address are one Wt process, so they share their sessions (the recipe's
+// bck1/srv1 and bck_lb/srv1); a discovered server is a process of its own. Live counts are
+// written to ServerState.wtSessions, which is what the data plane reads (balance `sessions`).
 
 import type { Config } from "../config/model.ts";
 import type { ServerState, StateEvent, StateStore } from "../state.ts";
 import { maskId, type SessionLookup, type SessionObserver } from "./observer.ts";
+import { processKey, sessionsEndedBy } from "./ends.ts";
 
 export interface WtSessionSettings {
   /** The URL parameter carrying the session id (Wt's `wtd`). */
@@ -24,12 +27,14 @@ export const DEFAULT_WT_SESSIONS: WtSessionSettings = {
   max: 100_000,
 };
 
-/** A Wt process: every configured server with this address. */
+/** A Wt process: every configured server with this address, or one discovered server. */
 interface Proc {
   key: string;
   servers: ServerState[];
   /** Session-id prefixes of these servers (`prefix:`); ids without one are not theirs. */
   prefixes: string[];
+  /** Its prefix is the one DNS discovery derives from the server's name (`prefix-from`). */
+  derived: boolean;
   live: number;
 }
 
@@ -74,6 +79,8 @@ export class WtSessionTable implements SessionObserver, SessionLookup {
   private tickMs = 0;
   private readonly fixedTick: number | undefined;
   private readonly unsubscribe: () => void;
+  /** `store.prefixVersion` the derived prefixes were read at. */
+  private prefixVersion = -1;
 
   constructor(
     private readonly store: StateStore,
@@ -108,11 +115,14 @@ export class WtSessionTable implements SessionObserver, SessionLookup {
       for (const s of b.servers) {
         const st = this.store.server(b.name, s.name);
         if (!st) continue;
-        const key = `${s.address.host}:${s.address.port}`;
+        const key = processKey(b.name, s);
         let p = this.procs.get(key);
-        if (!p) this.procs.set(key, p = { key, servers: [], prefixes: [], live: 0 });
+        if (!p) {
+          const derived = Boolean(s.dns?.prefixFrom);
+          this.procs.set(key, p = { key, servers: [], prefixes: [], derived, live: 0 });
+        }
         p.servers.push(st);
-        if (s.prefix && !p.prefixes.includes(s.prefix)) p.prefixes.push(s.prefix);
+        if (s.prefix && !p.derived && !p.prefixes.includes(s.prefix)) p.prefixes.push(s.prefix);
         this.byServer.set(st.key, p);
       }
     }
@@ -125,7 +135,19 @@ export class WtSessionTable implements SessionObserver, SessionLookup {
       }
     }
     while (this.entries.size > this.settings.max) this.drop(this.entries.values().next().value!);
+    this.prefixVersion = -1;
     for (const p of this.procs.values()) this.publish(p);
+  }
+
+  /** Re-reads the prefixes DNS discovery derived (they change at run time, not at reload). */
+  private derivedPrefixes(): void {
+    if (this.prefixVersion === this.store.prefixVersion) return;
+    this.prefixVersion = this.store.prefixVersion;
+    for (const p of this.procs.values()) {
+      if (!p.derived) continue;
+      const prefix = p.servers[0].dns?.prefix;
+      p.prefixes = prefix ? [prefix] : [];
+    }
   }
 
   stop(): void {
@@ -194,6 +216,7 @@ export class WtSessionTable implements SessionObserver, SessionLookup {
   }
 
   mask(id: string, p: Proc | undefined): string {
+    this.derivedPrefixes();
     return maskId(id, p?.prefixes.find((x) => id.startsWith(x)) ?? null);
   }
 
@@ -219,6 +242,7 @@ export class WtSessionTable implements SessionObserver, SessionLookup {
       this.bump(e, now);
       return e;
     }
+    this.derivedPrefixes();
     if (p.prefixes.length > 0 && !p.prefixes.some((x) => id.startsWith(x))) return null;
     if (this.entries.size >= this.settings.max) this.drop(this.entries.values().next().value!);
     // A copy: the id may be a slice of the whole request target, which it would keep alive.
@@ -252,9 +276,23 @@ export class WtSessionTable implements SessionObserver, SessionLookup {
     this.publish(e.proc);
   }
 
-  private clear(p: Proc): void {
+  /** Ends every session of `p`: they are lost (counted, and said on the event line). */
+  private clear(p: Proc, by: ServerState, why: string): void {
+    const lost = p.live;
     for (const e of this.entries.values()) if (e.proc === p) this.entries.delete(e.id);
     p.live = 0;
+    if (lost > 0) {
+      for (const s of p.servers) s.wtSessionsLost += lost;
+      this.store.emit({
+        kind: "sessions-lost",
+        key: by.key,
+        backend: by.backend,
+        server: by.name,
+        message: `Server ${by.key} lost ${lost} Wt session${lost === 1 ? "" : "s"} (${why}).`,
+        level: "warning",
+        time: Date.now(),
+      });
+    }
     this.publish(p);
   }
 
@@ -289,13 +327,9 @@ export class WtSessionTable implements SessionObserver, SessionLookup {
     const p = this.byServer.get(e.key);
     if (!p) return;
     const st = this.store.servers.get(e.key);
-    if (e.kind === "down") return this.clear(p);
-    if (e.kind !== "admin" || !st) return;
-    // MAINT of every entry of the process (or DOWN ones) ends its sessions.
-    const out = p.servers.every((s) =>
-      s.effectiveAdmin === "MAINT" || s.effectiveHealth === "DOWN"
-    );
-    if (out && p.live > 0) return this.clear(p);
-    for (const s of p.servers) this.checkDrained(s);
+    if (!st) return;
+    const why = sessionsEndedBy(e, p.servers);
+    if (why !== null && (e.kind !== "admin" || p.live > 0)) return this.clear(p, st, why);
+    if (e.kind === "admin") { for (const s of p.servers) this.checkDrained(s); }
   }
 }

@@ -92,8 +92,8 @@ Deno.test("a session ends after the timeout without a request; an open WebSocket
   }
 });
 
-Deno.test("DOWN ends the sessions of a server; MAINT of every entry of the process too", () => {
-  const { table, s, store } = setup();
+Deno.test("DOWN ends the sessions of a server; MAINT of every entry of the process too; both count them lost", () => {
+  const { table, s, store, events } = setup();
   try {
     table.answered("bck1/srv1", ID1);
     table.answered("bck2/srv2", ID3);
@@ -111,10 +111,21 @@ Deno.test("DOWN ends the sessions of a server; MAINT of every entry of the proce
     });
     assertEquals([s("bck1/srv1").wtSessions, s("bck_lb/srv1").wtSessions], [0, 0]);
     assertEquals(table.list("bck1/srv1"), []);
+    // They are lost: counted for every entry of the process, said once on the event line.
+    assertEquals([s("bck1/srv1").wtSessionsLost, s("bck_lb/srv1").wtSessionsLost], [1, 1]);
+    const lost = () =>
+      events.splice(0).filter((e) => e.kind === "sessions-lost").map((e) => e.message);
+    assertEquals(lost(), ["Server bck1/srv1 lost 1 Wt session (server DOWN)."]);
     // MAINT of bck2/srv2 (its tracker follows): the process is out, its sessions end.
     setAdminState(store, "bck2/srv2", "MAINT");
     assertEquals(s("bck2/srv2").wtSessions, 0);
+    assertEquals(s("bck2/srv2").wtSessionsLost, 1);
     assertEquals(table.size, 0);
+    assertEquals(lost(), ["Server bck2/srv2 lost 1 Wt session (MAINT)."]);
+    // Nothing left to lose: no more lost sessions, no more lines.
+    setAdminState(store, "bck1/srv1", "MAINT");
+    assertEquals(s("bck1/srv1").wtSessionsLost, 1);
+    assertEquals(lost(), []);
   } finally {
     table.stop();
   }
