@@ -1,6 +1,7 @@
 // The one configuration model every part of wtproxy reads. It is plain immutable data:
 // YAML (src/config/yaml.ts) and HAProxy .cfg files (src/config/haproxy.ts) both end here.
 // Runtime state (health, counters, connections) never lives in it: see src/state.ts.
+import type { CertEntry } from "../tls/certs.ts";
 
 /** A place in a configuration file; line and col are 1-based. */
 export interface Loc {
@@ -266,6 +267,20 @@ export interface ProxySettings {
 export interface Bind extends Address {
   text: string;
   loc: Loc;
+  /** `bind ... ssl crt ...`: TLS on this listener (absent: plain HTTP). */
+  ssl?: BindSsl;
+}
+
+/** TLS settings of a bind, with its certificates already loaded (control plane, at load). */
+export interface BindSsl {
+  /** `crt` paths as written (files or directories). */
+  crt: { path: string; loc: Loc }[];
+  /** The certificates, in order (the first is the default one). */
+  certs: CertEntry[];
+  /** ALPN protocols offered. */
+  alpn: string[];
+  /** Identifies the certificates' content: a reload with other ones opens a new listener. */
+  fingerprint: string;
 }
 
 /** `acl NAME FETCH [flags] [operator] VALUE...`: text is everything after NAME. */

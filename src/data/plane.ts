@@ -10,6 +10,7 @@
 import type { Config } from "../config/model.ts";
 import type { AccessLogger } from "../log/record.ts";
 import type { SessionLookup, SessionObserver } from "../session/observer.ts";
+import { certSelector } from "../tls/select.ts";
 import { startTcpListener } from "../tcp/listener.ts";
 import { SessionTable } from "../tcp/sessions.ts";
 import type { StateStore } from "../state.ts";
@@ -76,9 +77,12 @@ export interface DataPlane {
 function listenerKey(
   frontend: string,
   mode: string,
-  bind: { host: string; port: number },
+  bind: { host: string; port: number; ssl?: { fingerprint: string } },
 ): string {
-  return bind.port === 0 ? `${frontend}|${bind.host}|0` : `${mode}|${bind.host}|${bind.port}`;
+  const key = bind.port === 0 ? `${frontend}|${bind.host}|0` : `${mode}|${bind.host}|${bind.port}`;
+  // Deno keeps the certificate it chose per server name for a TLS listener's life: other
+  // certificates (a renewal at reload) need a new listener (reusePort: opened beside the old).
+  return bind.ssl ? `${key}|tls:${bind.ssl.fingerprint}` : key;
 }
 
 function info(h: ListenerHandle): ListenerInfo {
@@ -141,8 +145,17 @@ export function startDataPlane(
             const id = `${key}|${host}`;
             const port = bind.port === 0 ? pinned?.get(id) ?? 0 : bind.port;
             try {
-              const start = fe.settings.mode === "tcp" ? startTcpListener : startListener;
-              out.push(start(core, fe.name, key, id, host, port, backlog, opts.reusePort));
+              if (fe.settings.mode === "tcp") {
+                out.push(
+                  startTcpListener(core, fe.name, key, id, host, port, backlog, opts.reusePort),
+                );
+              } else {
+                const tls = bind.ssl
+                  ? { alpn: bind.ssl.alpn, select: certSelector(bind.ssl.certs) }
+                  : undefined;
+                const reuse = opts.reusePort || tls !== undefined;
+                out.push(startListener(core, fe.name, key, id, host, port, backlog, reuse, tls));
+              }
             } catch (err) {
               // Deno only says "Address already in use (os error 98)": name the bind.
               const why = err instanceof Error ? err.message : String(err);

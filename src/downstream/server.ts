@@ -18,6 +18,9 @@ import { parseRequestHead, type RequestHead, RequestHeadError } from "./head.ts"
 import { errorPage, errorPageBytes, pageCloses } from "./pages.ts";
 import type { ErrorPage } from "../config/model.ts";
 import type { ClientExchange, Framing, RequestBody } from "./types.ts";
+import { listenTls } from "../tls/listen.ts";
+import type { CertSelector } from "../tls/select.ts";
+import type { TlsInfo } from "../proxy/request.ts";
 
 export interface ConnSettings {
   clientTimeout: number | null;
@@ -28,13 +31,21 @@ export interface ConnSettings {
 export interface ConnInfo {
   remote: Deno.NetAddr;
   local: Deno.NetAddr;
+  /** A TLS connection (a `bind ... ssl` listener), known after its handshake; else null. */
+  tls: TlsInfo | null;
 }
 
 /** A connection that ended without a request to handle (logged as "<BADREQ>" by HAProxy). */
 export interface BadRequest {
-  /** 400 (malformed, or closed mid-head), 408 (timeout), 422 (a refused Transfer-Encoding). */
-  status: 400 | 408 | 422;
-  /** PR-- (malformed), CR-- (client closed), cR-- (client timeout). */
+  /**
+   * 400 (malformed, or closed mid-head), 408 (timeout), 422 (a refused Transfer-Encoding); -1
+   * for a failed TLS handshake (nothing can be answered: the connection is closed).
+   */
+  status: 400 | 408 | 422 | -1;
+  /**
+   * PR-- (malformed; a refused TLS handshake: plain HTTP or garbage on a TLS port), CR--
+   * (client closed), cR-- (client timeout).
+   */
   termination: string;
   /** The client sent no byte at all (`option dontlognull` skips these). */
   empty: boolean;
@@ -60,6 +71,8 @@ export interface ServerOptions {
    * clients wait in the kernel's listen backlog, as with HAProxy.
    */
   admit?(): (() => void) | Promise<() => void>;
+  /** TLS on this listener: the certificates per SNI and the ALPN protocols offered. */
+  tls?: { alpn: string[]; select: CertSelector };
 }
 
 export interface HttpServer {
@@ -174,12 +187,21 @@ class ClientSock extends BufferedConn {
 }
 
 export function startServer(opts: ServerOptions): HttpServer {
-  const listener = Deno.listen({
-    hostname: opts.hostname,
-    port: opts.port,
-    tcpBacklog: opts.backlog && opts.backlog > 0 ? opts.backlog : undefined,
-    ...(opts.reusePort ? { reusePort: true } : {}),
-  } as Deno.TcpListenOptions);
+  const listener: Deno.Listener = opts.tls
+    ? listenTls({
+      hostname: opts.hostname,
+      port: opts.port,
+      backlog: opts.backlog,
+      reusePort: opts.reusePort,
+      alpn: opts.tls.alpn,
+      select: opts.tls.select,
+    })
+    : Deno.listen({
+      hostname: opts.hostname,
+      port: opts.port,
+      tcpBacklog: opts.backlog && opts.backlog > 0 ? opts.backlog : undefined,
+      ...(opts.reusePort ? { reusePort: true } : {}),
+    } as Deno.TcpListenOptions);
   const server = new Server(listener, opts);
   server.acceptLoop();
   return server;
@@ -189,12 +211,12 @@ class Server implements HttpServer {
   readonly conns = new Set<Connection>();
   draining = false;
   /** An accepted connection waiting for a maxconn slot (not in `conns` yet). */
-  private admitting: Deno.TcpConn | null = null;
+  private admitting: Deno.Conn | null = null;
   private closed = false;
   readonly addr: Deno.NetAddr;
 
-  constructor(private readonly listener: Deno.TcpListener, readonly opts: ServerOptions) {
-    this.addr = listener.addr;
+  constructor(private readonly listener: Deno.Listener, readonly opts: ServerOptions) {
+    this.addr = listener.addr as Deno.NetAddr;
   }
 
   get connections(): number {
@@ -209,7 +231,7 @@ class Server implements HttpServer {
 
   async acceptLoop(): Promise<void> {
     for (;;) {
-      let c: Deno.TcpConn;
+      let c: Deno.Conn;
       try {
         c = await this.listener.accept();
       } catch (err) {
@@ -238,7 +260,7 @@ class Server implements HttpServer {
         continue;
       }
       try {
-        c.setNoDelay(true);
+        (c as Deno.TcpConn).setNoDelay?.(true);
       } catch { /* not fatal */ }
       const conn = new Connection(this, c, release);
       this.conns.add(conn);
@@ -287,21 +309,30 @@ class Connection {
   /** The client socket went away while an exchange was running. */
   gone = false;
   private readonly headDog: Watchdog;
+  /** performance.now() at accept (the first request head and a TLS handshake count from it). */
+  private readonly acceptedAt = performance.now();
+  private handshaking = false;
 
   constructor(
     readonly server: Server,
-    conn: Deno.TcpConn,
+    conn: Deno.Conn,
     /** Frees the connection's maxconn slot (handed to a takeover). */
     readonly release: () => void,
   ) {
-    this.sock = new ClientSock(conn);
-    this.info = { remote: conn.remoteAddr, local: conn.localAddr };
+    // A TlsConn reads and writes like a TcpConn (setNoDelay aside, which nothing calls on it).
+    this.sock = new ClientSock(conn as Deno.TcpConn);
+    this.info = {
+      remote: conn.remoteAddr as Deno.NetAddr,
+      local: conn.localAddr as Deno.NetAddr,
+      tls: null,
+    };
     this.headDog = new Watchdog(null, () => this.headTimeout());
   }
 
   async run(): Promise<void> {
     let keep = false;
     try {
+      if (this.server.opts.tls && !(await this.handshake())) return;
       keep = await this.loop();
     } catch (err) {
       console.error(`wtproxy: client connection: ${err instanceof Error ? err.stack : err}`);
@@ -312,6 +343,39 @@ class Connection {
         this.closeSocket();
         this.release(); // a socket taken over frees its slot when the tunnel closes it
       }
+    }
+  }
+
+  /**
+   * The TLS handshake, under `timeout http-request` (else `timeout client`) counted from the
+   * accept, like the request head that follows. A failure (plain HTTP or garbage on a TLS
+   * port, no common version or cipher, timeout, client gone) is reported and the connection
+   * closed: nothing can be answered over TLS that did not start.
+   */
+  private async handshake(): Promise<boolean> {
+    const s = this.server.opts.settings();
+    const since = Date.now();
+    this.idle = true; // a drain may close it
+    this.handshaking = true;
+    this.headDog.arm(s.httpRequestTimeout ?? s.clientTimeout, this.acceptedAt);
+    try {
+      const hs = await (this.sock.conn as unknown as Deno.TlsConn).handshake();
+      this.info.tls = { alpn: hs.alpnProtocol };
+      return true;
+    } catch (err) {
+      if (this.timedOut) this.bad(-1, "cR--", false, since, "TLS handshake timeout");
+      else if (!this.closed) {
+        const why = err instanceof Error ? err.message : String(err);
+        // EOF or reset before a ClientHello: the client left (or a TCP probe).
+        const gone = err instanceof Deno.errors.UnexpectedEof ||
+          err instanceof Deno.errors.ConnectionReset || /eof|reset|closed/i.test(why);
+        this.bad(-1, gone ? "CR--" : "PR--", gone, since, `TLS handshake: ${why}`);
+      }
+      return false;
+    } finally {
+      this.idle = false;
+      this.handshaking = false;
+      this.headDog.disarm();
     }
   }
 
@@ -333,7 +397,7 @@ class Connection {
        * from the connection's accept (first request) or from the first byte (later requests);
        * only `timeout client` is an inactivity timeout, re-armed at each read.
        */
-      let waitStart = performance.now();
+      let waitStart = first ? this.acceptedAt : performance.now();
       for (;;) {
         if (sock.buffered > 0) {
           if (!received && !first) waitStart = performance.now();
@@ -453,6 +517,7 @@ class Connection {
 
   private headTimeout(): void {
     this.timedOut = true;
+    if (this.handshaking) return this.closeSocket(); // no TLS yet: nothing to answer with
     const sock = this.sock;
     // New connection or partial request: HAProxy's 408, then close. The pending read is
     // abandoned by closing the socket after the write.
@@ -475,7 +540,7 @@ class Connection {
   }
 
   private bad(
-    status: 400 | 408 | 422,
+    status: 400 | 408 | 422 | -1,
     termination: string,
     empty: boolean,
     acceptDate: number,

@@ -2,6 +2,7 @@
 // bind (0.0.0.0, *, ::) expands over Deno.networkInterfaces(), one listener per address.
 
 import type { Bind } from "../config/model.ts";
+import type { CertSelector } from "../tls/select.ts";
 import { type ConnInfo, type HttpServer, startServer } from "../downstream/server.ts";
 import type { ClientExchange } from "../downstream/types.ts";
 import { emptyRequestLog } from "../log/record.ts";
@@ -62,6 +63,7 @@ export function startListener(
   port: number,
   backlog: number,
   reusePort = false,
+  tls?: { alpn: string[]; select: CertSelector },
 ): ListenerHandle {
   let h: ListenerHandle | null = null;
   const feName = () => h?.frontend ?? frontend;
@@ -70,6 +72,7 @@ export function startListener(
     port,
     backlog,
     reusePort,
+    tls,
     settings: () => core.snapshot.frontends.get(feName())?.connSettings ?? NO_TIMEOUTS,
     handler: (ex, conn) => handle(core, feName(), ex, conn),
     admit: () => admit(core, feName()),
@@ -79,7 +82,7 @@ export function startListener(
       if (!fe) return;
       const c = fe.state.counters;
       c.requests++;
-      c.countStatus(bad.status);
+      if (bad.status > 0) c.countStatus(bad.status); // a failed TLS handshake has none
       const rec = emptyRequestLog(name, conn.remote.hostname, conn.remote.port, bad.acceptDate);
       rec.tr = -1;
       rec.ta = Math.max(0, Date.now() - bad.acceptDate);
@@ -178,6 +181,7 @@ export function requestInfo(ex: ClientExchange, conn: ConnInfo): RequestInfo {
     srcPort: conn.remote.port,
     dstIp: conn.local.hostname,
     dstPort: conn.local.port,
+    tls: conn.tls,
   };
 }
 

@@ -9,6 +9,7 @@ import type {
   UseBackendRule,
 } from "../model.ts";
 import type { Reader } from "./reader.ts";
+import { readBindSsl } from "./ssl.ts";
 import { describe } from "./reader.ts";
 import { applyRules, FRONTEND_RULES, withRules } from "./rules.ts";
 import { FRONTEND_KEYS } from "./schema.ts";
@@ -64,6 +65,20 @@ export function readBinds(r: Reader, e: SrcEntry | undefined, fe: SrcEntry, path
   const out: Bind[] = [];
   for (const [i, item] of items.entries()) {
     const where = e.value.kind === "seq" ? `${path}.bind[${i}]` : `${path}.bind`;
+    if (item.kind === "map") {
+      // { address, ssl: { crt, ... } }
+      const f = r.fields(item, ["address", "ssl"], where, `${where}.`);
+      const ae = f.get("address");
+      if (!ae) {
+        r.error(item.loc, `${where}: missing "address"`);
+        continue;
+      }
+      const a = r.address(ae.value, `${where}.address`, { allowPortZero: true });
+      const se = f.get("ssl");
+      const ssl = se ? readBindSsl(r, se.value, `${where}.ssl`) : undefined;
+      if (a) out.push({ ...a.address, text: a.text, loc: ae.value.loc, ...(ssl ? { ssl } : {}) });
+      continue;
+    }
     const a = r.address(item, where, { allowPortZero: true });
     if (a) out.push({ ...a.address, text: a.text, loc: item.loc });
   }

@@ -49,6 +49,16 @@ export interface ServerRec {
   dsSnapshot: Map<string, SrcNode>;
 }
 
+/** The TLS words of one `bind` line. */
+export interface BindSslRec {
+  on: boolean;
+  loc?: Loc;
+  crt: { text: string; loc: Loc }[];
+  alpn?: { text: string; loc: Loc };
+  minVer?: { text: string; loc: Loc };
+  maxVer?: { text: string; loc: Loc };
+}
+
 export interface ProxyRec {
   type: "frontend" | "backend" | "listen";
   name: string;
@@ -60,7 +70,7 @@ export interface ProxyRec {
   log: LogItem[];
   noLog: boolean;
   logKeyLoc: Loc | null;
-  binds: { text: string; loc: Loc; comment?: string }[];
+  binds: { text: string; loc: Loc; comment?: string; ssl?: BindSslRec }[];
   bindKeyLoc: Loc | null;
   acls: { name: string; nameLoc: Loc; text: string; textLoc: Loc; comment?: string }[];
   useBackend: { keyLoc: Loc; node: SrcMap }[];

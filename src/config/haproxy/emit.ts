@@ -175,10 +175,40 @@ export function proxyEntry(
 
   // structure first
   if (part === "fe") {
-    const binds = p.binds.map((b) => {
+    const binds = p.binds.map((b): SrcNode => {
       const s = c.scalar(b.text, b.loc);
-      s.comment = b.comment;
-      return s;
+      if (!b.ssl) {
+        s.comment = b.comment;
+        return s;
+      }
+      // bind ADDR ssl crt F ... -> { address, ssl: { crt, alpn, ssl-min-ver, ssl-max-ver } }
+      const t = b.ssl;
+      const ssl: SrcEntry[] = [{
+        key: "crt",
+        keyLoc: t.crt[0].loc,
+        value: t.crt.length === 1 ? c.scalar(t.crt[0].text, t.crt[0].loc) : {
+          kind: "seq",
+          items: t.crt.map((x) => c.scalar(x.text, x.loc)),
+          loc: t.crt[0].loc,
+        },
+      }];
+      for (
+        const [k, v] of [["alpn", t.alpn], ["ssl-min-ver", t.minVer], [
+          "ssl-max-ver",
+          t.maxVer,
+        ]] as const
+      ) {
+        if (v) ssl.push({ key: k, keyLoc: v.loc, value: c.scalar(v.text, v.loc) });
+      }
+      return {
+        kind: "map",
+        loc: b.loc,
+        comment: b.comment,
+        entries: [
+          { key: "address", keyLoc: b.loc, value: s },
+          { key: "ssl", keyLoc: t.loc!, value: { kind: "map", entries: ssl, loc: t.loc! } },
+        ],
+      };
     });
     entries.push({
       key: "bind",

@@ -6,7 +6,11 @@ import { ParamRefusals } from "../context.ts";
 import type { Line, Word } from "../words.ts";
 import { expandAddressVars } from "../words.ts";
 import { BIND_PARAMS } from "./index.ts";
+import type { BindSslRec } from "../context.ts";
 import type { Family, ProxyLine } from "./types.ts";
+
+/** The TLS words of a bind line, kept for the tree (build/ssl.ts checks and loads them). */
+const TLS_PARAMS = new Set(["ssl", "crt", "alpn", "ssl-min-ver", "ssl-max-ver"]);
 
 export const BIND: Family = {
   proxyDirectives: { bind },
@@ -31,9 +35,30 @@ function bind(c: Cfg, x: ProxyLine) {
   // parameters
   const refusals = new ParamRefusals();
   const what = `'bind ${addrW.text}'`;
+  const ssl: BindSslRec = { on: false, crt: [] };
   let i = 1;
   while (i < args.length) {
     const a = args[i];
+    if (TLS_PARAMS.has(a.text)) {
+      if (a.text === "ssl") {
+        ssl.on = true;
+        ssl.loc = c.at(l, a);
+        i++;
+        continue;
+      }
+      const v = args[i + 1];
+      if (!v) {
+        c.error(c.at(l, a), `'bind ${addrW.text}' : '${a.text}' expects an argument.`);
+        return;
+      }
+      const item = { text: v.text, loc: c.at(l, v) };
+      if (a.text === "crt") ssl.crt.push(item);
+      else if (a.text === "alpn") ssl.alpn = item;
+      else if (a.text === "ssl-min-ver") ssl.minVer = item;
+      else ssl.maxVer = item;
+      i += 2;
+      continue;
+    }
     const spec = BIND_PARAMS[a.text] ?? bind26(a.text);
     if (!spec) {
       refusals.report(c, what);
@@ -50,8 +75,25 @@ function bind(c: Cfg, x: ProxyLine) {
   }
   refusals.report(c, what);
   if (out === null) return;
+  if (ssl.crt.length > 0 && !ssl.on) {
+    c.error(ssl.crt[0].loc, `'bind ${addrW.text}' : 'crt' needs 'ssl' on the same line.`);
+    return;
+  }
+  if (ssl.on && ssl.crt.length === 0) {
+    c.error(
+      ssl.loc!,
+      `'bind ${addrW.text}' : 'ssl' needs a certificate: 'crt <file>' (certificate and key).`,
+    );
+    return;
+  }
   p.bindKeyLoc ??= kwLoc;
-  out.forEach((b, j) => p.binds.push({ ...b, comment: j === 0 ? comment : undefined }));
+  out.forEach((b, j) =>
+    p.binds.push({
+      ...b,
+      comment: j === 0 ? comment : undefined,
+      ...(ssl.on ? { ssl } : {}),
+    })
+  );
 }
 
 /** The listening addresses of a bind word: comma lists, `ipv4@` prefixes, port ranges.

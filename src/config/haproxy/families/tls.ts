@@ -1,26 +1,31 @@
-// TLS: on binds, to servers, and the global ssl-* defaults. Not implemented.
+// TLS: what is not implemented of it. `bind ... ssl crt FILE [alpn ...] [ssl-min-ver ...]
+// [ssl-max-ver ...]` is (bind.ts); TLS to servers is not.
 import type { Family } from "./types.ts";
 import { e, pe, pw } from "./types.ts";
 
-const NO_TLS = "wtproxy does not terminate TLS: put it behind a TLS terminator or use HTTP";
+const RUSTLS = "wtproxy's TLS (rustls) chooses its cipher suites itself (TLSv1.2 and TLSv1.3 only)";
+const NO_CLIENT_CERTS = "client certificates are not supported";
 
 export const TLS: Family = {
   global: {
-    "ssl-default-bind-ciphers": { level: "warn", why: "wtproxy does not terminate TLS" },
-    "ssl-default-bind-ciphersuites": { level: "warn", why: "wtproxy does not terminate TLS" },
-    "ssl-default-bind-options": { level: "warn", why: "wtproxy does not terminate TLS" },
+    "ssl-default-bind-ciphers": { level: "warn", why: RUSTLS },
+    "ssl-default-bind-ciphersuites": { level: "warn", why: RUSTLS },
+    "ssl-default-bind-options": { level: "warn", why: RUSTLS },
     "ssl-default-server-ciphers": { level: "warn", why: "wtproxy does not use TLS to servers" },
     "ssl-default-server-ciphersuites": {
       level: "warn",
       why: "wtproxy does not use TLS to servers",
     },
     "ssl-default-server-options": { level: "warn", why: "wtproxy does not use TLS to servers" },
-    "ssl-dh-param-file": { level: "warn", why: "wtproxy does not terminate TLS" },
+    "ssl-dh-param-file": { level: "warn", why: RUSTLS },
     "ssl-server-verify": { level: "warn", why: "wtproxy does not use TLS to servers" },
-    "ca-base": { level: "warn", why: "wtproxy does not use TLS" },
-    "crt-base": { level: "warn", why: "wtproxy does not use TLS" },
-    maxsslconn: { level: "warn", why: "wtproxy does not use TLS" },
-    maxsslrate: { level: "warn", why: "wtproxy does not use TLS" },
+    "ca-base": { level: "warn", why: NO_CLIENT_CERTS },
+    "crt-base": {
+      level: "error",
+      why: "give 'crt' paths in full (or relative to where wtproxy runs)",
+    },
+    maxsslconn: { level: "warn", why: "maxconn limits TLS connections too" },
+    maxsslrate: { level: "warn", why: "not supported" },
   },
   options: {
     "ssl-hello-chk": e("be", "only TCP and HTTP checks are supported"),
@@ -41,18 +46,20 @@ export const TLS: Family = {
     ciphersuites: pe("value", "TLS to servers is not supported"),
   },
   bind: {
-    ssl: pe("flag", NO_TLS),
-    crt: pe("value", NO_TLS),
-    "crt-list": pe("value", NO_TLS),
-    "ca-file": pe("value", NO_TLS),
-    verify: pe("value", NO_TLS),
-    alpn: pe("value", NO_TLS),
-    npn: pe("value", NO_TLS),
-    ciphers: pe("value", NO_TLS),
-    ciphersuites: pe("value", NO_TLS),
-    "ssl-min-ver": pe("value", NO_TLS),
-    "ssl-max-ver": pe("value", NO_TLS),
-    "strict-sni": pe("flag", NO_TLS),
-    "allow-0rtt": pe("flag", NO_TLS),
+    "crt-list": pe("value", "crt-list files are not supported: give 'crt' once per file"),
+    "ca-file": pe("value", NO_CLIENT_CERTS),
+    verify: pe("value", NO_CLIENT_CERTS),
+    npn: pw("value", "NPN is obsolete: ALPN offers http/1.1"),
+    ciphers: pw("value", RUSTLS),
+    ciphersuites: pw("value", RUSTLS),
+    curves: pw("value", RUSTLS),
+    "ecdhe": pw("value", RUSTLS),
+    "no-sslv3": pw("flag", "SSLv3 is never offered"),
+    "no-tlsv10": pw("flag", "TLSv1.0 is never offered"),
+    "no-tlsv11": pw("flag", "TLSv1.1 is never offered"),
+    "no-tls-tickets": pw("flag", RUSTLS),
+    "prefer-client-ciphers": pw("flag", RUSTLS),
+    "strict-sni": pe("flag", "a client without a matching SNI gets the first certificate"),
+    "allow-0rtt": pw("flag", "0-RTT is not offered"),
   },
 };
