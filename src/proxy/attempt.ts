@@ -110,6 +110,8 @@ export interface AttemptOptions {
   gone?(): boolean;
   /** Aborted when the client goes away: read only when waiting (a retry pause, a connect). */
   signal?: AbortSignal;
+  /** Cancels a connect when the client goes away, in place of `signal` (see ConnectAbort). */
+  connectAbort?: (cancel: (() => void) | null) => void;
 }
 
 /**
@@ -231,7 +233,7 @@ async function connectLoop(
         addr,
         be.connectTimeout,
         deps.connector,
-        opts.signal,
+        opts.connectAbort ?? opts.signal,
       );
       rec.tw = Math.round(tw);
       rec.tc = Math.round(performance.now() - t);

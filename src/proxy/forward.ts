@@ -163,7 +163,11 @@ export async function forwardRequest(
   // ex.signal: no AbortController nor event listener per request; the signal is made only
   // when a connect needs one.)
   let upx: Exchange | null = null;
-  ex.onGone(() => upx?.abort());
+  let cancelConnect: (() => void) | null = null;
+  ex.onGone(() => {
+    cancelConnect?.();
+    upx?.abort();
+  });
   const head = ex.head;
   let body: BodySource | null = null;
   const chunked = head.bodyKind === "chunked";
@@ -185,6 +189,9 @@ export async function forwardRequest(
       gone: () => ex.gone,
       get signal() {
         return ex.signal;
+      },
+      connectAbort: (cancel: (() => void) | null) => {
+        cancelConnect = cancel;
       },
     };
     for (let tries = 0;; tries++) {

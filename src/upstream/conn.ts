@@ -19,6 +19,13 @@ export const defaultConnector: Connector = (addr, signal) =>
   Deno.connect({ hostname: addr.hostname, port: addr.port, signal });
 
 /**
+ * What else cancels a connect (the client going away): an AbortSignal, or a hook that is handed
+ * the cancel function when the connect starts and null when it is over (no AbortController nor
+ * event listener of the caller's per connect).
+ */
+export type ConnectAbort = AbortSignal | ((cancel: (() => void) | null) => void);
+
+/**
  * Connects with `timeout connect`; throws UpstreamError("connect-*"). The timeout rides on the
  * shared watchdog sweep (no timer per connect); `abort` (the client going away) cancels too.
  */
@@ -26,7 +33,7 @@ export async function connectWithTimeout(
   addr: ServerAddress,
   timeoutMs: number | null,
   connector: Connector = defaultConnector,
-  abort?: AbortSignal,
+  abort?: ConnectAbort,
 ): Promise<Deno.TcpConn> {
   const ac = new AbortController();
   let timedOut = false;
@@ -39,9 +46,15 @@ export async function connectWithTimeout(
     wd.arm();
   }
   let onAbort: (() => void) | null = null;
+  let cancelled = false;
   if (abort) {
-    onAbort = () => ac.abort();
-    abort.addEventListener("abort", onAbort, { once: true });
+    onAbort = () => {
+      cancelled = true;
+      ac.abort();
+    };
+    if (typeof abort === "function") abort(onAbort);
+    else if (abort.aborted) cancelled = true; // (its event has fired: not heard, as before)
+    else abort.addEventListener("abort", onAbort, { once: true });
   }
   try {
     const conn = await connector(addr, ac.signal);
@@ -59,11 +72,12 @@ export async function connectWithTimeout(
     if (timedOut) {
       throw new UpstreamError("connect-timeout", `connect timeout after ${timeoutMs} ms`);
     }
-    if (abort?.aborted) throw new UpstreamError("connect-error", "aborted by client");
+    if (cancelled) throw new UpstreamError("connect-error", "aborted by client");
     throw new UpstreamError(classifyConnectError(err), errorText(err), { cause: err });
   } finally {
     wd?.disarm();
-    if (onAbort) abort!.removeEventListener("abort", onAbort);
+    if (typeof abort === "function") abort(null);
+    else if (onAbort) abort!.removeEventListener("abort", onAbort);
   }
 }
 

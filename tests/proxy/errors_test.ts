@@ -83,6 +83,35 @@ Deno.test("refused: retries 2 -> 3 attempts with pauses, then 503 SC--", async (
   }
 });
 
+Deno.test("a client leaving while its server connect hangs cancels the connect, CC--", async () => {
+  let attempts = 0;
+  let cancelled = 0;
+  const connector: Connector = (_addr, signal) => {
+    attempts++;
+    return new Promise((_resolve, reject) => {
+      signal.addEventListener("abort", () => {
+        cancelled++;
+        reject(signal.reason);
+      }, { once: true });
+    });
+  };
+  const px = await startTestProxy(
+    simpleConfig({ s1: "127.0.0.1:9" }, { timeouts: "{ connect: 5s, client: 5s, server: 5s }" }),
+    { connector },
+  );
+  try {
+    const c = await RawClient.connect(px.port);
+    await c.send(GET);
+    for (let i = 0; i < 200 && attempts === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assertEquals(attempts, 1);
+    c.close();
+    const [rec] = await px.waitLogs(1, 2000); // well before the 5 s connect timeout
+    assertEquals([rec.termination, attempts, cancelled], ["CC--", 1, 1]);
+  } finally {
+    await px.stop();
+  }
+});
+
 Deno.test("connect timeout: no pause between attempts, 503 sC--", async () => {
   // A black-holed server: the connect never completes until aborted by `timeout connect`.
   let attempts = 0;
