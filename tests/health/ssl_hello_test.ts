@@ -1,9 +1,10 @@
 // `option ssl-hello-chk` against real sockets: HAProxy's SSLv3 hello, a record back passes.
-import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { sslHello, sslHelloChecker } from "../../src/health/ssl_hello.ts";
 import { checkerConformance } from "./checker_conformance.ts";
 import { rawServer, server, silentServer } from "./helpers.ts";
 import { bytes, replyWith } from "./proto.ts";
+import { selfSigned } from "../helpers/tls.ts";
 
 const HANDSHAKE = bytes([0x16, 0x03, 0x00, 0x00, 0x02, 0x02, 0x00]);
 
@@ -60,53 +61,21 @@ Deno.test("ssl-hello-chk: Layer6 words; an alert passes too; a real TLS server p
     await silent.close();
   }
   // Deno's rustls refuses SSLv3 with an alert record: still "speaks SSL".
-  const dir = await Deno.makeTempDir();
-  try {
-    const out = await new Deno.Command("openssl", {
-      args: [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=t",
-        "-keyout",
-        `${dir}/k.pem`,
-        "-out",
-        `${dir}/c.pem`,
-      ],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    assert(out.success, "openssl");
-    const l = Deno.listenTls({
-      hostname: "127.0.0.1",
-      port: 0,
-      cert: await Deno.readTextFile(`${dir}/c.pem`),
-      key: await Deno.readTextFile(`${dir}/k.pem`),
-    });
-    const loop = (async () => {
-      for await (const c of l) {
-        c.handshake().catch(() => {}).finally(() => {
-          try {
-            c.close();
-          } catch { /* closed */ }
-        });
-      }
-    })().catch(() => {});
-    try {
-      const r = await sslHelloChecker().check(server("s", (l.addr as Deno.NetAddr).port), 2000);
-      assertEquals(r.reason, "Layer6 check passed");
-    } finally {
-      l.close();
-      await loop;
+  const l = Deno.listenTls({ hostname: "127.0.0.1", port: 0, ...(await selfSigned("t")) });
+  const loop = (async () => {
+    for await (const c of l) {
+      c.handshake().catch(() => {}).finally(() => {
+        try {
+          c.close();
+        } catch { /* closed */ }
+      });
     }
+  })().catch(() => {});
+  try {
+    const r = await sslHelloChecker().check(server("s", (l.addr as Deno.NetAddr).port), 2000);
+    assertEquals(r.reason, "Layer6 check passed");
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    l.close();
+    await loop;
   }
 });

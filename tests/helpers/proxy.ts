@@ -1,6 +1,7 @@
 // Starts wtproxy from a YAML text for tests, with access-log records captured in memory.
 
 import { loadConfigText } from "../../src/config/load.ts";
+import type { Config } from "../../src/config/model.ts";
 import type { RequestLog } from "../../src/log/record.ts";
 import { type Runtime, type RuntimeOptions, startRuntime } from "../../src/runtime.ts";
 
@@ -19,6 +20,14 @@ export async function startTestProxy(
   opts: RuntimeOptions = {},
 ): Promise<TestProxy> {
   const { config } = await loadConfigText(yaml, "test.yaml");
+  return await startProxyFrom(config, opts);
+}
+
+/** The same from a Config built by hand (tests/helpers/config.ts). */
+export async function startProxyFrom(
+  config: Config,
+  opts: RuntimeOptions = {},
+): Promise<TestProxy> {
   const logs: RequestLog[] = [];
   const runtime = await startRuntime(config, {
     logging: false,

@@ -8,8 +8,8 @@ import type {
   ServerConfig,
   TcpRequest,
 } from "../../src/config/model.ts";
-import type { RequestLog } from "../../src/log/record.ts";
-import { type Runtime, type RuntimeOptions, startRuntime } from "../../src/runtime.ts";
+import type { RuntimeOptions } from "../../src/runtime.ts";
+import { startProxyFrom, type TestProxy } from "../helpers/proxy.ts";
 import {
   backend,
   bind,
@@ -59,37 +59,11 @@ export function tcpFrontend(
   });
 }
 
-export interface TcpProxy {
-  runtime: Runtime;
-  port: number;
-  logs: RequestLog[];
-  waitLogs(n: number, ms?: number): Promise<RequestLog[]>;
-  stop(): Promise<void>;
-}
+export type TcpProxy = TestProxy;
 
-export async function startTcpProxy(cfg: Config, opts: RuntimeOptions = {}): Promise<TcpProxy> {
-  const logs: RequestLog[] = [];
-  const runtime = await startRuntime(cfg, {
-    logging: false,
-    health: false,
-    admin: false,
-    logger: { request: (_fe, rec) => logs.push({ ...rec }) },
-    ...opts,
-  });
-  return {
-    runtime,
-    port: runtime.listeners[0].port,
-    logs,
-    async waitLogs(n, ms = 5000) {
-      const until = Date.now() + ms;
-      while (logs.length < n) {
-        if (Date.now() > until) throw new Error(`only ${logs.length} of ${n} log records`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      return logs;
-    },
-    stop: () => runtime.stop(1000),
-  };
+/** A runtime on `cfg` with access records captured (no health checks unless opts say so). */
+export function startTcpProxy(cfg: Config, opts: RuntimeOptions = {}): Promise<TcpProxy> {
+  return startProxyFrom(cfg, opts);
 }
 
 export function tcpConfig(fe: FrontendConfig, backends: BackendConfig[]): Config {

@@ -17,45 +17,7 @@ import {
 } from "./helpers.ts";
 import type { TcpRequest } from "../../src/config/model.ts";
 import { loc } from "../helpers/config.ts";
-
-/** A self-signed certificate for `name` (openssl, in a temp dir removed at once). */
-async function selfSigned(name: string): Promise<{ cert: string; key: string }> {
-  const dir = await Deno.makeTempDir();
-  try {
-    const out = await new Deno.Command("openssl", {
-      args: [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        `/CN=${name}`,
-        "-addext",
-        `subjectAltName=DNS:${name}`,
-        "-addext",
-        "basicConstraints=critical,CA:FALSE",
-        "-keyout",
-        `${dir}/key.pem`,
-        "-out",
-        `${dir}/cert.pem`,
-      ],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
-    return {
-      cert: await Deno.readTextFile(`${dir}/cert.pem`),
-      key: await Deno.readTextFile(`${dir}/key.pem`),
-    };
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { selfSigned } from "../helpers/tls.ts";
 
 /** A TLS server for `name` that answers "hello from NAME" once the handshake is done. */
 function tlsServer(name: string, tls: { cert: string; key: string }) {
