@@ -12,6 +12,7 @@
 
 import { BufferedConn } from "../net/buffered.ts";
 import { encodeHead } from "../upstream/request.ts";
+import { Acceptor } from "../net/accept.ts";
 import { Watchdog } from "../net/watchdog.ts";
 import { checkChunks, RequestBodyReader } from "./body.ts";
 import { parseRequestHead, type RequestHead, RequestHeadError } from "./head.ts";
@@ -207,16 +208,11 @@ export function startServer(opts: ServerOptions): HttpServer {
   return server;
 }
 
-class Server implements HttpServer {
+class Server extends Acceptor implements HttpServer {
   readonly conns = new Set<Connection>();
-  draining = false;
-  /** An accepted connection waiting for a maxconn slot (not in `conns` yet). */
-  private admitting: Deno.Conn | null = null;
-  private closed = false;
-  readonly addr: Deno.NetAddr;
 
-  constructor(private readonly listener: Deno.Listener, readonly opts: ServerOptions) {
-    this.addr = listener.addr as Deno.NetAddr;
+  constructor(listener: Deno.Listener, readonly opts: ServerOptions) {
+    super(listener);
   }
 
   get connections(): number {
@@ -229,51 +225,14 @@ class Server implements HttpServer {
     return n;
   }
 
-  async acceptLoop(): Promise<void> {
-    for (;;) {
-      let c: Deno.Conn;
-      try {
-        c = await this.listener.accept();
-      } catch (err) {
-        if (this.closed || err instanceof Deno.errors.BadResource) return;
-        if (err instanceof Deno.errors.Interrupted) return;
-        // EMFILE and the like: say so, breathe, go on accepting.
-        console.error(`wtproxy: accept on ${this.addr.hostname}:${this.addr.port}: ${err}`);
-        await new Promise((r) => setTimeout(r, 100));
-        continue;
-      }
-      let release = NOOP;
-      if (this.opts.admit && !this.draining) {
-        const a = this.opts.admit();
-        if (a instanceof Promise) {
-          this.admitting = c;
-          release = await a;
-          this.admitting = null;
-        } else release = a;
-      }
-      if (this.draining) {
-        release();
-        try {
-          c.close();
-        } catch { /* gone */ }
-        if (this.closed) return;
-        continue;
-      }
-      try {
-        (c as Deno.TcpConn).setNoDelay?.(true);
-      } catch { /* not fatal */ }
-      const conn = new Connection(this, c, release);
-      this.conns.add(conn);
-      conn.run();
-    }
+  protected admit(): (() => void) | Promise<() => void> | null {
+    return this.opts.admit ? this.opts.admit() : null;
   }
 
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    try {
-      this.listener.close();
-    } catch { /* already closed */ }
+  protected serve(c: Deno.Conn, release: () => void): void {
+    const conn = new Connection(this, c, release);
+    this.conns.add(conn);
+    conn.run();
   }
 
   async drain(graceMs: number): Promise<boolean> {
@@ -288,12 +247,8 @@ class Server implements HttpServer {
   }
 
   kill(): void {
-    this.close();
-    this.draining = true;
+    this.stopAccepting();
     for (const c of this.conns) c.closeSocket();
-    try {
-      this.admitting?.close(); // accepted, still waiting for a maxconn slot
-    } catch { /* gone */ }
   }
 }
 

@@ -5,20 +5,17 @@
 import type { HttpServer } from "../downstream/server.ts";
 import { admit, type ListenerHandle, type RuntimeCore } from "../proxy/frontend.ts";
 import { tcpSession } from "./session.ts";
+import { Acceptor } from "../net/accept.ts";
 
-class TcpServer implements HttpServer {
-  readonly addr: Deno.NetAddr;
+class TcpServer extends Acceptor implements HttpServer {
   readonly conns = new Set<Deno.TcpConn>();
-  private admitting: Deno.TcpConn | null = null;
-  private closed = false;
-  private draining = false;
 
   constructor(
-    private readonly listener: Deno.TcpListener,
+    listener: Deno.TcpListener,
     private readonly core: RuntimeCore,
     private readonly frontend: () => string,
   ) {
-    this.addr = listener.addr;
+    super(listener);
   }
 
   get connections(): number {
@@ -29,50 +26,17 @@ class TcpServer implements HttpServer {
     return 0;
   }
 
-  async acceptLoop(): Promise<void> {
-    for (;;) {
-      let c: Deno.TcpConn;
-      try {
-        c = await this.listener.accept();
-      } catch (err) {
-        if (this.closed || err instanceof Deno.errors.BadResource) return;
-        if (err instanceof Deno.errors.Interrupted) return;
-        console.error(`wtproxy: accept on ${this.addr.hostname}:${this.addr.port}: ${err}`);
-        await new Promise((r) => setTimeout(r, 100));
-        continue;
-      }
-      let release: () => void;
-      const a = admit(this.core, this.frontend());
-      if (a instanceof Promise) {
-        this.admitting = c;
-        release = await a;
-        this.admitting = null;
-      } else release = a;
-      if (this.draining) {
-        release();
-        try {
-          c.close();
-        } catch { /* gone */ }
-        if (this.closed) return;
-        continue;
-      }
-      try {
-        c.setNoDelay(true);
-      } catch { /* not fatal */ }
-      this.conns.add(c);
-      tcpSession(this.core, this.frontend(), c, () => {
-        this.conns.delete(c);
-        release();
-      });
-    }
+  protected admit(): (() => void) | Promise<() => void> {
+    return admit(this.core, this.frontend());
   }
 
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    try {
-      this.listener.close();
-    } catch { /* already closed */ }
+  protected serve(conn: Deno.Conn, release: () => void): void {
+    const c = conn as Deno.TcpConn; // a TCP listener's
+    this.conns.add(c);
+    tcpSession(this.core, this.frontend(), c, () => {
+      this.conns.delete(c);
+      release();
+    });
   }
 
   /** HAProxy's soft stop: no new session, the open ones run to their end (or the deadline). */
@@ -87,16 +51,12 @@ class TcpServer implements HttpServer {
   }
 
   kill(): void {
-    this.close();
-    this.draining = true;
+    this.stopAccepting();
     for (const c of this.conns) {
       try {
         c.close();
       } catch { /* gone */ }
     }
-    try {
-      this.admitting?.close();
-    } catch { /* gone */ }
   }
 }
 
