@@ -96,7 +96,6 @@ export interface HttpServer {
 const CRLF = new Uint8Array([13, 10]);
 const LAST_CHUNK = new Uint8Array([48, 13, 10, 13, 10]); // "0\r\n\r\n"
 const EMPTY = new Uint8Array(0);
-const NOOP = () => {};
 /** A client connection's read buffer while a request is read (grows up to 64 KB for a head). */
 const CLIENT_BUFFER = 16 * 1024;
 /**
