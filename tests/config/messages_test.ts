@@ -52,18 +52,20 @@ Deno.test("a refused `mode health` is not followed by the 'has no mode' advice",
 
 Deno.test("a refused bind is not followed by 'has no bind' nor 'no frontend'", () => {
   const msgs = load(
-    `defaults\n    mode http\n${T}frontend www\n    bind :443 transparent interface eth0\n` +
+    `defaults\n    mode http\n${T}frontend www\n    bind :8443 accept-proxy\n` +
       `    default_backend app\nbackend app\n    server s1 127.0.0.1:8080\n`,
   );
-  // transparent, interface, and nothing after them
-  assertEquals(msgs.length, 2, msgs.join("\n"));
-  assert(msgs.every((m) => m.startsWith("7:") && m.includes("is not supported by wtproxy")));
+  // its message, and nothing after it
+  assertEquals(msgs, [
+    "7:16 error: 'bind :8443' : 'accept-proxy' is not supported by wtproxy: the PROXY protocol " +
+    "is not supported.",
+  ]);
 });
 
 Deno.test("a refused server line is not followed by 'backend has no server'", () => {
   const msgs = load(
     `defaults\n    mode http\n${T}frontend www\n    bind :8080\n    default_backend app\n` +
-      `backend app\n    server s1 127.0.0.1:8443 ssl verify none\n`,
+      `backend app\n    server s1 127.0.0.1:8443 send-proxy\n`,
   );
   assert(msgs.length >= 1 && msgs.every((m) => m.startsWith("10:")), msgs.join("\n"));
 });
@@ -157,7 +159,7 @@ Deno.test("--to-yaml on a .cfg with refused lines prints the YAML, refused lines
       tmp,
       `defaults\n    mode http\n${T}frontend www\n    bind :8080\n` +
         `    http-after-response deny if { path /x }\n    default_backend app\n` +
-        `backend app\n    server s1 127.0.0.1:8443 ssl\n`,
+        `backend app\n    server s1 127.0.0.1:8443 send-proxy\n`,
     );
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", main, "--to-yaml", "-f", tmp],
@@ -169,9 +171,11 @@ Deno.test("--to-yaml on a .cfg with refused lines prints the YAML, refused lines
       stdout.includes("# refused by wtproxy (see the error): http-after-response deny if"),
       stdout,
     );
-    assert(stdout.includes("# refused by wtproxy (see the error): server s1 127.0.0.1:8443 ssl"));
+    assert(
+      stdout.includes("# refused by wtproxy (see the error): server s1 127.0.0.1:8443 send-proxy"),
+    );
     assert(stdout.includes("default_backend: app"), stdout);
-    assertEquals(stderr.trim().split("\n").length, 2, stderr); // http-after-response, ssl
+    assertEquals(stderr.trim().split("\n").length, 2, stderr); // http-after-response, send-proxy
     assert(stderr.includes(":8:5: error: 'http-after-response' is not supported"), stderr);
   } finally {
     await Deno.remove(tmp);
@@ -326,4 +330,23 @@ Deno.test("`timeout client 15min` is read as 15m with HAProxy 2.6's warning", ()
   assert(
     diagnostics[0].message.startsWith("unexpected character 'i' after the timer value '15min'"),
   );
+});
+
+Deno.test("a frontend that only redirects is not told 'every request gets 503'", () => {
+  const fe = (rule: string) =>
+    `defaults\n    mode http\n${T}frontend http-in\n    bind :8080\n    ${rule}\n`;
+  assertEquals(load(fe("http-request redirect scheme https code 301")), []);
+  assertEquals(load(fe("redirect scheme https code 301 if !{ ssl_fc }")), [
+    "6:10 warning: frontend 'http-in' has no default_backend and no use_backend: every request " +
+    "that no http-request rule answers gets 503",
+  ]);
+});
+
+Deno.test("one feature, one message: a parameter given twice is named once", () => {
+  const msgs = load(
+    `defaults\n    mode http\n${T}frontend www\n    bind :8080\n    default_backend app\n` +
+      `backend app\n    server s1 127.0.0.1:8080 send-proxy send-proxy-v2 send-proxy\n`,
+  );
+  assertEquals(msgs.length, 1, msgs.join("\n"));
+  assert(msgs[0].includes("'send-proxy' and 'send-proxy-v2' are not supported"), msgs[0]);
 });

@@ -43,10 +43,18 @@ export function crossChecks(
     }
     if (f.defaultBackend !== null) missing(f.defaultBackend, f.loc, "default_backend");
     if (f.defaultBackend === null && f.useBackend.length === 0 && !f.stats) {
-      r.warn(
-        f.loc,
-        `frontend '${f.name}' has no default_backend and no use_backend: every request gets 503`,
+      // `redirect scheme https` (http-request rules that answer) is a whole frontend's job
+      const answers = (f.httpRequest ?? []).filter((x) =>
+        /^\s*(redirect|deny|return|tarpit)\b/.test(x.text)
       );
+      const always = answers.some((x) => !/\s(if|unless)\s/.test(` ${x.text} `));
+      if (!always) {
+        r.warn(
+          f.loc,
+          `frontend '${f.name}' has no default_backend and no use_backend: every request ` +
+            `${answers.length ? "that no http-request rule answers " : ""}gets 503`,
+        );
+      }
     }
     const refused = (path: string, t: string) =>
       r.failed.has(`${path}.timeouts.${t}`) || r.failed.has(`defaults.timeouts.${t}`);

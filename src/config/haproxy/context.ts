@@ -286,8 +286,9 @@ export class ParamRefusals {
   add(name: string, loc: Loc, u: Unsupported) {
     const key = `${u.level} ${u.why}`;
     const g = this.groups.get(key);
-    if (g) g.names.push(name);
-    else this.groups.set(key, { u, names: [name], loc });
+    if (g) {
+      if (!g.names.includes(name)) g.names.push(name);
+    } else this.groups.set(key, { u, names: [name], loc });
   }
 
   /** `what`: "'bind :443'" or "'server app/s1'"; `refusedTail`: added to errors. */
