@@ -1,6 +1,6 @@
 // The Balancer of one backend: usable filtering (health, admin state, weight), the redispatch
 // exclude set, Wt affinity, then the policy over the usable non-backup servers, else the
-// first usable backup server (HAProxy without `allbackups`).
+// first usable backup server (with `option allbackups`: the policy over every usable backup).
 import type { BackendConfig } from "../config/model.ts";
 import type { StateStore } from "../state.ts";
 import type { SessionLookup } from "../session/observer.ts";
@@ -39,6 +39,8 @@ export function createBalancer(
   const affinity = compileAffinity(backend, servers, sessions, store);
   // Reused per pick (picks are synchronous); selectors must not keep the array.
   const active: ServerRef[] = [];
+  const backups: ServerRef[] = [];
+  const allBackups = backend.settings.options.allbackups;
 
   return {
     servers,
@@ -48,13 +50,16 @@ export function createBalancer(
         if (s) return s;
       }
       active.length = 0;
+      backups.length = 0;
       let backup: ServerRef | undefined;
       for (const s of servers) {
         if (!s.state.usable || exclude?.has(s.state.key)) continue;
         if (!s.config.backup) active.push(s);
+        else if (allBackups) backups.push(s);
         else if (!backup) backup = s;
       }
       if (active.length > 0) return policy.pick(active, req);
+      if (backups.length > 0) return policy.pick(backups, req);
       return backup;
     },
   };

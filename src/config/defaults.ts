@@ -13,6 +13,7 @@ import type {
 export const BUILTIN_OPTIONS: Readonly<ProxyOptions> = {
   httplog: false,
   dontlognull: false,
+  allbackups: false,
   httpServerClose: false,
   httpPretendKeepalive: false,
   httpKeepAlive: false,

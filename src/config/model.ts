@@ -222,6 +222,8 @@ export type CheckSpec =
 export interface ProxyOptions {
   httplog: boolean;
   dontlognull: boolean;
+  /** `option allbackups`: with no active server usable, balance over every usable backup. */
+  allbackups: boolean;
   httpServerClose: boolean;
   httpPretendKeepalive: boolean;
   httpKeepAlive: boolean;

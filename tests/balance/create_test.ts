@@ -75,3 +75,20 @@ Deno.test("balancer: every policy works behind it; random(3) form; unknown algor
   }
   throws(() => setup("fastest"), /unknown balance algorithm 'fastest'/);
 });
+
+Deno.test("balancer: option allbackups balances over every usable backup (HAProxy's allbackups)", async () => {
+  const { settings } = await import("../helpers/config.ts");
+  const be = backend("b", [
+    server("s1", 1),
+    server("bk1", 3, { backup: true }),
+    server("bk2", 4, { backup: true }),
+  ], { settings: settings({ options: { allbackups: true } }) });
+  const store = new StateStore();
+  store.sync(config([frontend([], [], "b")], [be]));
+  const bal = createBalancer(be, store);
+  assertEquals(pickNames(bal, 2), ["s1", "s1"]);
+  store.server("b", "s1")!.health = "DOWN";
+  assertEquals(pickNames(bal, 4), ["bk1", "bk2", "bk1", "bk2"]);
+  store.server("b", "bk1")!.admin = "MAINT";
+  assertEquals(pickNames(bal, 2), ["bk2", "bk2"]);
+});

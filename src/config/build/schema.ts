@@ -28,6 +28,7 @@ export const BACKEND_KEYS = [
 export const OPTION_KEYS = [
   "httplog",
   "dontlognull",
+  "allbackups",
   "http-server-close",
   "http-pretend-keepalive",
   "http-keep-alive",

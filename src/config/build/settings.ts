@@ -62,6 +62,7 @@ export function settingsPatch(
     const o = p.options;
     o.httplog = b("httplog");
     o.dontlognull = b("dontlognull");
+    o.allbackups = b("allbackups");
     o.httpServerClose = b("http-server-close");
     o.httpPretendKeepalive = b("http-pretend-keepalive");
     o.httpKeepAlive = b("http-keep-alive");

@@ -48,7 +48,7 @@ export const OPTION_NAMES: Family = {
     "idle-close-on-response": w("fe", "not needed"),
     "accept-invalid-http-request": w("fe", "requests are parsed by Deno's HTTP server"),
     "accept-invalid-http-response": w("be", "responses are parsed strictly"),
-    allbackups: e("be", "wtproxy uses the first usable backup server only"),
+    allbackups: { cap: "be" },
     transparent: e("be", "transparent proxying is not supported"),
     http_proxy: e("both", "forward-proxy mode is not supported"),
     forwarded: e("both", "the Forwarded header is not supported (use option forwardfor)"),
