@@ -221,14 +221,13 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
         const prepared = plane.prepare(next);
         closing = prepared.commit();
       } else {
-        store.sync(next);
-        try {
-          await workers!.reload(next, store.table);
-        } catch (err) {
-          store.sync(prev);
-          throw err;
-        }
-        sessions = syncSessions(sessions, store, next);
+        // New names get their shared rows first; the store follows only once every worker
+        // has prepared (a bind that fails leaves the running configuration and its state).
+        store.reserveSlots(next);
+        await workers!.reload(next, store.table, () => {
+          store.sync(next);
+          sessions = syncSessions(sessions, store, next);
+        });
         closing = Promise.resolve();
       }
       current = next;

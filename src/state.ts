@@ -482,6 +482,22 @@ export class StateStore {
     for (const [k, st] of this.frontends) st.counters.bind(next, at(`f:${k}`));
   }
 
+  /**
+   * Gives `config`'s new names their slots and initial values without changing the store (the
+   * control plane, before its workers prepare a reload that may still fail).
+   */
+  reserveSlots(config: Config): void {
+    this.reserve(config);
+    for (const b of config.backends) {
+      this.table.slot(`b:${b.name}`);
+      for (const s of b.servers) {
+        const key = `${b.name}/${s.name}`;
+        if (!this.servers.has(key)) new ServerState(b.name, s.name, s, this.home(`s:${key}`));
+      }
+    }
+    for (const f of config.frontends) this.table.slot(`f:${f.name}`);
+  }
+
   /** Makes room for `config`'s names: a full table is copied into one twice as big. */
   private reserve(config: Config): void {
     let fresh = 0;

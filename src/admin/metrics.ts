@@ -7,7 +7,7 @@
 
 import { type Counters, type ServerState, TIME_BUCKETS_MS } from "../state.ts";
 import type { AdminRuntime } from "./runtime.ts";
-import { isReady, VERSION } from "./snapshot.ts";
+import { isReady, requestsPerWorker, VERSION } from "./snapshot.ts";
 
 type Labels = Record<string, string>;
 type Kind = "counter" | "gauge" | "histogram";
@@ -206,6 +206,22 @@ export function renderMetrics(rt: AdminRuntime): string {
     "Number of active sessions.",
     {},
     store.activeConnections,
+  );
+  e.add(
+    "haproxy_process_nbthread",
+    "gauge",
+    "Number of started threads.",
+    {},
+    rt.nbthread ?? 1,
+  );
+  requestsPerWorker(store).forEach((n, i) =>
+    e.add(
+      "wtproxy_worker_requests_total",
+      "counter",
+      "Requests received by each data-plane worker thread (how even the accept spread is).",
+      { thread: String(i + 1) },
+      n,
+    )
   );
   e.add(
     "haproxy_process_max_connections",

@@ -46,6 +46,7 @@ export const STATS_PAGE = `<!DOCTYPE html>
     <tr><td><span id="live"></span><span id="livetext">connecting</span></td></tr>
     <tr><td>pid <b id="pid">-</b>, uptime <b id="uptime">-</b></td></tr>
     <tr><td>current connections <b id="conns">-</b></td></tr>
+    <tr><td>threads <b id="threads">-</b> <span id="perworker" class="muted"></span></td></tr>
     <tr><td>dropped log lines <b id="dropped">-</b></td></tr>
     <tr><td>config <b id="cfgfile">-</b></td></tr>
   </table>
@@ -128,6 +129,9 @@ function render(d) {
   $("pid").textContent = i.pid;
   $("uptime").textContent = dur(i.uptimeSeconds);
   $("conns").textContent = i.currentConnections;
+  $("threads").textContent = i.nbthread;
+  $("perworker").textContent = i.requestsPerWorker.length
+    ? "requests per worker: " + i.requestsPerWorker.map(num).join(" / ") : "";
   $("dropped").textContent = i.droppedLogLines == null ? "n/a" : i.droppedLogLines;
   $("cfgfile").textContent = i.configFile + (i.stopping ? " (stopping)" : "");
   let h = "";

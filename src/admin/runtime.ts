@@ -17,6 +17,8 @@ export interface AdminRuntime {
   readonly stopping?: boolean;
   /** The logging room's counter of log lines dropped (full queue, unreachable sink). */
   readonly logging?: { dropped(): number };
+  /** Data-plane threads (absent = 1). */
+  readonly nbthread?: number;
   /** The live Wt session table, when `wt-sessions` is set (GET /api/sessions lists it). */
   readonly sessions?: { list(server: string): SessionView[] } | null;
 }

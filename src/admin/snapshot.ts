@@ -104,6 +104,11 @@ export interface InfoView {
   uptimeSeconds: number;
   /** Process-wide current client connections. */
   currentConnections: number;
+  /** Data-plane threads. */
+  nbthread: number;
+  /** Requests received by each data-plane worker, all frontends ([] at nbthread 1): is the
+   * kernel's accept spread even? */
+  requestsPerWorker: number[];
   /** Log lines dropped by the logging room (null when no logging is attached). */
   droppedLogLines: number | null;
   ready: boolean;
@@ -263,6 +268,8 @@ export function infoView(rt: AdminRuntime): InfoView {
     startedAt: store.startedAt,
     uptimeSeconds: Math.floor((Date.now() - store.startedAt) / 1000),
     currentConnections: store.activeConnections,
+    nbthread: rt.nbthread ?? 1,
+    requestsPerWorker: requestsPerWorker(store),
     droppedLogLines: rt.logging ? rt.logging.dropped() : null,
     ready: isReady(rt),
     stopping: rt.stopping === true,
@@ -272,6 +279,15 @@ export function infoView(rt: AdminRuntime): InfoView {
     backends: cfg.backends.length,
     servers: store.servers.size,
   };
+}
+
+/** Requests per data-plane worker, summed over the frontends ([] without workers). */
+export function requestsPerWorker(store: AdminRuntime["state"]): number[] {
+  const out: number[] = [];
+  for (const fs of store.frontends.values()) {
+    fs.counters.perWorker("requests").forEach((n, i) => out[i] = (out[i] ?? 0) + n);
+  }
+  return out;
 }
 
 export function isReady(rt: AdminRuntime): boolean {

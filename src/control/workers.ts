@@ -25,8 +25,11 @@ export interface WorkerPool {
   readonly listeners: ListenerInfo[];
   /** Workers replaced so far (tests). */
   readonly replaced: number;
-  /** Switches every worker to `next`, or none (throws what the first failure said). */
-  reload(next: Config, table: SharedTable): Promise<void>;
+  /**
+   * Switches every worker to `next`, or none (throws what the first failure said);
+   * `prepared` runs once all have prepared, before any commits.
+   */
+  reload(next: Config, table: SharedTable, prepared: () => void): Promise<void>;
   push(kind: string, data: unknown): void;
   /** Drains every worker (at most `graceMs` plus the cut), then ends them. */
   stop(graceMs: number): Promise<void>;
@@ -194,7 +197,7 @@ export async function startWorkers(
     get replaced() {
       return replaced;
     },
-    async reload(next, nextTable) {
+    async reload(next, nextTable, prepared) {
       const id = nextId++;
       const ask = (t: Thread, ports: [string, number][]) =>
         t.ask(
@@ -215,6 +218,7 @@ export async function startWorkers(
           bad.t === "failed" || bad.t === "start-failed" ? bad.error : "reload failed",
         );
       }
+      prepared();
       current = next;
       currentTable = nextTable;
       if (first.t === "prepared") listeners = first.listeners;

@@ -211,8 +211,10 @@ export function startDataPlane(
         back();
         throw err;
       }
+      const renamed = new Map(moved);
       return {
-        listeners: opened.map(info),
+        // As they will be once committed (a kept listener may serve a renamed frontend).
+        listeners: opened.map((h) => ({ ...info(h), frontend: renamed.get(h) ?? h.frontend })),
         abort() {
           undo();
           back();

@@ -2,8 +2,9 @@
 // routing, the admin listener beside it. maint on bck1/srv1 moves wt1 traffic to srv2,
 // ready brings it back, and /metrics counts what went through.
 
+import { testRuntime } from "../helpers/threads.ts";
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { startRuntime } from "../../src/runtime.ts";
+
 import { adminConfig, metric, parsePrometheus, recipeConfig } from "./fixture.ts";
 
 function backendServer(name: string) {
@@ -21,7 +22,7 @@ Deno.test("e2e: admin maint moves wt1 traffic to srv2, ready brings it back; met
   const wt2 = backendServer("srv2");
   const config = recipeConfig(wt1.addr.port, wt2.addr.port, 0);
   // The runtime starts the admin listener itself from config.admin (port 0 here).
-  const runtime = await startRuntime({ ...config, admin: adminConfig() }, { logging: false });
+  const runtime = await testRuntime({ ...config, admin: adminConfig() }, { logging: false });
   const a = `http://127.0.0.1:${runtime.adminAddr!.port}`;
   const fe = runtime.listeners[0];
   const front = `http://127.0.0.1:${fe.port}`;

@@ -2,9 +2,10 @@
 // each run by the real proxy in front of two Wt-like servers: over the same request sequence,
 // with bck1/srv1 up, in maintenance and back, every request reaches the same Wt server.
 
+import { testRuntime } from "../helpers/threads.ts";
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { loadConfigText } from "../../src/config/load.ts";
-import { startRuntime } from "../../src/runtime.ts";
+
 import { setAdminState } from "../../src/health/machine.ts";
 import { startWtServer } from "../../src/demo/wtserver.ts";
 
@@ -49,7 +50,7 @@ Deno.test("affinity.cfg and config.example.yaml route the same request sequence 
   try {
     for (const [text, file] of [[cfg, "affinity.cfg"], [yaml, "config.example.yaml"]]) {
       const { config } = await loadConfigText(text, file);
-      const rt = await startRuntime(config, { health: false, logging: false, admin: false });
+      const rt = await testRuntime(config, { health: false, logging: false, admin: false });
       try {
         const port = rt.listeners[0].port;
         const seen = await answers(port);

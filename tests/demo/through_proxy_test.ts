@@ -1,8 +1,9 @@
 // Two demo servers behind the running proxy on the recipe's configuration (127.0.0.1,
 // ephemeral ports): sessions stay on their server, new ones alternate, failover is visible.
+import { testRuntime } from "../helpers/threads.ts";
 import { equal, match, ok as assert } from "node:assert/strict";
 import { startWtServer } from "../../src/demo/wtserver.ts";
-import { startRuntime } from "../../src/runtime.ts";
+
 import { bind, recipeConfig } from "../helpers/config.ts";
 
 Deno.test("demo servers behind the proxy: affinity, alternation, failover", async () => {
@@ -10,7 +11,7 @@ Deno.test("demo servers behind the proxy: affinity, alternation, failover", asyn
   const wt2 = await startWtServer({ prefix: "wt2", port: 0 });
   const config = recipeConfig(wt1.port, wt2.port);
   config.frontends[0].binds = [bind()];
-  const rt = await startRuntime(config, { health: false, logging: false, admin: false });
+  const rt = await testRuntime(config, { health: false, logging: false, admin: false });
   const base = `http://127.0.0.1:${rt.listeners[0].port}`;
   const get = async (path: string, init?: RequestInit) => {
     const r = await fetch(base + path, init);

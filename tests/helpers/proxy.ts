@@ -1,9 +1,10 @@
 // Starts wtproxy from a YAML text for tests, with access-log records captured in memory.
 
+import { testRuntime } from "./threads.ts";
 import { loadConfigText } from "../../src/config/load.ts";
 import type { Config } from "../../src/config/model.ts";
 import type { RequestLog } from "../../src/log/record.ts";
-import { type Runtime, type RuntimeOptions, startRuntime } from "../../src/runtime.ts";
+import { type Runtime, type RuntimeOptions } from "../../src/runtime.ts";
 
 export interface TestProxy {
   runtime: Runtime;
@@ -29,7 +30,7 @@ export async function startProxyFrom(
   opts: RuntimeOptions = {},
 ): Promise<TestProxy> {
   const logs: RequestLog[] = [];
-  const runtime = await startRuntime(config, {
+  const runtime = await testRuntime(config, {
     logging: false,
     health: false,
     admin: false,

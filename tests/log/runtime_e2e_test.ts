@@ -1,9 +1,10 @@
 // End to end through the real proxy (src/runtime.ts): real HTTP requests through a frontend on
 // 127.0.0.1 (ephemeral port) to a live backend; the access lines arrive at a UDP catcher.
 
+import { testRuntime } from "../helpers/threads.ts";
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import type { ServerConfig } from "../../src/config/model.ts";
-import { startRuntime } from "../../src/runtime.ts";
+
 import { bind as bindAt, config as sharedConfig, server } from "../helpers/config.ts";
 import { backend, frontend, loc, settings, udpCatcher, udpTarget } from "./fixture.ts";
 
@@ -34,7 +35,7 @@ Deno.test("runtime: real requests produce httplog datagrams (routed, <NOSRV>, re
       servers: [srv("dead", deadPort), srv("alive", live.addr.port)],
     },
   ], { file: "wt.cfg", format: "cfg", global: { maxconn: 4096, log: targets, logTag: "wtproxy" } });
-  const rt = await startRuntime(config, { health: false, admin: false });
+  const rt = await testRuntime(config, { health: false, admin: false });
   try {
     const port = (fe: string) => rt.listeners.find((l) => l.frontend === fe)!.port;
     const r1 = await fetch(`http://127.0.0.1:${port("wt")}/?wtd=wt1abc`);

@@ -1,11 +1,12 @@
 // Cookie persistence (`cookie NAME insert|rewrite|prefix ...`, server `cookie VALUE`): routing by
 // the cookie, what the server is sent, what the client gets, the log's cookie flags; and the same
 // requests through the real HAProxy 2.6 give the same Set-Cookie/Cache-Control and Cookie lines.
+import { testRuntime } from "../helpers/threads.ts";
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { loadConfigText } from "../../src/config/load.ts";
 import type { Config, CookieConfig } from "../../src/config/model.ts";
 import type { RequestLog } from "../../src/log/record.ts";
-import { startRuntime } from "../../src/runtime.ts";
+
 import type { StateStore } from "../../src/state.ts";
 import { b64tos30, s30tob64 } from "../../src/persist/cookie.ts";
 import { closedPort, RawBackend, type RawHandler } from "../helpers/raw_backend.ts";
@@ -66,7 +67,7 @@ async function startWithCookie(
     })),
   };
   const logs: RequestLog[] = [];
-  const runtime = await startRuntime(config, {
+  const runtime = await testRuntime(config, {
     logging: false,
     health: false,
     admin: false,
@@ -378,7 +379,7 @@ Deno.test("socket.io .cfg with cookie persistence runs unchanged: polls and the 
   const s1 = new RawBackend(wsServer("s1"));
   const s2 = new RawBackend(wsServer("s2"));
   const { config } = await loadConfigText(socketIoCfg(s1.port, s2.port), "socketio.cfg");
-  const runtime = await startRuntime(config, { logging: false, health: false, admin: false });
+  const runtime = await testRuntime(config, { logging: false, health: false, admin: false });
   const port = runtime.listeners[0].port;
   try {
     // Two clients: the first polling request of each is balanced (s1, then s2).
@@ -480,7 +481,7 @@ Deno.test({
       const theirs = [await rawRequest(hport, get("/")), await rawRequest(hport, get("/"))]
         .map((r) => header(r, "set-cookie")[0]);
       const { config } = await loadConfigText(cfg(0), "dyn.cfg");
-      rt = await startRuntime(config, { logging: false, health: false, admin: false });
+      rt = await testRuntime(config, { logging: false, health: false, admin: false });
       const port = rt.listeners[0].port;
       const ours = [await rawRequest(port, get("/")), await rawRequest(port, get("/"))]
         .map((r) => header(r, "set-cookie")[0]);

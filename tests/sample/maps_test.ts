@@ -1,9 +1,10 @@
 // Converters and map files: `use_backend %[req.hdr(host),lower,map(FILE,DEFAULT)]` and ACLs with
 // `,lower`/`,map_*` chains route as HAProxy 2.6 does (the same requests through the real haproxy
 // binary reach the same backends); map files are read at load with FILE:LINE errors.
+import { testRuntime } from "../helpers/threads.ts";
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { loadConfigText } from "../../src/config/load.ts";
-import { startRuntime } from "../../src/runtime.ts";
+
 import { compileMap, readMapFile } from "../../src/sample/maps.ts";
 import { closedPort, RawBackend, type RawHandler } from "../helpers/raw_backend.ts";
 import { rawRequest } from "../helpers/raw_client.ts";
@@ -74,7 +75,7 @@ for (const c of CASES) {
       try {
         const theirs = await route(hport);
         const { config } = await loadConfigText(cfg(0, c.conv, mapFile, addrs), "maps.cfg");
-        rt = await startRuntime(config, { logging: false, health: false, admin: false });
+        rt = await testRuntime(config, { logging: false, health: false, admin: false });
         const ours = await route(rt.listeners[0].port);
         assertEquals(ours, theirs);
       } finally {
@@ -95,7 +96,7 @@ Deno.test("a dynamic name that is no backend goes to the default_backend; no Hos
   const text = cfg(0, "map", `${dir}/m.map`, { be_a: a.address, be_fallback: d.address })
     .replace(",be_default)", ")");
   const { config } = await loadConfigText(text, "m.cfg");
-  const rt = await startRuntime(config, { logging: false, health: false, admin: false });
+  const rt = await testRuntime(config, { logging: false, health: false, admin: false });
   const port = rt.listeners[0].port;
   try {
     const get = async (host: string | null) =>
@@ -125,7 +126,7 @@ Deno.test("converters in ACLs: lower/upper and map_* chains, default match of ma
     `  use_backend hit if heavy || shout\n  default_backend miss\n` +
     `backend hit\n  server s ${hit.address}\nbackend miss\n  server s ${miss.address}\n`;
   const { config } = await loadConfigText(text, "acl.cfg");
-  const rt = await startRuntime(config, { logging: false, health: false, admin: false });
+  const rt = await testRuntime(config, { logging: false, health: false, admin: false });
   const port = rt.listeners[0].port;
   try {
     const get = async (host: string, path = "/") =>

@@ -3,8 +3,9 @@
 // /api/servers, /api/servers/B/S, /stats.json, /metrics and /api/sessions; their ids never
 // appear whole in any admin answer or event.
 
+import { testRuntime } from "../helpers/threads.ts";
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { startRuntime } from "../../src/runtime.ts";
+
 import { startWtServer } from "../../src/demo/wtserver.ts";
 import type { StateEvent } from "../../src/state.ts";
 import { adminConfig, metric, parsePrometheus, recipeConfig } from "../admin/fixture.ts";
@@ -34,7 +35,7 @@ Deno.test("sessions per server on every admin view; ids never shown whole", asyn
   const wt2 = await startWtServer({ prefix: "wt2", port: 0 });
   const base = recipeConfig(wt1.port, wt2.port, 0);
   const config = { ...base, global: { ...base.global, wtSessions: WT }, admin: adminConfig() };
-  const rt = await startRuntime(config, { logging: false, health: false });
+  const rt = await testRuntime(config, { logging: false, health: false });
   const events: StateEvent[] = [];
   const off = rt.state.on((e) => events.push(e));
   const a = `http://127.0.0.1:${rt.adminAddr!.port}`;
