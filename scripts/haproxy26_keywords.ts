@@ -50,7 +50,15 @@ function entries(from: string, to: string, key: (words: string[]) => string) {
       para.push(lines[j].trim());
     }
     const what = firstSentence(para.join(" "));
-    if (what) out[k] = { what, arg };
+    if (!what) continue;
+    out[k] = { what, arg };
+    // the other forms of the entry (`hdr(...)` after `req.hdr(...)`) say the same
+    for (let f = i + 1; f < end && /^[a-z0-9]/.test(lines[f]); f++) {
+      const k2 = key(lines[f].trim().split(/\s+/));
+      if (/^[a-z0-9][a-z0-9._-]*( [a-z0-9._-]+)?$/.test(k2) && !(k2 in out)) {
+        out[k2] = { what, arg };
+      }
+    }
   }
   return out;
 }
@@ -77,6 +85,9 @@ const global = {
 const proxy = entries("4.2. Alphabetically sorted", "5. Bind and server options", proxyKey);
 const bind = entries("5.1. Bind options", "5.2. Server and default-server", first);
 const server = entries("5.2. Server and default-server", "5.3. Server IP address", first);
+// `req.hdr([<name>[,<occ>]]) : string`: the name before "(" or " :"
+const fetchKey = (w: string[]) => w[0].replace(/\(.*$/, "").replace(/:$/, "");
+const fetches = entries("7.3.2. Fetching samples from internal", "7.4. Pre-defined ACLs", fetchKey);
 
 const render = (name: string, doc: string, t: Record<string, Entry>, withArg: boolean) =>
   `/** ${doc} */\nexport const ${name}: Record<string, ${withArg ? "Keyword26" : "string"}> = {\n` +
@@ -109,9 +120,11 @@ ${
     )
   }
 ${render("BIND_26", "`bind` parameters.", bind, true)}
-${render("SERVER_26", "`server` / `default-server` parameters.", server, true)}`;
+${render("SERVER_26", "`server` / `default-server` parameters.", server, true)}
+${render("FETCH_26", "Sample fetches (ACL criteria, `%[...]`).", fetches, false)}`;
 await Deno.writeTextFile(OUT, out);
 console.log(
   `global ${Object.keys(global).length}, proxy ${Object.keys(proxy).length}, ` +
-    `bind ${Object.keys(bind).length}, server ${Object.keys(server).length} -> ${OUT.pathname}`,
+    `bind ${Object.keys(bind).length}, server ${Object.keys(server).length}, ` +
+    `fetches ${Object.keys(fetches).length} -> ${OUT.pathname}`,
 );

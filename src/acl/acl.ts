@@ -16,6 +16,7 @@ import {
 import type { Problem, Word } from "./words.ts";
 import "./builtins.ts";
 import { parseSampleExpr, SampleSyntaxError } from "../sample/expr.ts";
+import { unknownFetchMessage } from "../config/haproxy/families/haproxy26.ts";
 import { compileConverters, SampleError } from "../sample/compile.ts";
 import type { ConvEnv, ConvFn } from "../sample/converters.ts";
 
@@ -86,7 +87,7 @@ export function compileAclWords(
   const name = expr.fetch.name;
   const resolved = resolveKeyword(name);
   if (!resolved) {
-    problems.push({ severity: "error", message: `unknown fetch '${name}'`, offset: head.offset });
+    problems.push({ severity: "error", message: unknownFetchMessage(name), offset: head.offset });
     return null;
   }
   const { fetch } = resolved;

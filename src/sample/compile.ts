@@ -8,6 +8,7 @@ import { AclError, type CompileEnv, fetches, type Sample, type SampleType } from
 import "../acl/builtins.ts";
 import { type ConvEnv, converters, type ConvFn, supportedConverters } from "./converters.ts";
 import { parseSampleExpr, type SampleCall, SampleSyntaxError } from "./expr.ts";
+import { unknownFetchMessage } from "../config/haproxy/families/haproxy26.ts";
 
 /** A problem at `offset` in the text the expression came from. */
 export class SampleError extends Error {
@@ -89,7 +90,7 @@ export function compileSampleValue(
   }
   const f = expr.fetch;
   const fetch = fetches.get(f.name);
-  if (!fetch) throw new SampleError(`unknown fetch '${f.name}'`, f.offset);
+  if (!fetch) throw new SampleError(unknownFetchMessage(f.name), f.offset);
   if (f.args.length < fetch.minArgs || f.args.length > fetch.maxArgs) {
     throw new SampleError(`fetch '${f.name}' takes a different number of arguments`, f.offset);
   }

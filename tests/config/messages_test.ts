@@ -350,3 +350,19 @@ Deno.test("one feature, one message: a parameter given twice is named once", () 
   assertEquals(msgs.length, 1, msgs.join("\n"));
   assert(msgs[0].includes("'send-proxy' and 'send-proxy-v2' are not supported"), msgs[0]);
 });
+
+Deno.test("a sample fetch of HAProxy 2.6 that wtproxy lacks is named as HAProxy's, not unknown", () => {
+  const msgs = load(
+    `defaults\n    mode http\n${T}frontend www\n    bind :8080\n` +
+      `    acl blocked var(txn.blocked) -m bool\n    acl typo url_sup wtd=wt1\n` +
+      `    use_backend app if !blocked\n    default_backend app\n` +
+      `backend app\n    server s1 127.0.0.1:8080\n`,
+  );
+  assert(
+    msgs.some((m) =>
+      m.includes(`'var' is an HAProxy 2.6 sample fetch ("Returns a variable with the stored type")`)
+    ),
+    msgs.join("\n"),
+  );
+  assert(msgs.some((m) => m.includes("unknown fetch 'url_sup'")), msgs.join("\n"));
+});

@@ -2,7 +2,14 @@
 // knows. The message says what it does in HAProxy (its manual's first sentence, from
 // haproxy26_keywords.ts) and that wtproxy does not implement it: ignored when leaving it out
 // cannot change traffic, routing, health or security (process tuning), refused otherwise.
-import { BIND_26, GLOBAL_26, type Keyword26, PROXY_26, SERVER_26 } from "./haproxy26_keywords.ts";
+import {
+  BIND_26,
+  FETCH_26,
+  GLOBAL_26,
+  type Keyword26,
+  PROXY_26,
+  SERVER_26,
+} from "./haproxy26_keywords.ts";
 import type { OptionSpec, ParamSpec, Unsupported } from "./types.ts";
 
 /** Options HAProxy 2.x removed, with HAProxy's own words. */
@@ -50,4 +57,13 @@ export function bind26(name: string): ParamSpec | undefined {
 /** A `server` / `default-server` parameter of HAProxy 2.6. */
 export function server26(name: string): ParamSpec | undefined {
   return param(SERVER_26[name]);
+}
+
+/** The message for a sample fetch wtproxy does not have: "unknown" only when HAProxy 2.6 does
+ * not know it either (ACLs and `%[...]` use it). */
+export function unknownFetchMessage(name: string): string {
+  const what = FETCH_26[name];
+  return what === undefined
+    ? `unknown fetch '${name}'`
+    : `'${name}' is an HAProxy 2.6 sample fetch ("${what}") that wtproxy does not support`;
 }
