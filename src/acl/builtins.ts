@@ -4,6 +4,7 @@ import "./matchers/reg.ts";
 import "./matchers/int.ts";
 import "./matchers/ip.ts";
 import "./matchers/bool.ts";
+import "./matchers/bin.ts";
 import "./fetches/url.ts";
 import "./fetches/hdr.ts";
 import "./fetches/cookie.ts";
