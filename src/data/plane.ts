@@ -85,6 +85,19 @@ function listenerKey(
   return bind.ssl ? `${key}|tls:${bind.ssl.fingerprint}` : key;
 }
 
+/**
+ * A port-0 TLS bind whose certificates changed (a new listener, see listenerKey) keeps the port
+ * of the listener it replaces: the one of the same frontend and address among those closing.
+ */
+function tlsPortOf(closing: Map<string, ListenerHandle[]>, key: string, host: string): number {
+  const base = key.slice(0, key.indexOf("|tls:") + 5);
+  for (const [k, hs] of closing) {
+    if (!k.startsWith(base)) continue;
+    for (const h of hs) if (h.hostname === host) return h.port;
+  }
+  return 0;
+}
+
 function info(h: ListenerHandle): ListenerInfo {
   return { frontend: h.frontend, hostname: h.hostname, port: h.port, id: h.id };
 }
@@ -143,7 +156,8 @@ export function startDataPlane(
             if (seen.has(where)) continue;
             seen.add(where);
             const id = `${key}|${host}`;
-            const port = bind.port === 0 ? pinned?.get(id) ?? 0 : bind.port;
+            let port = bind.port === 0 ? pinned?.get(id) ?? 0 : bind.port;
+            if (port === 0 && bind.ssl) port = tlsPortOf(keep, key, host);
             try {
               if (fe.settings.mode === "tcp") {
                 out.push(

@@ -309,7 +309,6 @@ class Connection {
   private async handshake(): Promise<boolean> {
     const s = this.server.opts.settings();
     const since = Date.now();
-    this.idle = true; // a drain may close it
     this.handshaking = true;
     this.headDog.arm(s.httpRequestTimeout ?? s.clientTimeout, this.acceptedAt);
     try {
@@ -327,7 +326,6 @@ class Connection {
       }
       return false;
     } finally {
-      this.idle = false;
       this.handshaking = false;
       this.headDog.disarm();
     }
@@ -384,7 +382,7 @@ class Connection {
           }
           scanned = sock.buffered;
         }
-        if (server.draining && sock.buffered === 0) return false;
+        if (server.draining && sock.buffered === 0 && !(first && server.opts.tls)) return false;
         if (sock.buffered === 0 && sock.idleRead === null) sock.startWaitRead();
         const total = received || first
           ? s.httpRequestTimeout
@@ -508,8 +506,13 @@ class Connection {
     } catch { /* a logger must not break the server */ }
   }
 
+  /**
+   * A drain closes the connections waiting for a request, except a new TLS one (handshake or
+   * first request under way): a TLS listener is replaced when a reload brings new
+   * certificates, and the clients it accepted last must get their answer.
+   */
   closeIfIdle(): void {
-    if (this.idle) this.closeSocket();
+    if (this.idle && (this.requests > 0 || !this.server.opts.tls)) this.closeSocket();
   }
 
   closeSocket(): void {

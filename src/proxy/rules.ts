@@ -51,7 +51,8 @@ function replyBytes(r: Reply): number {
 /** Sends an answer of wtproxy's own. */
 export async function sendReply(ex: ClientExchange, r: Reply): Promise<void> {
   try {
-    if (r.closes) ex.closeAfterAnswer();
+    // An unread request body cannot be skipped safely: say the connection closes (HAProxy too).
+    if (r.closes || (ex.body !== null && !ex.body.ended)) ex.closeAfterAnswer();
     if (r.bodiless) {
       await ex.sendHead(r.status, r.reason, r.lines, { kind: "none" });
       await ex.end();
