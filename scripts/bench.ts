@@ -13,6 +13,8 @@
 // wtproxy runs with the V8 flags of `deno task start` (deno.json), so that the benchmark
 // measures what users run; `--v8-flags=...` overrides them (`--v8-flags=` for none), e.g.
 // `--v8-flags=--max-semi-space-size=2` (a smaller young generation).
+// `--threads 1,2`: instead, scenarios 1 and 2 with wtproxy and HAProxy at each nbthread, with
+// the requests each wtproxy worker served (its /stats.json): is the kernel's accept spread even?
 // Internal: `--serve CONFIG` runs wtproxy itself (the subprocess the benchmark starts).
 
 import { parseArgs } from "node:util";
@@ -28,13 +30,14 @@ const args = parseArgs({
     connections: { type: "string", default: "50" },
     rounds: { type: "string" },
     "v8-flags": { type: "string" },
+    threads: { type: "string" },
     serve: { type: "string" },
   },
 });
 
 if (args.values.serve) {
   const { config } = await loadConfig(args.values.serve);
-  const rt = await startRuntime(config, { logging: false, admin: false });
+  const rt = await startRuntime(config, { logging: false, admin: config.admin != null });
   console.log("ready");
   const stop = async () => {
     await rt.stop(1000);
@@ -50,6 +53,18 @@ const duration = Number(args.values.duration ?? (quick ? 3 : 5));
 const connections = Number(args.values.connections);
 const rounds = Number(args.values.rounds ?? (quick ? 1 : 3));
 const v8Flags = args.values["v8-flags"] ?? startTaskV8Flags();
+/** `--threads 1,2`: the nbthread values to compare (null: the single-thread benchmark). */
+const threadCounts = args.values.threads === undefined
+  ? null
+  : args.values.threads.split(",").map((t) => Number(t.trim()));
+if (
+  threadCounts?.some((n) => !Number.isInteger(n) || n < 1 || n > 64) || threadCounts?.length === 0
+) {
+  console.error(
+    `bench: --threads takes a list such as 1,2 (each 1 to 64), got "${args.values.threads}"`,
+  );
+  Deno.exit(2);
+}
 
 const tmp = await Deno.makeTempDir({ prefix: "wtproxy-bench-" });
 await Deno.chmod(tmp, 0o755); // nginx workers may run as another user
@@ -176,10 +191,10 @@ await waitPort(sinkPort);
 // --- proxies ------------------------------------------------------------------------------
 type Mode = "server-close" | "keep-alive";
 
-function haproxyCfg(port: number, mode: Mode): string {
+function haproxyCfg(port: number, mode: Mode, threads: number): string {
   return `global
   maxconn 4096
-  nbthread 1
+  nbthread ${threads}
 defaults
   mode http
   timeout connect 5s
@@ -202,9 +217,12 @@ backend sink
 `;
 }
 
-function wtproxyCfg(port: number, mode: Mode): string {
+function wtproxyCfg(port: number, mode: Mode, threads: number, adminPort: number): string {
   return `global:
   maxconn: 4096
+  nbthread: ${threads}
+admin:
+  bind: 127.0.0.1:${adminPort}
 defaults:
   mode: http
   options:
@@ -230,33 +248,50 @@ backends:
 `;
 }
 
-interface Contender {
-  name: string;
-  start(mode: Mode): Promise<{ port: number; pid: number; child: Deno.ChildProcess }>;
+interface Started {
+  port: number;
+  pid: number;
+  child: Deno.ChildProcess;
+  /** Requests each data-plane worker served (wtproxy with workers), else null. */
+  perWorker(): Promise<number[] | null>;
 }
 
-const contenders: Contender[] = [];
-const haproxy = which("haproxy");
-if (haproxy) {
-  contenders.push({
-    name: "haproxy",
-    async start(mode) {
-      const port = freePort();
-      const cfg = `${tmp}/haproxy-${mode}.cfg`;
-      await Deno.writeTextFile(cfg, haproxyCfg(port, mode));
-      const child = spawn(haproxy, ["-db", "-f", cfg]);
-      await waitPort(port);
-      return { port, pid: child.pid, child };
-    },
-  });
+interface Contender {
+  name: string;
+  threads: number;
+  start(mode: Mode): Promise<Started>;
 }
+
+const haproxy = which("haproxy");
 const root = new URL("..", import.meta.url).pathname;
-contenders.push({
-  name: "wtproxy",
-  async start(mode) {
+
+/** HAProxy (when installed) and wtproxy, both at nbthread `threads`. */
+function contendersAt(threads: number): Contender[] {
+  const out: Contender[] = [];
+  if (haproxy) {
+    out.push({
+      name: "haproxy",
+      threads,
+      async start(mode) {
+        const port = freePort();
+        const cfg = `${tmp}/haproxy-${mode}-${threads}.cfg`;
+        await Deno.writeTextFile(cfg, haproxyCfg(port, mode, threads));
+        const child = spawn(haproxy, ["-db", "-f", cfg]);
+        await waitPort(port);
+        return { port, pid: child.pid, child, perWorker: () => Promise.resolve(null) };
+      },
+    });
+  }
+  out.push({ name: "wtproxy", threads, start: (mode) => startWtproxy(mode, threads) });
+  return out;
+}
+
+async function startWtproxy(mode: Mode, threads: number): Promise<Started> {
+  {
     const port = freePort();
-    const cfg = `${tmp}/wtproxy-${mode}.yaml`;
-    await Deno.writeTextFile(cfg, wtproxyCfg(port, mode));
+    const adminPort = freePort();
+    const cfg = `${tmp}/wtproxy-${mode}-${threads}.yaml`;
+    await Deno.writeTextFile(cfg, wtproxyCfg(port, mode, threads, adminPort));
     const child = spawn(Deno.execPath(), [
       "run",
       "-A",
@@ -268,9 +303,16 @@ contenders.push({
       cfg,
     ]);
     await waitPort(port);
-    return { port, pid: child.pid, child };
-  },
-});
+    const perWorker = async () => {
+      if (threads === 1) return null;
+      const stats = await (await fetch(`http://127.0.0.1:${adminPort}/stats.json`)).json();
+      return stats.info.requestsPerWorker as number[];
+    };
+    return { port, pid: child.pid, child, perWorker };
+  }
+}
+
+let contenders: Contender[] = contendersAt(1);
 
 /** Contenders in round `r`: A B, then B A, ... (neither always runs first, on a cold box). */
 function order(r: number): Contender[] {
@@ -288,6 +330,9 @@ interface Row {
   rss: number;
   errors: number;
   rounds: number;
+  threads: number;
+  /** Share of the requests each wtproxy worker served, e.g. "51% / 49%" ("" otherwise). */
+  spread: string;
 }
 const rows: Row[] = [];
 
@@ -300,12 +345,27 @@ async function httpScenario(scenario: string, mode: Mode): Promise<void> {
       const cpu0 = cpuSeconds(p.pid);
       const res = await wrk(p.port);
       const cpuUs = (cpuSeconds(p.pid) - cpu0) * 1e6 / (res.rps * duration);
-      const row = { scenario, name: c.name, ...res, cpuUs, rss: rssMb(p.pid), rounds: 1 };
+      const split = await p.perWorker().catch(() => null);
+      const total = split?.reduce((a, b) => a + b, 0) ?? 0;
+      const spread = split && total > 0
+        ? split.map((n) => `${Math.round((100 * n) / total)}%`).join(" / ")
+        : "";
+      const row = {
+        scenario,
+        name: c.name,
+        ...res,
+        cpuUs,
+        rss: rssMb(p.pid),
+        rounds: 1,
+        threads: c.threads,
+        spread,
+      };
       acc.set(c.name, [...(acc.get(c.name) ?? []), row]);
       await kill(p.child);
       console.error(
         `  ${scenario} ${c.name} round ${r + 1}: ${res.rps.toFixed(0)} req/s, p50 ${res.p50} ms, ` +
-          `${cpuUs.toFixed(1)} us CPU/req, RSS ${row.rss.toFixed(0)} MB`,
+          `${cpuUs.toFixed(1)} us CPU/req, RSS ${row.rss.toFixed(0)} MB` +
+          (spread ? `, requests per worker ${spread}` : ""),
       );
     }
   }
@@ -321,6 +381,8 @@ async function httpScenario(scenario: string, mode: Mode): Promise<void> {
       rss: med((r) => r.rss),
       errors: list.reduce((a, r) => a + r.errors, 0),
       rounds: list.length,
+      threads: list[0].threads,
+      spread: list[list.length - 1].spread,
     });
   }
 }
@@ -391,12 +453,8 @@ async function transferScenario(): Promise<void> {
   }
 }
 
-try {
-  if (!which("wrk")) throw new Error("wrk is not installed");
-  console.error(
-    `backend ${backendName}; ${duration}s x ${connections} connections, ${rounds} round(s)`,
-  );
-  const t0 = Date.now();
+/** The single-thread benchmark: scenarios 1, 2 and 3, wtproxy against HAProxy. */
+async function singleThreadBench(t0: number): Promise<void> {
   await httpScenario("1 server-close", "server-close");
   await httpScenario("2 keep-alive", "keep-alive");
   await transferScenario();
@@ -466,6 +524,44 @@ try {
     );
   }
   console.log(lines.join("\n"));
+}
+
+/** `--threads`: scenarios 1 and 2 at each nbthread, one table. */
+async function threadsBench(t0: number, counts: number[]): Promise<void> {
+  for (const n of counts) {
+    contenders = contendersAt(n);
+    await httpScenario(`1 server-close, nbthread ${n}`, "server-close");
+    await httpScenario(`2 keep-alive, nbthread ${n}`, "keep-alive");
+  }
+  const f = (x: number, d = 0) => Number.isFinite(x) ? x.toFixed(d) : "-";
+  const lines = [
+    `backend ${backendName}; wrk -t1 -c${connections} -d${duration}s; ${rounds} round(s), ` +
+    `medians; ${((Date.now() - t0) / 1000).toFixed(0)} s; ${navigator.hardwareConcurrency} CPUs ` +
+    `shared with wrk and the backend`,
+    "",
+    "| scenario | proxy | req/s | vs haproxy | CPU us/req | RSS MB | requests per worker | errors |",
+    "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: |",
+  ];
+  for (const r of rows) {
+    const h = rows.find((x) => x.scenario === r.scenario && x.name === "haproxy");
+    const vs = r.name === "wtproxy" && h ? `${(r.rps / h.rps).toFixed(2)}x` : "";
+    lines.push(
+      `| ${r.scenario} | ${r.name} | ${f(r.rps)} | ${vs} | ${f(r.cpuUs, 1)} | ${f(r.rss, 1)} | ${
+        r.spread || "-"
+      } | ${r.errors} |`,
+    );
+  }
+  console.log(lines.join("\n"));
+}
+
+try {
+  if (!which("wrk")) throw new Error("wrk is not installed");
+  console.error(
+    `backend ${backendName}; ${duration}s x ${connections} connections, ${rounds} round(s)`,
+  );
+  const t0 = Date.now();
+  if (threadCounts) await threadsBench(t0, threadCounts);
+  else await singleThreadBench(t0);
 } finally {
   await procs.killAll();
   await Deno.remove(tmp, { recursive: true }).catch(() => {});
