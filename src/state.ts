@@ -252,6 +252,8 @@ export interface StateEvent {
   /** syslog level HAProxy uses for it: UP notice, DOWN alert, no server emerg. */
   level: "emerg" | "alert" | "err" | "warning" | "notice" | "info";
   time: number;
+  /** kind "dns": the server moved (a new process there); `from` is null for a first address. */
+  moved?: { what: "IP" | "FQDN" | "port"; from: string | null; to: string };
 }
 
 const HEALTHS: readonly Health[] = ["UP", "DOWN"];

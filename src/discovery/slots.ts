@@ -69,8 +69,29 @@ export class SlotKeeper {
     this.store.emit({ kind: "dns", time: Date.now(), ...e });
   }
 
-  private serverEvent(st: ServerState, level: StateEvent["level"], message: string): void {
-    this.emit({ key: st.key, backend: st.backend, server: st.name, level, message });
+  private serverEvent(
+    st: ServerState,
+    level: StateEvent["level"],
+    message: string,
+    moved?: StateEvent["moved"],
+  ): void {
+    this.emit({ key: st.key, backend: st.backend, server: st.name, level, message, moved });
+  }
+
+  /** HAProxy's "S changed its IP from A to B by R." line, with the move as data. */
+  private movedEvent(
+    st: ServerState,
+    what: "IP" | "FQDN" | "port",
+    from: string | null,
+    to: string,
+    by: string,
+  ): void {
+    this.serverEvent(
+      st,
+      "notice",
+      `${st.key} changed its ${what} from ${from ?? "(none)"} to ${to} by ${by}.`,
+      { what, from, to },
+    );
   }
 
   // --- prefixes ----------------------------------------------------------------------------
@@ -117,26 +138,10 @@ export class SlotKeeper {
     const old = slot.addr;
     if (old && old.host === e.host && old.port === e.port && old.name === e.name) return;
     if (g.dns.srv && old?.name !== e.name) {
-      this.serverEvent(
-        st,
-        "notice",
-        `${st.key} changed its FQDN from ${old?.name ?? "(none)"} to ${e.name} by 'SRV record'.`,
-      );
+      this.movedEvent(st, "FQDN", old?.name ?? null, e.name, "'SRV record'");
     }
-    if (old?.host !== e.host) {
-      this.serverEvent(
-        st,
-        "notice",
-        `${st.key} changed its IP from ${old?.host ?? "(none)"} to ${e.host} by ${by}.`,
-      );
-    }
-    if (old && old.port !== e.port) {
-      this.serverEvent(
-        st,
-        "notice",
-        `${st.key} changed its port from ${old.port} to ${e.port} by ${by}.`,
-      );
-    }
+    if (old?.host !== e.host) this.movedEvent(st, "IP", old?.host ?? null, e.host, by);
+    if (old && old.port !== e.port) this.movedEvent(st, "port", `${old.port}`, `${e.port}`, by);
     const prefix = old?.name === e.name && !slot.prefixProblem
       ? old.prefix
       : this.prefixFor(g, slot, e.name);

@@ -7,8 +7,6 @@
 import type { ServerConfig } from "../config/model.ts";
 import type { ServerState, StateEvent } from "../state.ts";
 
-const MOVED = /changed its (IP|FQDN|port) from (\S+) to (\S+?)(?: by |\.?$)/;
-
 export function sessionsEndedBy(
   e: StateEvent,
   servers: readonly ServerState[],
@@ -16,9 +14,9 @@ export function sessionsEndedBy(
   if (e.server === null) return null;
   if (e.kind === "down") return "server DOWN";
   if (e.kind === "dns") {
-    const m = MOVED.exec(e.message);
     // A slot that had no address had no sessions: only a move from somewhere counts.
-    return m && m[2] !== "(none)" ? `changed its ${m[1]} from ${m[2]} to ${m[3]}` : null;
+    const m = e.moved;
+    return m && m.from !== null ? `changed its ${m.what} from ${m.from} to ${m.to}` : null;
   }
   if (e.kind !== "admin" || servers.length === 0) return null;
   const out = servers.every((s) => s.effectiveAdmin === "MAINT" || s.effectiveHealth === "DOWN");

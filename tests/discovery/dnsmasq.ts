@@ -29,6 +29,7 @@ function freePort(): number {
 
 export class Dnsmasq {
   private proc: Deno.ChildProcess | null = null;
+  private paused = false;
   private generation = 0;
   private srvText = "";
 
@@ -73,13 +74,19 @@ export class Dnsmasq {
     await this.waitFor(`gen-${this.generation}.sentinel.test`);
   }
 
-  /** The nameserver goes away (queries time out) until up(). */
-  async down(): Promise<void> {
-    await this.kill();
+  /**
+   * The nameserver stops answering (queries time out) until up(). It is paused, not killed, so
+   * that it keeps its port: a test running in parallel could take a released port meanwhile.
+   */
+  down(): void {
+    this.proc?.kill("SIGSTOP");
+    this.paused = true;
   }
 
   async up(): Promise<void> {
-    await this.restart();
+    if (this.paused && this.proc) this.proc.kill("SIGCONT");
+    else await this.restart();
+    this.paused = false;
     await this.waitFor(`gen-${this.generation}.sentinel.test`);
   }
 
@@ -114,6 +121,8 @@ export class Dnsmasq {
     this.proc = null;
     if (!p) return;
     try {
+      if (this.paused) p.kill("SIGCONT");
+      this.paused = false;
       p.kill("SIGTERM");
     } catch { /* already gone */ }
     await p.status;

@@ -178,7 +178,7 @@ resolvers:
 
     // 4. The nameserver goes away for less than `hold timeout`: nothing changes.
     const before = ["wt1", "wt2", "wt3"].map((s) => `${serverStatus(st(s))} ${st(s).dns?.host}`);
-    await dns.down();
+    dns.down();
     await until(
       "the failure is seen",
       () => events.some((e) => e.message.includes("DNS timeout status")),
