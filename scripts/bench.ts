@@ -7,6 +7,11 @@
 //   1. recipe mode (http-server-close), small responses    goal: wtproxy >= 1.0x HAProxy req/s
 //   2. keep-alive on both sides, small responses            goal: >= 0.6x
 //   3. 1 GB download and 100 MB upload through the proxy     goal: >= 0.5x MB/s, RSS growth < 50 MB
+//   4. keep-alive with three http-request rules that match nothing (vs 2: what rules cost)
+//   5. HTTPS keep-alive (ECDSA P-256 certificate, the same file for both)  goal: >= 0.5x
+//   6. HTTPS, a new TLS connection per request (handshakes/s)               goal: >= 0.5x
+//   7. 1 GB download over TLS                                goal: MB/s ratio, RSS growth < 50 MB
+// `--only 4,5` runs some of them.
 // Besides req/s and latency it reports the proxy's CPU time per request (user+system, all
 // threads, from /proc): on a shared 2-core box it is steadier than req/s. `--quick` is one round
 // of 3 s; the full run (3 rounds of 5 s) takes about 3 minutes.
@@ -32,6 +37,7 @@ const args = parseArgs({
     "v8-flags": { type: "string" },
     threads: { type: "string" },
     serve: { type: "string" },
+    only: { type: "string" },
   },
 });
 
@@ -65,6 +71,8 @@ if (
   );
   Deno.exit(2);
 }
+const only = args.values.only ? new Set(args.values.only.split(",")) : null;
+const wanted = (n: string) => only === null || only.has(n);
 
 const tmp = await Deno.makeTempDir({ prefix: "wtproxy-bench-" });
 await Deno.chmod(tmp, 0o755); // nginx workers may run as another user
@@ -109,13 +117,20 @@ interface WrkResult {
   errors: number;
 }
 
-async function wrk(port: number, seconds = duration): Promise<WrkResult> {
+async function wrk(
+  port: number,
+  seconds = duration,
+  mode: Mode = "keep-alive",
+): Promise<WrkResult> {
+  const tls = mode === "tls" || mode === "tls-new";
   const out = await run("wrk", [
     "-t1",
     `-c${connections}`,
     `-d${seconds}s`,
     "--latency",
-    `http://127.0.0.1:${port}/`,
+    // a new connection (and TLS handshake) per request
+    ...(mode === "tls-new" ? ["-H", "Connection: close"] : []),
+    `${tls ? "https" : "http"}://127.0.0.1:${port}/`,
   ]);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
   // Anchored: "72.50%" in the thread-stats table must not be taken for the 50% line.
@@ -188,8 +203,51 @@ spawn(Deno.execPath(), [
 ]);
 await waitPort(sinkPort);
 
+// --- TLS: one ECDSA P-256 certificate (and key, in HAProxy's one-file PEM) for both ----------
+const sitePem = `${tmp}/site.pem`;
+{
+  const out = await new Deno.Command("openssl", {
+    args: [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      `${tmp}/site.key`,
+      "-out",
+      `${tmp}/site.crt`,
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=DNS:localhost,IP:127.0.0.1",
+      "-days",
+      "2",
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(`openssl: ${new TextDecoder().decode(out.stderr)}`);
+  await Deno.writeTextFile(
+    sitePem,
+    await Deno.readTextFile(`${tmp}/site.crt`) + await Deno.readTextFile(`${tmp}/site.key`),
+  );
+  await Deno.chmod(sitePem, 0o644);
+}
+
 // --- proxies ------------------------------------------------------------------------------
-type Mode = "server-close" | "keep-alive";
+/** keep-alive on both sides for all but server-close; rules: 3 rules matching nothing; tls,
+ * tls-new: an HTTPS bind (tls-new: the client closes after each request). */
+type Mode = "server-close" | "keep-alive" | "rules" | "tls" | "tls-new";
+
+/** Three http-request rules that no benchmark request matches (one line each, both syntaxes). */
+const NO_MATCH_RULES = [
+  "deny if { path_beg /never-a }",
+  "set-header X-Never 1 if { hdr(x-never) -m found }",
+  "redirect scheme https if { path_beg /never-b }",
+];
 
 function haproxyCfg(port: number, mode: Mode, threads: number): string {
   return `global
@@ -207,8 +265,14 @@ defaults
   }
   option forwardfor
 frontend f
-  bind 127.0.0.1:${port}
-  use_backend sink if { path_beg /up }
+  bind 127.0.0.1:${port}${
+    mode === "tls" || mode === "tls-new" ? ` ssl crt ${sitePem} alpn http/1.1` : ""
+  }
+${
+    mode === "rules"
+      ? NO_MATCH_RULES.map((r) => `  http-request ${r}\n`).join("")
+      : ""
+  }  use_backend sink if { path_beg /up }
   default_backend b
 backend b
   server s1 127.0.0.1:${backendPort}
@@ -232,8 +296,16 @@ defaults:
   timeouts: { connect: 5s, client: 50s, server: 50s }
 frontends:
   f:
-    bind: ["127.0.0.1:${port}"]
-    acls:
+    bind: ${
+    mode === "tls" || mode === "tls-new"
+      ? `[{ address: "127.0.0.1:${port}", ssl: { crt: "${sitePem}" } }]`
+      : `["127.0.0.1:${port}"]`
+  }
+${
+    mode === "rules"
+      ? `    http-request:\n${NO_MATCH_RULES.map((r) => `      - "${r}"\n`).join("")}`
+      : ""
+  }    acls:
       is_up: path_beg /up
     use_backend:
       - { backend: sink, if: is_up }
@@ -341,9 +413,9 @@ async function httpScenario(scenario: string, mode: Mode): Promise<void> {
   for (let r = 0; r < rounds; r++) {
     for (const c of order(r)) {
       const p = await c.start(mode);
-      await wrk(p.port, 1).catch(() => null); // warm-up (JIT, pools), short
+      await wrk(p.port, 1, mode).catch(() => null); // warm-up (JIT, pools), short
       const cpu0 = cpuSeconds(p.pid);
-      const res = await wrk(p.port);
+      const res = await wrk(p.port, duration, mode);
       const cpuUs = (cpuSeconds(p.pid) - cpu0) * 1e6 / (res.rps * duration);
       const split = await p.perWorker().catch(() => null);
       const total = split?.reduce((a, b) => a + b, 0) ?? 0;
@@ -417,17 +489,18 @@ async function curlSpeed(argv: string[], pid: number): Promise<{ mbs: number; pe
   }
 }
 
-async function transferScenario(): Promise<void> {
+async function transferScenario(tls = false): Promise<void> {
   // Once straight from the backend first, so that no contender pays for a cold page cache.
   await run("curl", ["-s", "-o", "/dev/null", `http://127.0.0.1:${backendPort}/big`]);
   for (let r = 0; r < rounds; r++) {
     for (const c of order(r)) {
-      const p = await c.start("keep-alive");
+      const p = await c.start(tls ? "tls" : "keep-alive");
+      const url = `${tls ? "https" : "http"}://127.0.0.1:${p.port}`;
       // One small request first so that the baseline includes the warmed-up runtime.
-      await run("curl", ["-s", "-o", "/dev/null", `http://127.0.0.1:${p.port}/`]);
+      await run("curl", ["-s", "-k", "-o", "/dev/null", `${url}/`]);
       const base = rssMb(p.pid);
-      const d = await curlSpeed([`http://127.0.0.1:${p.port}/big`], p.pid);
-      const u = await curlSpeed([
+      const d = await curlSpeed(["-k", `${url}/big`], p.pid);
+      const u = tls ? { mbs: NaN, peak: base } : await curlSpeed([
         "-H",
         "Content-Type: application/octet-stream",
         "--data-binary",
@@ -442,22 +515,29 @@ async function transferScenario(): Promise<void> {
         downGrowth: d.peak - base,
         upGrowth: u.peak - base,
       };
-      xfer.set(c.name, [...(xfer.get(c.name) ?? []), row]);
+      const key = tls ? `${c.name} (TLS)` : c.name;
+      xfer.set(key, [...(xfer.get(key) ?? []), row]);
       await kill(p.child);
       console.error(
-        `  transfer ${c.name} round ${r + 1}: down ${d.mbs.toFixed(0)} MB/s (+${
-          row.downGrowth.toFixed(0)
-        } MB RSS), up ${u.mbs.toFixed(0)} MB/s (+${row.upGrowth.toFixed(0)} MB RSS)`,
+        `  transfer${tls ? " over TLS" : ""} ${c.name} round ${r + 1}: down ${
+          d.mbs.toFixed(0)
+        } MB/s (+${row.downGrowth.toFixed(0)} MB RSS), up ${u.mbs.toFixed(0)} MB/s (+${
+          row.upGrowth.toFixed(0)
+        } MB RSS)`,
       );
     }
   }
 }
 
-/** The single-thread benchmark: scenarios 1, 2 and 3, wtproxy against HAProxy. */
+/** The single-thread benchmark: scenarios 1 to 7 (`--only`), wtproxy against HAProxy. */
 async function singleThreadBench(t0: number): Promise<void> {
-  await httpScenario("1 server-close", "server-close");
-  await httpScenario("2 keep-alive", "keep-alive");
-  await transferScenario();
+  if (wanted("1")) await httpScenario("1 server-close", "server-close");
+  if (wanted("2")) await httpScenario("2 keep-alive", "keep-alive");
+  if (wanted("3")) await transferScenario();
+  if (wanted("4")) await httpScenario("4 keep-alive + 3 rules", "rules");
+  if (wanted("5")) await httpScenario("5 https keep-alive", "tls");
+  if (wanted("6")) await httpScenario("6 https new conn/req", "tls-new");
+  if (wanted("7")) await transferScenario(true);
 
   const f = (n: number, d = 0) => Number.isFinite(n) ? n.toFixed(d) : "-";
   const lines: string[] = [];
@@ -486,8 +566,18 @@ async function singleThreadBench(t0: number): Promise<void> {
   lines.push("");
   lines.push(
     `ratio wtproxy/haproxy req/s: server-close ${ratio("1 server-close")} (goal >= 1.0x), ` +
-      `keep-alive ${ratio("2 keep-alive")} (goal >= 0.6x)`,
+      `keep-alive ${ratio("2 keep-alive")} (goal >= 0.6x), https keep-alive ${
+        ratio("5 https keep-alive")
+      } (goal >= 0.5x), handshakes ${ratio("6 https new conn/req")} (goal >= 0.5x)`,
   );
+  const ka = rows.find((r) => r.scenario === "2 keep-alive" && r.name === "wtproxy");
+  const kr = rows.find((r) => r.scenario === "4 keep-alive + 3 rules" && r.name === "wtproxy");
+  if (ka && kr) {
+    lines.push(
+      `wtproxy keep-alive with 3 non-matching rules vs none: ${(kr.rps / ka.rps).toFixed(3)}x ` +
+        `req/s, CPU ${f(kr.cpuUs, 1)} vs ${f(ka.cpuUs, 1)} us/req`,
+    );
+  }
   lines.push("");
   lines.push(
     `| transfer | proxy | 1 GB down MB/s | 100 MB up MB/s | RSS base MB | RSS growth during down MB | during up MB |`,
@@ -506,9 +596,18 @@ async function singleThreadBench(t0: number): Promise<void> {
     };
     med.set(name, x);
     lines.push(
-      `| 3 | ${name} | ${f(x.downMBs)} | ${f(x.upMBs)} | ${f(x.rssBase, 1)} | ${
-        f(x.downGrowth, 1)
-      } | ${f(x.upGrowth, 1)} |`,
+      `| ${name.includes("TLS") ? 7 : 3} | ${name} | ${f(x.downMBs)} | ${f(x.upMBs)} | ${
+        f(x.rssBase, 1)
+      } | ${f(x.downGrowth, 1)} | ${f(x.upGrowth, 1)} |`,
+    );
+  }
+  const wt = med.get("wtproxy (TLS)");
+  const ht = med.get("haproxy (TLS)");
+  if (wt && ht) {
+    lines.push("");
+    lines.push(
+      `ratio wtproxy/haproxy MB/s over TLS: down ${(wt.downMBs / ht.downMBs).toFixed(2)}x; ` +
+        `wtproxy RSS growth ${wt.downGrowth.toFixed(1)} MB (goal < 50)`,
     );
   }
   const w = med.get("wtproxy");
