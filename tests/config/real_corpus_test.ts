@@ -42,7 +42,7 @@ Deno.test("real corpus: every file is checked without a crash, messages name FIL
   for (const name of names) await check(name, pem);
 });
 
-/** Files wtproxy accepts (scripts/corpus.ts, 2 Dec 2026, 16:50): they must stay accepted. */
+/** Files wtproxy accepts (scripts/corpus.ts, 2 Dec 2026, 17:15): they must stay accepted. */
 const ACCEPTED = [
   "0ne-zero__warpoxy.cfg",
   "0xnikhilsaini__socke.io-with-loadbalancer.cfg",
@@ -54,12 +54,17 @@ const ACCEPTED = [
   "2vcps__crdb-demo-pure.cfg",
   "2winpowersoftware__realtime-gateway-reference.cfg",
   "4teamwork__supervisor-haproxy.cfg",
+  "5-reborn-devs__oreno-turn-BE.cfg",
   "6qat__myshell.cfg",
   "7ZFG1__Docker-Swarm-RabbitMQ.cfg",
   "89berner__MongoAudit.cfg",
+  "ABeloeil__haproxy-node-docker-container.cfg",
+  "AKAlexsey__football_seasons.cfg",
+  "AKSarav__haproxy-nodejs-redis.cfg",
+  "ANT1OFF__bookface2.0.cfg",
+  "ARQSW2__loadBalancing.cfg",
   "Abbosbek-cloud__haproxy.cfg",
   "AbdelhamidLarachi__Microservices-Archetecture.cfg",
-  "ABeloeil__haproxy-node-docker-container.cfg",
   "AdamWiktor__analyzer.cfg",
   "AdeptJ__adeptj-runtime.cfg",
   "Aditya-Deshwal23__Self-Healing-Load-Balancer.cfg",
@@ -69,25 +74,23 @@ const ACCEPTED = [
   "Aitthi__k3s-setup.cfg",
   "AjinkyaAmbadkar__MultiLingualChat-App.cfg",
   "Akahime__THUDistributedDatabase.cfg",
-  "AKAlexsey__football_seasons.cfg",
   "AkashiSN__Server-Config.cfg",
-  "AKSarav__haproxy-nodejs-redis.cfg",
   "AlanHuertaC__nestjs-monorepo-services.cfg",
   "Alars-ALIT__haproxy-consul.cfg",
-  "Aleks-Sharipov__otus_postgresql_2025_shaleks.cfg",
-  "AleksandrMalinovskiy__test-patroni.cfg",
   "AleSassi__reckon-k8s.cfg",
-  "AlexanderShvaykin__dev-proxy.cfg",
-  "Alexbeav__simple-lb-docker-lab.cfg",
+  "Aleks-Sharipov__otus_postgresql_2025_shaleks.cfg",
+  "AleksandrLipovetskiy__HAProxy_Nginx.cfg",
+  "AleksandrMalinovskiy__test-patroni.cfg",
   "AlexGavalas__ws-relay-lab.cfg",
   "AlexRamey__cs4501-site.cfg",
+  "AlexanderShvaykin__dev-proxy.cfg",
+  "Alexbeav__simple-lb-docker-lab.cfg",
   "Almsst__sflt-haproxy-lab.cfg",
   "Alvaro-Sez__haproxy-redis-socket.io.cfg",
   "AnalogJ__docker-consul-template-haproxy.cfg",
   "AndrewGable__chatter.cfg",
   "Andrey540__highloadarch.cfg",
   "AndriiZil__haproxy-node-docker-load-balancer.cfg",
-  "ARQSW2__loadBalancing.cfg",
 ];
 
 Deno.test("real corpus: the files wtproxy accepted stay accepted", async () => {

@@ -249,3 +249,45 @@ backend b
     await ca.remove();
   }
 });
+
+Deno.test("TLS config: crt-base prefixes relative crt paths (not absolute ones); ca-base/crt-base alone are accepted", async () => {
+  const ca = await makeCa();
+  try {
+    await ca.issue("good", ["localhost"]);
+    const other = await ca.issue("other", ["other.test"]);
+    const cfg = (binds: string) =>
+      `global
+  ca-base /etc/ssl/certs
+  crt-base ${ca.dir}
+defaults
+  mode http
+  timeout client 5s
+  timeout server 5s
+  timeout connect 5s
+frontend f
+${binds}
+  default_backend b
+backend b
+  server s1 127.0.0.1:1
+`;
+    // no crt at all: crt-base changes nothing
+    assertEquals(await problems(cfg("  bind 127.0.0.1:0"), "t.cfg"), []);
+    const text = cfg(`  bind 127.0.0.1:0 ssl crt good.pem crt ${other.pem}`);
+    const { config } = await loadConfigText(text, "t.cfg");
+    const ssl = config.frontends[0].binds[0].ssl!;
+    assertEquals(ssl.crt.map((c) => c.path), [`${ca.dir}/good.pem`, other.pem]);
+    assertEquals(ssl.certs.map((c) => c.names), [["localhost"], ["other.test"]]);
+    // a missing relative file is named with its full path, at the crt value
+    const p = await problems(cfg("  bind 127.0.0.1:0 ssl crt nope.pem"), "t.cfg");
+    assertEquals(p.length, 1, p.join("\n"));
+    match(p[0], new RegExp(`^10:\\d+ error .*'${ca.dir}/nope\\.pem' does not exist`), p[0]);
+    // crt-base needs its directory
+    const bad = await problems(
+      cfg("  bind 127.0.0.1:0").replace(`crt-base ${ca.dir}`, "crt-base"),
+      "t.cfg",
+    );
+    match(bad.join("\n"), /^3:3 error 'crt-base' expects a directory path/);
+  } finally {
+    await ca.remove();
+  }
+});

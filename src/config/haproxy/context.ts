@@ -118,6 +118,8 @@ export class Cfg {
   readonly diags: Diagnostic[] = [];
   readonly envOverlay = new Map<string, string | null>();
   resetEnv = false;
+  /** `crt-base DIR` (global): prefix of the relative `crt` paths of the binds that follow it. */
+  crtBase: string | undefined;
   readonly lookupEnv: (name: string) => string | undefined;
 
   globalEntries: SrcEntry[] = [];

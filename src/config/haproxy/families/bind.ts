@@ -52,8 +52,13 @@ function bind(c: Cfg, x: ProxyLine) {
         return;
       }
       const item = { text: v.text, loc: c.at(l, v) };
-      if (a.text === "crt") ssl.crt.push(item);
-      else if (a.text === "alpn") ssl.alpn = item;
+      if (a.text === "crt") {
+        // HAProxy: a relative crt path is taken under the global crt-base.
+        if (c.crtBase !== undefined && !v.text.startsWith("/")) {
+          item.text = `${c.crtBase.replace(/\/+$/, "")}/${v.text}`;
+        }
+        ssl.crt.push(item);
+      } else if (a.text === "alpn") ssl.alpn = item;
       else if (a.text === "ssl-min-ver") ssl.minVer = item;
       else ssl.maxVer = item;
       i += 2;

@@ -7,6 +7,23 @@ const RUSTLS = "wtproxy's TLS (rustls) chooses its cipher suites itself (TLSv1.2
 const NO_CLIENT_CERTS = "client certificates are not supported";
 
 export const TLS: Family = {
+  globalDirectives: {
+    // HAProxy prefixes the relative `crt` paths of the binds parsed after it (bind.ts).
+    "crt-base": (c, { l, kw, kwLoc, args }) => {
+      if (!args[0] || args.length > 1) {
+        return c.error(kwLoc, `'${kw}' expects a directory path as its only argument.`);
+      }
+      c.crtBase = args[0].text;
+      c.takeComment(l);
+    },
+    // Only `ca-file`/`crl-file` use it, and those are refused on their own lines.
+    "ca-base": (c, { l, kw, kwLoc, args }) => {
+      if (!args[0] || args.length > 1) {
+        return c.error(kwLoc, `'${kw}' expects a directory path as its only argument.`);
+      }
+      c.takeComment(l);
+    },
+  },
   global: {
     "ssl-default-bind-ciphers": { level: "warn", why: RUSTLS },
     "ssl-default-bind-ciphersuites": { level: "warn", why: RUSTLS },
@@ -19,11 +36,6 @@ export const TLS: Family = {
     "ssl-default-server-options": { level: "warn", why: "wtproxy does not use TLS to servers" },
     "ssl-dh-param-file": { level: "warn", why: RUSTLS },
     "ssl-server-verify": { level: "warn", why: "wtproxy does not use TLS to servers" },
-    "ca-base": { level: "warn", why: NO_CLIENT_CERTS },
-    "crt-base": {
-      level: "error",
-      why: "give 'crt' paths in full (or relative to where wtproxy runs)",
-    },
     maxsslconn: { level: "warn", why: "maxconn limits TLS connections too" },
     maxsslrate: { level: "warn", why: "not supported" },
   },
