@@ -140,6 +140,8 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       workers = await startWorkers(nbthread, config, store.table, events, {
         pool: opts.pool,
         relay: ["wt"],
+        // A starting worker's SessionReplica learns the sessions live now.
+        snapshot: () => sessions ? [["wt-peer", sessions.snapshot()]] : [],
         addresses: () => {
           const out: [string, unknown][] = [];
           for (const [key, st] of store.servers) if (st.dns) out.push([key, st.dns]);

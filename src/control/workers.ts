@@ -15,6 +15,12 @@ export interface WorkerPoolOptions {
   onWorkerDied?: (index: number, why: string) => void;
   /** The discovered server addresses now ([key, address]), sent to a starting worker. */
   addresses?: () => [string, unknown][];
+  /**
+   * Pushes ([kind, data]) a starting worker gets right after its start message, before any
+   * later push: what the control plane knows that the worker must not wait for (e.g. the live
+   * Wt sessions for its SessionReplica).
+   */
+  snapshot?: () => [string, unknown][];
   /** Event kinds also relayed to the other workers (as a push of kind `${kind}-peer`). */
   relay?: string[];
 }
@@ -120,10 +126,15 @@ export async function startWorkers(
   let replaced = 0;
   let nextId = 1;
   const threads: Thread[] = [];
+  // Workers between their start message and "ready" (a replacement too): pushes go to them
+  // as well, queued after the start message, so none is missed while they start.
+  const starting = new Set<Thread>();
+  const targets = () => [...threads, ...starting];
 
   const spawn = async (index: number): Promise<Thread> => {
     const t = new Thread(index, hub, onDeath, relayOut);
-    const m = await t.ask({
+    starting.add(t);
+    const ready = t.ask({
       t: "start",
       index,
       config: current,
@@ -132,6 +143,9 @@ export async function startWorkers(
       pool: opts.pool,
       addresses: opts.addresses?.() ?? [],
     }, (a) => a.t === "ready" || a.t === "start-failed");
+    for (const [kind, data] of opts.snapshot?.() ?? []) t.send({ t: "push", kind, data });
+    const m = await ready;
+    starting.delete(t);
     if (m.t !== "ready") {
       t.terminate();
       throw new Error(m.t === "start-failed" ? m.error : "worker did not start");
@@ -143,7 +157,7 @@ export async function startWorkers(
   const relayed = new Set(opts.relay ?? []);
   /** Sends the relayed kinds of a worker's batch to every other worker, one push per kind. */
   function relayOut(from: Thread, batch: [string, unknown][]): void {
-    if (relayed.size === 0 || threads.length < 2) return;
+    if (relayed.size === 0) return;
     const byKind = new Map<string, unknown[]>();
     for (const [kind, data] of batch) {
       if (!relayed.has(kind)) continue;
@@ -152,7 +166,7 @@ export async function startWorkers(
       list.push(data);
     }
     for (const [kind, list] of byKind) {
-      for (const t of threads) {
+      for (const t of targets()) {
         if (t !== from) t.send({ t: "push", kind: `${kind}-peer`, data: list });
       }
     }
@@ -227,7 +241,7 @@ export async function startWorkers(
       );
     },
     push(kind, data) {
-      for (const t of threads) t.send({ t: "push", kind, data });
+      for (const t of targets()) t.send({ t: "push", kind, data });
     },
     async stop(graceMs) {
       stopping = true;

@@ -192,6 +192,21 @@ export class WtSessionTable implements SessionObserver, SessionLookup {
     return this.entries.size;
   }
 
+  /**
+   * Every live session as the observations that make a SessionReplica know it (oldest first,
+   * one per open WebSocket): what a starting data-plane worker is sent.
+   */
+  snapshot(): [string, [string, string]][] {
+    const out: [string, [string, string]][] = [];
+    for (const e of this.entries.values()) {
+      const server = e.proc.servers[0]?.key;
+      if (!server) continue;
+      out.push(["answered", [server, e.id]]);
+      for (let i = 0; i < e.ws; i++) out.push(["wsOpened", [server, e.id]]);
+    }
+    return out;
+  }
+
   /** The sessions of `server`, oldest first, ids masked. */
   list(server: string): SessionView[] {
     const p = this.byServer.get(server);
