@@ -332,6 +332,24 @@ Deno.test("`timeout client 15min` is read as 15m with HAProxy 2.6's warning", ()
   );
 });
 
+Deno.test("`inter 1s[`: stray characters after a timer's unit are a warning (HAProxy 2.6), not after a bare number", () => {
+  const cfg = (v: string) =>
+    `defaults\n    mode http\n${T}listen b\n    bind 127.0.0.1:0\n    server s1 127.0.0.1:80 check inter ${v}\n`;
+  const { tree } = parseHaproxy(cfg("1s["), "t.cfg");
+  const be = get(tree, "backends", "b");
+  assertEquals(scalar(get(get(be, "servers") as SrcNode, "s1", "inter")), "1s");
+  assertEquals(load(cfg("1s[")), [
+    "8:42 warning: unexpected character '[' after the timer value '1s[', only (us, ms, s, m, h, " +
+    "d) are supported: HAProxy 2.6 reads it as '1s' and will refuse it in next versions; wtproxy " +
+    "reads it as '1s' too. Write '1s'.",
+  ]);
+  assertEquals(load(cfg("250ms]")).length, 1);
+  // HAProxy refuses a number followed by something that is not a unit
+  const bad = load(cfg("1["));
+  assertEquals(bad.length, 1, bad.join("\n"));
+  assert(bad[0].startsWith("8:40 error:"), bad[0]);
+});
+
 Deno.test("a frontend that only redirects is not told 'every request gets 503'", () => {
   const fe = (rule: string) =>
     `defaults\n    mode http\n${T}frontend http-in\n    bind :8080\n    ${rule}\n`;

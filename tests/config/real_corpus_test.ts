@@ -74,6 +74,7 @@ const ACCEPTED = [
   "Aitthi__k3s-setup.cfg",
   "AjinkyaAmbadkar__MultiLingualChat-App.cfg",
   "Akahime__THUDistributedDatabase.cfg",
+  "Akaronte__okd4.14-install.cfg",
   "AkashiSN__Server-Config.cfg",
   "AlanHuertaC__nestjs-monorepo-services.cfg",
   "Alars-ALIT__haproxy-consul.cfg",

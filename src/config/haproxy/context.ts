@@ -250,8 +250,8 @@ export class Cfg {
     return this.scalar(/^\d+$/.test(w.text) ? Number(w.text) : w.text, this.at(l, w));
   }
   durationNode(l: Line, w: Word): SrcScalar {
-    // HAProxy 2.6 reads `15min` as 15m and only warns about the rest ("in", "ec"...)
-    const m = /^(\d+)([A-Za-z]+)$/.exec(w.text);
+    // HAProxy 2.6 reads `15min` / `1s[` as 15m / 1s and only warns about the rest (after a unit)
+    const m = /^(\d+)(\D.*)$/.exec(w.text);
     const unit = m ? /^(us|ms|[smhd])/.exec(m[2])?.[1] : undefined;
     if (m && unit && m[2] !== unit) {
       const read = m[1] + unit;
