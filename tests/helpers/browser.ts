@@ -28,6 +28,8 @@ export async function launchChromium(
   opts: {
     viewport?: { width: number; height: number };
     httpCredentials?: { username: string; password: string };
+    /** Accept any certificate (a test's own CA is not in Chromium's store). */
+    ignoreHTTPSErrors?: boolean;
   } = {},
 ): Promise<Browser> {
   const userDataDir = await Deno.makeTempDir({ prefix: "wtproxy-chromium-" });
