@@ -8,8 +8,8 @@ import { createLogging, type Logging, type LoggingOptions } from "./log/logging.
 import { logReload, logStart, logStopped, logStopping } from "./log/events.ts";
 import { startAdmin } from "./admin/server.ts";
 import { type Health, startHealth } from "./health/scheduler.ts";
-import { reportTakenDown } from "./health/machine.ts";
-import { StateStore } from "./state.ts";
+import { reportTakenDown, setAdminState } from "./health/machine.ts";
+import { type AdminState, StateStore } from "./state.ts";
 import type { Connector } from "./upstream/conn.ts";
 import type { PoolOptions } from "./upstream/pool.ts";
 import { type DataPlane, type ListenerInfo, startDataPlane } from "./data/plane.ts";
@@ -97,6 +97,11 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
   events.handle("log", (data) => {
     const [fe, rec] = data as [string, RequestLog];
     logger.request(fe, rec);
+  });
+  // A worker's stats page admin form: the same state change as the admin API's.
+  events.handle("admin-state", (data) => {
+    const [key, state] = data as [string, AdminState];
+    setAdminState(store, key, state);
   });
   events.handle("passive-down", (data) => {
     const [key, reason] = data as [string, string];

@@ -113,9 +113,10 @@ export function compileStats(cfg: StatsConfig): StatsHandler {
           const servers = form.getAll("s");
           if (!state || servers.length === 0) st = state ? "NONE" : "ERRP";
           else {
+            const set = rt.setAdminState ?? ((k, a) => setAdminState(rt.state, k, a));
             for (const s of servers) {
               try {
-                setAdminState(rt.state, `${b}/${s}`, state);
+                set(`${b}/${s}`, state);
               } catch {
                 st = "PART";
               }

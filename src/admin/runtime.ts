@@ -3,7 +3,7 @@
 
 import type { Config } from "../config/model.ts";
 import type { SessionView } from "../session/table.ts";
-import type { StateStore } from "../state.ts";
+import type { AdminState, StateStore } from "../state.ts";
 
 export interface AdminRuntime {
   /** The current configuration snapshot (read on every request: a reload swaps it). */
@@ -21,4 +21,9 @@ export interface AdminRuntime {
   readonly nbthread?: number;
   /** The live Wt session table, when `wt-sessions` is set (GET /api/sessions lists it). */
   readonly sessions?: { list(server: string): SessionView[] } | null;
+  /**
+   * Sets a server's admin state in the control plane (health machine, event line, drain
+   * bookkeeping); a data-plane worker sends it there. Absent = setAdminState on `state`.
+   */
+  readonly setAdminState?: (key: string, state: AdminState) => void;
 }

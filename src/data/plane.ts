@@ -13,7 +13,7 @@ import type { SessionLookup, SessionObserver } from "../session/observer.ts";
 import { certSelector } from "../tls/select.ts";
 import { startTcpListener } from "../tcp/listener.ts";
 import { SessionTable } from "../tcp/sessions.ts";
-import type { StateStore } from "../state.ts";
+import type { AdminState, StateStore } from "../state.ts";
 import { compileSnapshot } from "../proxy/compile.ts";
 import {
   bindAddresses,
@@ -37,6 +37,8 @@ export interface DataPlaneOptions {
    * gives where observations go and what the balancer asks (null: `wt-sessions` off).
    */
   sessions?: (config: Config) => (SessionObserver & SessionLookup) | null;
+  /** Where the stats page's admin forms set a server's state (absent: this thread's store). */
+  setAdminState?: (key: string, state: AdminState) => void;
 }
 
 /** One listening socket, as the control plane and the admin page see it. */
@@ -119,6 +121,7 @@ export function startDataPlane(
     logger: opts.logger,
     inflight: new Set(),
     shutdown: shutdown.signal,
+    setAdminState: opts.setAdminState,
     active: 0,
     tcpSessions: new SessionTable(),
   };

@@ -5,7 +5,7 @@
 /// <reference lib="deno.worker" />
 
 import type { RequestLog } from "../log/record.ts";
-import { checkedRoot } from "../health/machine.ts";
+import { checkedRoot, HealthOpError } from "../health/machine.ts";
 import { type ServerState, type StateEvent, StateStore } from "../state.ts";
 import { SharedTable } from "../shared/table.ts";
 import { BatchedChannel, PushHandlers, remote } from "../shared/channel.ts";
@@ -98,6 +98,11 @@ async function onMessage(m: ToWorker): Promise<void> {
           reusePort: true,
           pool: m.pool,
           sessions: sessionsFor,
+          // The stats page's admin forms: the control plane does it as its admin API does.
+          setAdminState: (key, state) => {
+            if (!store?.servers.has(key)) throw new HealthOpError(`No such server: ${key}`);
+            channel.send("admin-state", [key, state]);
+          },
         }, new Map(m.ports));
         registerPushes(pushes, plane);
         post({ t: "ready", listeners: plane.listeners });

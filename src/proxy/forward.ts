@@ -2,7 +2,7 @@
 // with the server's response streamed back, log it once, move the counters, free the slot.
 
 import { type AccessLogger, newRequestLog, type RequestLog } from "../log/record.ts";
-import type { Counters } from "../state.ts";
+import type { AdminState, Counters } from "../state.ts";
 import { type Network, parseNetwork } from "../acl/ip.ts";
 import { isWebSocketUpgrade, proxyWebSocket } from "../ws/proxy.ts";
 import { UpstreamError } from "../upstream/errors.ts";
@@ -44,6 +44,8 @@ export interface ProxyCore extends AttemptDeps {
   inflight: Set<{ abort(): void }>;
   /** Aborted when the runtime stops for good (WebSocket tunnels close with 1001). */
   shutdown: AbortSignal;
+  /** Admin state changes of the stats page's forms (a worker sends them to the control plane). */
+  setAdminState?: (key: string, state: AdminState) => void;
 }
 
 function ipOf(ip: string): Network | null {
@@ -358,7 +360,11 @@ async function serveStats(
   rec.tw = 0;
   rec.tc = 0;
   rec.tres = 0;
-  const rt = { config: core.snapshot.config, state: core.store };
+  const rt = {
+    config: core.snapshot.config,
+    state: core.store,
+    setAdminState: core.setAdminState,
+  };
   const ctx = {
     nbsrv: (name: string) => {
       const be = core.snapshot.backends.get(name);
