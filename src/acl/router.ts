@@ -21,4 +21,6 @@ export interface ContentRule {
 export interface RouteContext {
   /** HAProxy's nbsrv(backend) for the current state. */
   nbsrv(backend: string): number;
+  /** The Prometheus text of the running proxy (`http-request use-service prometheus-exporter`). */
+  metrics?(): string;
 }

@@ -2,6 +2,7 @@
 // routers, balancers, timeouts, connection modes, the forwarded-header plans of every
 // frontend x backend pair, and the maxconn gates.
 
+import { renderMetrics } from "../admin/metrics.ts";
 import type { ConnSettings } from "../downstream/server.ts";
 import type {
   BackendConfig,
@@ -161,6 +162,7 @@ export function compileSnapshot(
       const be = backends.get(name);
       return be ? store.nbsrv(be.config) : 0;
     },
+    metrics: () => renderMetrics({ config, state: store }),
   };
   const backendNames = new Set(backends.keys());
   const frontends = new Map<string, FrontendRt>();

@@ -11,7 +11,15 @@ import { DENY_STATUSES, denyPage, reasonPhrase } from "./pages.ts";
 import { compileFormat, type Format } from "./sample.ts";
 import type { Answer, HeaderOp, Rule } from "./types.ts";
 
-const REQUEST_ACTIONS = ["redirect", "set-header", "add-header", "del-header", "deny", "return"];
+const REQUEST_ACTIONS = [
+  "redirect",
+  "set-header",
+  "add-header",
+  "del-header",
+  "deny",
+  "return",
+  "use-service",
+];
 const RESPONSE_ACTIONS = ["set-header", "add-header", "del-header", "deny"];
 const REDIRECT_CODES = [301, 302, 303, 307, 308];
 /** Header names: RFC 9110 tokens. */
@@ -237,6 +245,31 @@ function returnRule(words: Word[], env: CompileEnv, problems: Problem[]): Answer
   };
 }
 
+const PROMETHEUS_TYPE = "content-type: text/plain; version=0.0.4; charset=utf-8\r\n";
+
+/** `use-service prometheus-exporter`: the proxy's Prometheus text (the admin /metrics one). */
+function serviceRule(words: Word[]): Answer {
+  const name = need(words, 1, "a service name");
+  if (name.text !== "prometheus-exporter") {
+    throw new RuleProblem(
+      `'use-service ${name.text}' is not supported (only prometheus-exporter)`,
+      name,
+    );
+  }
+  if (words.length > 2) throw new RuleProblem(`unexpected '${words[2].text}'`, words[2]);
+  const encoder = new TextEncoder();
+  return {
+    kind: "service",
+    make: (_req, ctx) => ({
+      status: 200,
+      reason: "OK",
+      lines: PROMETHEUS_TYPE,
+      body: encoder.encode(ctx.metrics?.() ?? ""),
+      closes: false,
+    }),
+  };
+}
+
 function compileOne(
   words: Word[],
   phase: "request" | "response",
@@ -259,6 +292,8 @@ function compileOne(
       return denyRule(words, phase === "request" ? 403 : 502);
     case "return":
       return returnRule(words, env, problems);
+    case "use-service":
+      return serviceRule(words);
     default:
       return headerRule(words, env, problems);
   }

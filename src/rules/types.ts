@@ -23,7 +23,7 @@ export interface Reply {
 }
 
 export interface Answer {
-  kind: "redirect" | "deny" | "return";
+  kind: "redirect" | "deny" | "return" | "service";
   make(req: RequestInfo, ctx: RouteContext): Reply;
 }
 

@@ -163,6 +163,28 @@ Deno.test("return: status, content-type, literal string, lf-string with samples,
   });
 });
 
+Deno.test("use-service prometheus-exporter: the proxy's Prometheus text through the frontend, without a server", async () => {
+  await withProxy(["use-service prometheus-exporter if { path /metrics }"], async (px, be) => {
+    const other = await get(px.port, "/app");
+    assertEquals(other.status, 200);
+    assertEquals(be.received.length, 1);
+    const res = await get(px.port, "/metrics");
+    assertEquals(res.statusLine, "HTTP/1.1 200 OK");
+    assertEquals(hdr(res, "content-type"), "text/plain; version=0.0.4; charset=utf-8");
+    assert(res.text.includes('haproxy_process_build_info{version="'), res.text.slice(0, 300));
+    // the frontend's counter has seen the first request at least
+    const m = /^haproxy_frontend_http_requests_total\{proxy="f"\} (\d+)$/m.exec(res.text);
+    assert(m && Number(m[1]) >= 1, res.text);
+    assertEquals(be.received.length, 1);
+  });
+  assertEquals(
+    await problems(simpleConfig({ s1: "127.0.0.1:1" }, {
+      frontend: `    http-request:\n      - use-service lua.hello\n`,
+    })),
+    ["11:21 http-request use-service: 'use-service lua.hello' is not supported (only prometheus-exporter)"],
+  );
+});
+
 Deno.test("set/add/del-header on the request, in order; a later condition sees an earlier edit", async () => {
   await withProxy([
     "del-header x-a",
@@ -254,7 +276,7 @@ Deno.test("bad rules: errors at LINE:COL naming the word at fault", async () => 
     simpleConfig({ s1: "127.0.0.1:1" }, { frontend: `    http-request:\n      - ${r}\n` });
   // The rule text starts at column 9 of line 11.
   assertEquals(await problems(yaml("tarpit")), [
-    "11:9 http-request tarpit: 'http-request tarpit' is not supported (supported: redirect, set-header, add-header, del-header, deny, return)",
+    "11:9 http-request tarpit: 'http-request tarpit' is not supported (supported: redirect, set-header, add-header, del-header, deny, return, use-service)",
   ]);
   assertEquals(await problems(yaml("set-header X %[nope]")), [
     "11:24 http-request set-header: '%[nope]': unknown fetch 'nope'",

@@ -45,7 +45,7 @@ export function crossChecks(
     if (f.defaultBackend === null && f.useBackend.length === 0 && !f.stats) {
       // `redirect scheme https` (http-request rules that answer) is a whole frontend's job
       const answers = (f.httpRequest ?? []).filter((x) =>
-        /^\s*(redirect|deny|return|tarpit)\b/.test(x.text)
+        /^\s*(redirect|deny|return|tarpit|use-service)\b/.test(x.text)
       );
       const always = answers.some((x) => !/\s(if|unless)\s/.test(` ${x.text} `));
       if (!always) {
