@@ -91,6 +91,13 @@ export function compileAclWords(
     return null;
   }
   const { fetch } = resolved;
+  if (fetch.caveat) {
+    problems.push({
+      severity: "warning",
+      message: `${name}: ${fetch.caveat}`,
+      offset: head.offset,
+    });
+  }
   let matchName = resolved.match;
   const args = expr.fetch.args;
   const argOffsets = expr.fetch.argOffsets;

@@ -30,6 +30,8 @@ export interface Fetch {
   multi?: boolean;
   /** Compiles once at load. Throws AclError (argIndex set) for a bad argument. */
   compile(args: readonly string[], env: CompileEnv): SampleFn;
+  /** Where it differs from HAProxy's fetch: a warning at every use in a condition. */
+  caveat?: string;
 }
 
 /** A single, non-null sample as handed to a matcher (already converted to its input type). */

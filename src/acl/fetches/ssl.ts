@@ -27,6 +27,8 @@ fetches.set("ssl_fc_sni", {
   minArgs: 0,
   maxArgs: 0,
   compile: () => (req: RequestInfo) => req.tls == null ? null : sniOfHost(req.headers.get("host")),
+  caveat: "Deno does not report a connection's SNI: wtproxy takes the Host header's name " +
+    "(what browsers and curl send as SNI); a client may send another SNI than its Host",
 });
 
 fetches.set("ssl_fc_protocol", {
