@@ -264,6 +264,8 @@ export interface ProxySettings {
   timeouts: Timeouts;
   /** Resolved log targets of this proxy (`log global` copies the global ones); [] = no log. */
   log: LogTarget[];
+  /** `monitor-uri` (frontends): answered by the frontend itself (src/rules/monitor.ts). */
+  monitorUri?: string;
 }
 
 export interface Bind extends Address {
@@ -331,6 +333,8 @@ export interface FrontendConfig {
   /** mode tcp: inspect-delay and content rules (absent: none). */
   tcpRequest?: TcpRequest;
   /** `http-request` / `http-response` rules in order (absent: none). */
+  /** `monitor fail if|unless COND`: "if COND" text; the monitor answers 503 when it holds. */
+  monitorFail?: RuleLine;
   httpRequest?: RuleLine[];
   httpResponse?: RuleLine[];
   /** `errorfile CODE FILE` (and `errorfiles` imports): this proxy's own error answers. */

@@ -4,6 +4,7 @@ import { compileNamedAcls } from "../acl/compile.ts";
 import type { CompileEnv } from "../acl/types.ts";
 import type { AclLine, Diagnostic, RuleLine } from "../config/model.ts";
 import { compileRules } from "./compile.ts";
+import { monitorRule } from "./monitor.ts";
 import type { Rule } from "./types.ts";
 
 export interface ProxyRules {
@@ -16,6 +17,9 @@ export interface RuleSource {
   acls?: readonly AclLine[];
   httpRequest?: readonly RuleLine[];
   httpResponse?: readonly RuleLine[];
+  /** `monitor-uri` (frontends; defaults pass it down) and its `monitor fail` condition. */
+  settings?: { monitorUri?: string };
+  monitorFail?: RuleLine;
 }
 
 /** Compiles `p`'s rules; diagnostics (errors at FILE:LINE:COL) go to `out`. */
@@ -24,12 +28,21 @@ export function compileProxyRules(
   env: CompileEnv,
   out: Diagnostic[],
 ): ProxyRules & { failed: boolean } {
-  if (!p.httpRequest?.length && !p.httpResponse?.length) {
+  const monitorUri = p.settings?.monitorUri;
+  if (!p.httpRequest?.length && !p.httpResponse?.length && monitorUri === undefined) {
     return { request: null, response: null, failed: false };
   }
   // Named ACL problems are the router's to report.
   const { acls } = compileNamedAcls(p.acls ?? [], env, []);
   const req = compileRules(p.httpRequest, "request", acls, env, out);
   const res = compileRules(p.httpResponse, "response", acls, env, out);
-  return { request: req.rules, response: res.rules, failed: req.failed || res.failed };
+  let request = req.rules;
+  let failed = req.failed || res.failed;
+  if (monitorUri !== undefined) {
+    // HAProxy answers monitor requests before any http-request rule.
+    const m = monitorRule(monitorUri, p.monitorFail, acls, env, out);
+    if (m === null) failed = true;
+    else if (!req.failed) request = [m, ...(request ?? [])];
+  }
+  return { request: failed ? null : request, response: res.rules, failed };
 }

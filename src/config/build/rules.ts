@@ -18,6 +18,7 @@ import { TCP_REQUEST } from "./tcp_request.ts";
 import { MODES } from "./modes.ts";
 import { BACKEND_ERRORFILES, FRONTEND_ERRORFILES } from "./errorfiles.ts";
 import { BACKEND_STATS, FRONTEND_STATS } from "./stats.ts";
+import { FRONTEND_MONITOR } from "./monitor.ts";
 
 export interface SectionRule<T> {
   /** The keys it reads (added to the section's known keys, so typos get "did you mean"). */
@@ -41,6 +42,7 @@ export const FRONTEND_RULES: SectionRule<FrontendConfig>[] = [
   TCP_REQUEST,
   FRONTEND_ERRORFILES,
   FRONTEND_STATS,
+  FRONTEND_MONITOR,
 ];
 export const BACKEND_RULES: SectionRule<BackendConfig>[] = [
   BACKEND_COOKIE,

@@ -3,7 +3,15 @@ import { DNS_SERVER_KEYS } from "./dns.ts";
 export const TOP_KEYS = ["global", "defaults", "frontends", "backends", "admin", "resolvers"];
 export const GLOBAL_KEYS = ["maxconn", "log-tag", "log"];
 export const LOG_TARGET_KEYS = ["address", "facility", "level", "min-level", "format"];
-export const SETTINGS_KEYS = ["mode", "log", "options", "retries", "maxconn", "timeouts"];
+export const SETTINGS_KEYS = [
+  "mode",
+  "log",
+  "options",
+  "retries",
+  "maxconn",
+  "timeouts",
+  "monitor-uri",
+];
 export const DEFAULTS_KEYS = [...SETTINGS_KEYS, "http-check", "tcp-check", "default-server"];
 export const FRONTEND_KEYS = [
   "bind",

@@ -32,6 +32,7 @@ export interface SettingsPatch {
   expect?: { value: Expect; loc: Loc };
   /** `http-check send`: what it changes in the check request. */
   send?: { value: Partial<HttpCheck>; loc: Loc };
+  monitorUri?: string;
 }
 
 export function settingsPatch(
@@ -49,6 +50,9 @@ export function settingsPatch(
       r.error(mode.value.loc, `${path}.mode: unknown mode "${s}" ("http" or "tcp")`);
     }
   }
+  const mu = f.get("monitor-uri");
+  const muText = r.str(mu, `${path}.monitor-uri`);
+  if (muText !== undefined) p.monitorUri = muText;
   const log = f.get("log");
   if (log) p.log = proxyLog(r, log, `${path}.log`, global);
   p.retries = r.int(f.get("retries"), `${path}.retries`, 0, 100);
@@ -251,6 +255,7 @@ export function expect(r: Reader, text: string, loc: Loc, path: string): Expect 
 
 export function resolveSettings(defaults: SettingsPatch, own: SettingsPatch): ProxySettings {
   const options = { ...BUILTIN_OPTIONS, ...defaults.options, ...own.options };
+  const monitorUri = own.monitorUri ?? defaults.monitorUri;
   // One check type per proxy: a section choosing one replaces the one of its defaults.
   const ownCheck = own.options.httpchk !== undefined || own.options.tcpCheck !== undefined;
   if (ownCheck) {
@@ -264,5 +269,6 @@ export function resolveSettings(defaults: SettingsPatch, own: SettingsPatch): Pr
     maxconn: own.maxconn ?? defaults.maxconn ?? BUILTIN_MAXCONN,
     timeouts: { ...NO_TIMEOUTS, ...defaults.timeouts, ...own.timeouts },
     log: own.log ?? defaults.log ?? [],
+    ...(monitorUri !== undefined ? { monitorUri } : {}),
   };
 }

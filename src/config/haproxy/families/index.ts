@@ -29,6 +29,7 @@ import { TCP_REQUEST } from "./tcp_request.ts";
 import { TIMEOUT_NAMES } from "./timeout_names.ts";
 import { TLS } from "./tls.ts";
 import { WT_SESSIONS } from "./wt_sessions.ts";
+import { MONITOR } from "./monitor.ts";
 import type {
   Family,
   GlobalDirective,
@@ -70,6 +71,7 @@ const FAMILIES: Family[] = [
   WT_SESSIONS,
   TCP_CHECK,
   TCP_REQUEST,
+  MONITOR,
 ];
 
 function merged<K extends keyof Family>(key: K): NonNullable<Family[K]> {
