@@ -63,7 +63,7 @@ Deno.test("cli: an unknown key on line N exits 1 naming FILE:N", async () => {
     const r = await wtproxy("--check", "--config", file);
     assertEquals(r.code, 1);
     assertEquals(lines(r.stderr), [
-      `${file}:7:5: error: unknown key "colour" in frontend 'f' (expected one of: bind, acls, use_backend, default_backend, mode, log, options, retries, maxconn, timeouts, http-request, http-response, tcp-request, errorfiles, stats)`,
+      `${file}:7:5: error: unknown key "colour" in frontend 'f' (expected one of: bind, acls, use_backend, default_backend, mode, log, options, retries, maxconn, timeouts, monitor-uri, http-request, http-response, tcp-request, errorfiles, stats, monitor-fail)`,
     ]);
     assertEquals(r.stdout, "");
     noStack(r);
