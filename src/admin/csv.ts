@@ -1,7 +1,7 @@
 // `STATS_URI;csv`: the stats in HAProxy 2.6's CSV layout (the same header, column for column, as
 // `haproxy` prints), so scripts and exporters that scrape HAProxy's CSV keep working. Columns
 // wtproxy has no value for are left empty, as HAProxy leaves the ones that do not apply.
-import type { StatsView } from "./snapshot.ts";
+import type { CountersView, StatsView } from "./snapshot.ts";
 
 export const CSV_HEADER =
   "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr," +
@@ -33,6 +33,25 @@ function line(values: Row): string {
     if (i !== undefined) out[i] = String(v).replace(/[,\n]/g, " ");
   }
   return out.join(",") + ",";
+}
+
+/** The traffic columns a backend row and its server rows share. */
+function traffic(c: CountersView): Row {
+  return {
+    qcur: 0,
+    qmax: 0,
+    scur: c.current,
+    smax: c.max,
+    stot: c.requests,
+    bin: c.bytesIn,
+    bout: c.bytesOut,
+    econ: c.connectErrors,
+    eresp: c.responseErrors,
+    wretr: c.retries,
+    wredis: c.redispatches,
+    rate: c.rate,
+    rate_max: c.maxRate,
+  };
 }
 
 /** The CSV text for `view` (`iid`: 1-based proxy number, `sid`: server number). */
@@ -86,17 +105,7 @@ export function renderCsv(view: StatsView): string {
       rows.push(line({
         pxname: b.name,
         svname: s.server,
-        qcur: 0,
-        qmax: 0,
-        scur: c.current,
-        smax: c.max,
-        stot: c.requests,
-        bin: c.bytesIn,
-        bout: c.bytesOut,
-        econ: c.connectErrors,
-        eresp: c.responseErrors,
-        wretr: c.retries,
-        wredis: c.redispatches,
+        ...traffic(c),
         status: s.check || s.admin !== "READY" || s.tracks ? s.status : "no check",
         weight: s.weight,
         act: s.backup ? 0 : 1,
@@ -107,8 +116,6 @@ export function renderCsv(view: StatsView): string {
         sid: n + 1,
         tracked: s.tracks ?? "",
         type: 2,
-        rate: c.rate,
-        rate_max: c.maxRate,
         check_status: s.lastCheck ? (s.lastCheck.ok ? "L7OK" : "L7STS") : "",
         check_duration: s.lastCheck ? s.lastCheck.durationMs : "",
         ...resp(c.responses),
@@ -121,17 +128,7 @@ export function renderCsv(view: StatsView): string {
     rows.push(line({
       pxname: b.name,
       svname: "BACKEND",
-      qcur: 0,
-      qmax: 0,
-      scur: c.current,
-      smax: c.max,
-      stot: c.requests,
-      bin: c.bytesIn,
-      bout: c.bytesOut,
-      econ: c.connectErrors,
-      eresp: c.responseErrors,
-      wretr: c.retries,
-      wredis: c.redispatches,
+      ...traffic(c),
       status: b.status,
       weight: b.weight,
       act: b.activeServers,
@@ -140,8 +137,6 @@ export function renderCsv(view: StatsView): string {
       iid: id,
       sid: 0,
       type: 1,
-      rate: c.rate,
-      rate_max: c.maxRate,
       ...resp(c.responses),
       req_tot: c.requests,
       mode: "http",
