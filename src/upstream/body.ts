@@ -25,6 +25,8 @@ export class BodyReader {
   bytes = 0;
   /** True when the body ended as its framing says (the connection may be reused). */
   complete = false;
+  /** The array direct reads go into (made at the first one). */
+  private own: Uint8Array | null = null;
 
   constructor(private readonly uc: UpstreamConn, readonly head: ResponseHead) {
     this.remaining = head.bodyMode === "length" ? head.length : 0;
@@ -35,7 +37,10 @@ export class BodyReader {
     }
   }
 
-  /** Next payload chunk, or null at the end. Throws UpstreamError("body-truncated") on EOF. */
+  /**
+   * Next payload chunk (valid until the next call), or null at the end. Throws
+   * UpstreamError("body-truncated") on EOF.
+   */
   async next(): Promise<Uint8Array | null> {
     const mode = this.head.bodyMode;
     if (this.state === "done") return null;
@@ -114,8 +119,12 @@ export class BodyReader {
   }
 
   /**
-   * Up to `max` bytes: from the buffer (copied) when it holds some, else read straight into a
-   * fresh array. Returns an empty array at EOF when `required` is false.
+   * Up to `max` bytes: from the buffer (copied: the connection's buffer is recycled when it
+   * closes, possibly while the chunk is still being written) when it holds some, else read
+   * straight into this reader's own array, reused for every direct read: a chunk is valid until
+   * the next call (the caller writes it before asking again). A fresh array per read was the
+   * garbage of a large download: 64 KB of external memory per read, freed only at the next GC.
+   * Returns an empty array at EOF when `required` is false.
    */
   private async take(max: number, required: boolean): Promise<Uint8Array> {
     const uc = this.uc;
@@ -125,7 +134,8 @@ export class BodyReader {
       uc.start += n;
       return out;
     }
-    const chunk = new Uint8Array(Math.min(max, DIRECT_READ));
+    const own = this.own ??= new Uint8Array(DIRECT_READ);
+    const chunk = max < DIRECT_READ ? own.subarray(0, max) : own;
     let n: number | null;
     try {
       n = await uc.conn.read(chunk);

@@ -205,6 +205,50 @@ Deno.test("large bodies stream both ways (8 MB up by length, 16 MB down chunked)
   }
 });
 
+// The reader reuses one array for the reads it makes straight from the socket: every byte must
+// still arrive as sent, in order, whatever the server's write sizes (bytes depend on their
+// position, so a stale or overwritten read would show).
+for (const framing of ["length", "chunked", "close"] as const) {
+  Deno.test(`large ${framing} download arrives byte for byte (uneven server writes)`, async () => {
+    const SIZE = 6 * 1024 * 1024 + 12345;
+    const expected = new Uint8Array(SIZE).map((_, i) => (i * 7 + (i >>> 13) * 31) & 255);
+    const be = new RawBackend(async (_r, c): Promise<"close" | void> => {
+      const headers = framing === "length"
+        ? `Content-Length: ${SIZE}\r\n`
+        : framing === "chunked"
+        ? "Transfer-Encoding: chunked\r\n"
+        : "Connection: close\r\n";
+      await c.write(`HTTP/1.1 200 OK\r\n${headers}\r\n`);
+      let seed = 12345;
+      for (let at = 0; at < SIZE;) {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        const n = Math.min(SIZE - at, 1 + (seed % 150_000));
+        const part = expected.subarray(at, at + n);
+        if (framing === "chunked") await c.write(`${n.toString(16)}\r\n`);
+        await c.write(part);
+        if (framing === "chunked") await c.write("\r\n");
+        at += n;
+      }
+      if (framing === "chunked") await c.write("0\r\n\r\n");
+      if (framing === "close") return "close";
+    });
+    const px = await startTestProxy(simpleConfig({ s1: be.address }));
+    const client = await RawClient.connect(px.port);
+    try {
+      await client.send("GET /big HTTP/1.1\r\nHost: a\r\n\r\n");
+      const res = await client.response();
+      assertEquals(res.status, 200);
+      assertEquals(res.body.length, SIZE);
+      const firstBad = res.body.findIndex((b, i) => b !== expected[i]);
+      assertEquals(firstBad, -1, `byte ${firstBad} differs`);
+    } finally {
+      client.close();
+      await px.stop();
+      await be.close();
+    }
+  });
+}
+
 Deno.test("close-delimited response: streamed to the client, server connection not reused", async () => {
   const be = new RawBackend(async (_r, c): Promise<"close"> => {
     await c.write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\npart1 ");
