@@ -89,8 +89,9 @@ export class UpstreamConn extends BufferedConn {
   /** The pool's idle watchdog for this connection (made once, re-armed on each park). */
   idleWatchdog: Watchdog | null = null;
 
-  constructor(conn: Deno.TcpConn, readonly key: string) {
-    super(conn);
+  /** `firstSize`: the first read buffer's size (default: a pooled 64 KB one). */
+  constructor(conn: Deno.TcpConn, readonly key: string, firstSize?: number) {
+    super(conn, firstSize);
   }
 
   /** A response head (or chunk-size line run) past READ_BUFFER: 502. */

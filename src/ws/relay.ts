@@ -11,14 +11,19 @@
 // proxy stop or an idle timeout). Frames are not policed: on garbage the scanner stops (the
 // bytes keep flowing; no counting, no close frame of ours in that direction any more).
 //
-// Memory of an idle tunnel: the Tunnel, two Pipes, one Watchdog, and two pending reads whose
-// buffers start at 512 bytes; a buffer grows (up to 64 KiB) when reads fill it and goes back
-// to 512 bytes after a read that used less than a quarter of it. No timer per tunnel: the idle
-// timeout and the close grace ride on the shared watchdog sweep.
+// Memory of an idle tunnel: the Tunnel (its own watchdog), two Pipes, and two pending reads
+// into 512-byte slots of shared slabs (net/slots.ts); no async function frame waits on them
+// (a read's outcome goes to two callbacks made once per pipe). A buffer grows (up to 64 KiB)
+// when reads fill it and goes back to a slot after a read that used less than a quarter of it.
+// No timer nor abort listener per tunnel: the idle timeout and the close grace ride on the
+// shared watchdog sweep, and one listener per stop signal stops all its tunnels.
 
 import type { Counters } from "../state.ts";
 import { closeFrame, OP_CLOSE } from "./frame.ts";
+import { giveSlot, SLOT, takeSlot } from "../net/slots.ts";
 import { Watchdog } from "../net/watchdog.ts";
+
+const EMPTY = new Uint8Array(0);
 
 export interface WsLimits {
   /**
@@ -64,8 +69,6 @@ export interface TunnelOptions {
   onClientClosed?: () => void;
 }
 
-/** First (and idle) read buffer. */
-const SMALL = 512;
 /** Largest read buffer. */
 const LARGE = 64 * 1024;
 
@@ -94,7 +97,8 @@ const CLOSED = 3;
  * The scanner's state lives here as plain numbers (no object per frame).
  */
 class Pipe {
-  buf: Uint8Array = new Uint8Array(SMALL);
+  /** The read buffer: a slot while reads are small (see net/slots.ts), larger in a burst. */
+  buf: Uint8Array = takeSlot();
   /** A write to dst is in flight. */
   writing = false;
   /** The source ended (EOF or error): this pipe's loop is over. */
@@ -232,8 +236,12 @@ class Pipe {
     return false;
   }
 
-  /** The direction's loop: `first` (bytes read before the tunnel) then read -> write. */
-  async run(
+  /**
+   * Starts the direction: `prefix` (written first), `first` (bytes read before the tunnel),
+   * `pending` (a read started before it), then the read loop. This frame ends there: an idle
+   * tunnel keeps no async function waiting, only its reads and their two callbacks.
+   */
+  async start(
     first: Uint8Array,
     pending: Promise<Uint8Array | null> | null = null,
     prefix: Uint8Array | null = null,
@@ -247,51 +255,79 @@ class Pipe {
           while (off < prefix.length) off += await this.dst.write(prefix.subarray(off));
         } catch {
           this.writing = false;
+          this.stop();
           t.destinationFailed(this);
           return;
         }
         this.writing = false;
       }
-      if (first.length > 0 && !(await this.pass(first, first.length))) return;
+      if (first.length > 0 && !(await this.pass(first, first.length))) return this.stop();
       if (pending !== null) {
         const more = await pending;
-        if (more === null) {
-          this.ended = true;
-          t.sourceEnded(this, true);
-          return;
-        }
+        if (more === null) return this.sourceEnded(true);
         if (more.length > 0) {
           t.activity();
-          if (!(await this.pass(more, more.length))) return;
-        }
-      }
-      for (;;) {
-        const buf = this.buf;
-        let n: number | null;
-        try {
-          n = await this.src.read(buf);
-        } catch {
-          n = -1;
-        }
-        if (n === null || n < 0) {
-          this.ended = true;
-          t.sourceEnded(this, n === null);
-          return;
-        }
-        t.activity();
-        if (!(await this.pass(buf, n))) return;
-        // Full read: more is coming, read bigger. A trickle: back to the small buffer.
-        if (n === buf.length) {
-          if (buf.length < LARGE) this.buf = new Uint8Array(Math.min(buf.length * 8, LARGE));
-        } else if (buf.length > SMALL && n < buf.length >>> 2) {
-          this.buf = new Uint8Array(SMALL);
+          if (!(await this.pass(more, more.length))) return this.stop();
         }
       }
     } catch (err) {
-      // Nothing may escape a tunnel (an unhandled rejection ends the process).
-      this.ended = true;
-      t.internalError(err);
+      return this.crashed(err);
     }
+    this.read();
+  }
+
+  /** One read into buf; onRead / onReadError take it from there. */
+  private read(): void {
+    this.src.read(this.buf).then(this.onRead, this.onReadError);
+  }
+
+  private readonly onRead = (n: number | null): void => {
+    if (n === null) return this.sourceEnded(true);
+    this.t.activity();
+    this.relay(n);
+  };
+
+  private readonly onReadError = (): void => this.sourceEnded(false);
+
+  /** Relays buf[0..n), then reads again (never rejects). */
+  private async relay(n: number): Promise<void> {
+    const buf = this.buf;
+    try {
+      if (!(await this.pass(buf, n))) return this.stop();
+    } catch (err) {
+      return this.crashed(err);
+    }
+    // Full read: more is coming, read bigger. A trickle: back to a small slot.
+    if (n === buf.length) {
+      if (buf.length < LARGE) this.setBuf(new Uint8Array(Math.min(buf.length * 8, LARGE)));
+    } else if (buf.length > SLOT && n < buf.length >>> 2) {
+      this.setBuf(takeSlot());
+    }
+    this.read();
+  }
+
+  private setBuf(b: Uint8Array): void {
+    giveSlot(this.buf);
+    this.buf = b;
+  }
+
+  /** The loop is over (no read pending, nothing of buf being written): the slot goes back. */
+  private stop(): void {
+    giveSlot(this.buf);
+    this.buf = EMPTY;
+  }
+
+  private sourceEnded(eof: boolean): void {
+    this.ended = true;
+    this.stop();
+    this.t.sourceEnded(this, eof);
+  }
+
+  /** Nothing may escape a tunnel (an unhandled rejection ends the process). */
+  private crashed(err: unknown): void {
+    this.ended = true;
+    this.stop();
+    this.t.internalError(err);
   }
 
   /** Scans, counts and writes buf[0..n); false when this pipe must stop. */
@@ -327,7 +363,25 @@ class Pipe {
   }
 }
 
-export class Tunnel {
+/** Tunnels by the signal that stops them: one listener per signal (not one per tunnel). */
+const bySignal = new WeakMap<AbortSignal, Set<Tunnel>>();
+
+function watchSignal(signal: AbortSignal, t: Tunnel): void {
+  let set = bySignal.get(signal);
+  if (set === undefined) {
+    const tunnels = set = new Set<Tunnel>();
+    bySignal.set(signal, set);
+    signal.addEventListener("abort", () => {
+      for (const t of [...tunnels]) t.kill();
+    }, { once: true });
+  }
+  set.add(t);
+}
+
+function never(): void {}
+
+/** A tunnel is its own watchdog (idle timeout, close grace: see fire()). */
+export class Tunnel extends Watchdog {
   state = OPEN;
   /** client -> backend */
   private readonly up: Pipe;
@@ -336,8 +390,8 @@ export class Tunnel {
   private readonly client: Deno.Conn;
   private readonly backend: Deno.Conn;
   private readonly counters: Counters[];
-  private readonly dog: Watchdog;
-  private readonly idle: { ms: number; termination: string } | null;
+  /** The idle timeout's termination; null: no idle timeout. */
+  private readonly idleTermination: string | null;
   private readonly graceMs: number;
   private readonly signal: AbortSignal | undefined;
   private readonly onEnd: TunnelOptions["onEnd"];
@@ -351,10 +405,11 @@ export class Tunnel {
   private closeReason = "";
 
   constructor(opts: TunnelOptions) {
+    super(opts.idle?.ms ?? null, never);
     this.client = opts.client;
     this.backend = opts.backend;
     this.counters = opts.counters;
-    this.idle = opts.idle;
+    this.idleTermination = opts.idle?.termination ?? null;
     this.graceMs = opts.limits.closeGraceMs;
     this.signal = opts.signal;
     this.onEnd = opts.onEnd;
@@ -362,29 +417,23 @@ export class Tunnel {
     this.onClientClosed = opts.onClientClosed;
     this.up = new Pipe(this, opts.client, opts.backend, false);
     this.down = new Pipe(this, opts.backend, opts.client, true);
-    this.dog = new Watchdog(opts.idle?.ms ?? null, () => this.dogFired());
     for (const c of this.counters) {
       c.wsOpen++;
       c.wsTotal++;
     }
     liveTunnels.add(this);
-    if (opts.idle) this.dog.arm();
+    if (opts.idle) this.arm();
     if (opts.signal) {
       if (opts.signal.aborted) queueMicrotask(() => this.kill());
-      else opts.signal.addEventListener("abort", this, { once: true });
+      else watchSignal(opts.signal, this);
     }
-    this.up.run(opts.clientBuffered, opts.clientPending ?? null);
-    this.down.run(opts.backendBuffered, null, opts.clientHead ?? null);
-  }
-
-  /** deps.signal's abort event (the tunnel is its own listener: no closure). */
-  handleEvent(): void {
-    this.kill();
+    this.up.start(opts.clientBuffered, opts.clientPending ?? null);
+    this.down.start(opts.backendBuffered, null, opts.clientHead ?? null);
   }
 
   /** Traffic: resets the idle timeout (not the close grace). */
   activity(): void {
-    if (this.state === OPEN) this.dog.touch();
+    if (this.state === OPEN) this.touch();
   }
 
   count(p: Pipe): void {
@@ -471,7 +520,7 @@ export class Tunnel {
       return;
     }
     this.state = CLOSING;
-    this.dog.arm(this.graceMs);
+    this.arm(this.graceMs);
   }
 
   /** Closes dst's write side after src's EOF (a clean close under way). */
@@ -490,7 +539,7 @@ export class Tunnel {
       this.closeReason = "backend connection lost";
       this.up.dstShut = true;
       this.backendClose();
-      this.dog.arm(this.graceMs);
+      this.arm(this.graceMs);
       this.inject(d).then(() => this.closeAll());
       return;
     }
@@ -504,10 +553,11 @@ export class Tunnel {
   }
 
   /** The watchdog: idle timeout (OPEN) or the end of a close grace. */
-  private dogFired(): void {
+  override fire(): void {
+    this.disarm();
     switch (this.state) {
       case OPEN:
-        if (this.idle) this.stop(this.idle.termination, "idle timeout");
+        if (this.idleTermination !== null) this.stop(this.idleTermination, "idle timeout");
         return;
       case CLOSING:
         this.end("----");
@@ -530,7 +580,7 @@ export class Tunnel {
     this.state = ENDING;
     this.closeCode = 1001;
     this.closeReason = reason;
-    this.dog.arm(this.graceMs);
+    this.arm(this.graceMs);
     this.afterWrite(this.down);
     this.afterWrite(this.up);
     this.checkAnswered();
@@ -585,7 +635,7 @@ export class Tunnel {
   private finish(termination: string): void {
     if (this.logged) return;
     this.logged = true;
-    this.signal?.removeEventListener("abort", this);
+    if (this.signal) bySignal.get(this.signal)?.delete(this);
     liveTunnels.delete(this);
     for (const c of this.counters) c.wsOpen--;
     try {
@@ -612,7 +662,7 @@ export class Tunnel {
   private closeAll(): void {
     if (this.state === CLOSED) return;
     this.state = CLOSED;
-    this.dog.disarm();
+    this.disarm();
     if (!this.logged) this.finish("----");
     if (!this.clientClosed) {
       this.clientClosed = true;
