@@ -253,7 +253,7 @@ export class Exchange implements ClientExchange {
         (n) => (n === 0 ? null : sock.buf.slice(sock.start, sock.end)),
         () => null,
       );
-    } else sock.releaseBuffer();
+    } else sock.releaseBuffer(true); // the head was decoded, the rest copied: no view is left
     return { conn: sock.conn, buffered, pending, release: this.conn.release };
   }
 }

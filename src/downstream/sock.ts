@@ -1,6 +1,7 @@
 // The client socket: its read buffer, and the small one the read waiting for a request uses.
 
 import { BufferedConn } from "../net/buffered.ts";
+import { freeNow } from "../net/slots.ts";
 
 export const EMPTY = new Uint8Array(0);
 /** A client connection's read buffer while a request is read (grows up to 64 KB for a head). */
@@ -76,6 +77,15 @@ export class ClientSock extends BufferedConn {
     this.buf.set(this.small!.subarray(0, n), this.end);
     this.end += n;
     return n;
+  }
+
+  /** As BufferedConn's; `free` frees the wait-read buffer now too (a socket taken over). */
+  override releaseBuffer(free = false): void {
+    super.releaseBuffer(free);
+    if (free && this.idleRead === null && this.small !== null) {
+      freeNow(this.small);
+      this.small = null;
+    }
   }
 
   /**

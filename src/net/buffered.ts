@@ -11,6 +11,8 @@
 // is 64 KB so that an answer of up to about 64 KB usually arrives whole with its head and is
 // written to the client in one write with its head.
 
+import { freeNow } from "./slots.ts";
+
 /** Largest head (or chunk-size line run) accepted in the buffer. */
 export const READ_BUFFER = 64 * 1024;
 /** A read buffer starts this large (and would double up to READ_BUFFER for a longer head). */
@@ -108,10 +110,14 @@ export class BufferedConn {
     return freeBuffers.pop() ?? new Uint8Array(INITIAL_BUFFER);
   }
 
-  /** Gives the buffer back while the socket lives on elsewhere (no read may be pending). */
-  releaseBuffer(): void {
+  /**
+   * Gives the buffer back while the socket lives on elsewhere (no read may be pending).
+   * `free`: nothing views it any more, so unless it goes back to the pool its memory is freed
+   * now (see freeNow()), not at the next GC.
+   */
+  releaseBuffer(free = false): void {
     if (this.reading || this.idleRead !== null) return;
-    this.recycle();
+    this.recycle(free);
   }
 
   close(): void {
@@ -124,16 +130,19 @@ export class BufferedConn {
     if (!this.reading && this.idleRead === null) this.recycle();
   }
 
-  private recycle(): void {
+  private recycle(free = false): void {
     // Only server-side buffers go back to the pool: a client buffer may still be viewed by a
     // request body chunk on its way to a server.
-    if (this.firstSize === INITIAL_BUFFER) giveBack(this.buf);
+    if (!(this.firstSize === INITIAL_BUFFER && giveBack(this.buf)) && free) freeNow(this.buf);
     this.buf = EMPTY;
     this.start = 0;
     this.end = 0;
   }
 }
 
-function giveBack(b: Uint8Array): void {
-  if (b.length === INITIAL_BUFFER && freeBuffers.length < FREE_MAX) freeBuffers.push(b);
+/** True when the pool took it. */
+function giveBack(b: Uint8Array): boolean {
+  if (b.length !== INITIAL_BUFFER || freeBuffers.length >= FREE_MAX) return false;
+  freeBuffers.push(b);
+  return true;
 }

@@ -31,6 +31,8 @@ import { DEFAULT_LIMITS, Tunnel, type WsLimits } from "./relay.ts";
 export { isWebSocketUpgrade } from "./handshake.ts";
 export { liveTunnels, type WsLimits } from "./relay.ts";
 
+const EMPTY = new Uint8Array(0);
+
 /** First read buffer of the backend handshake (grows by doubling, see BufferedConn.fill()). */
 const HANDSHAKE_BUFFER = 2048;
 
@@ -288,9 +290,9 @@ function connRelease(up: WsUpstream): () => void {
   };
 }
 
-/** Bytes the server sent past its 101 (it may speak first); the read buffer goes back. */
+/** Bytes the server sent past its 101 (it may speak first); the read buffer is freed. */
 function takeBuffered(uc: UpstreamConn): Uint8Array {
-  const out = uc.buf.slice(uc.start, uc.end);
-  uc.releaseBuffer();
+  const out = uc.end > uc.start ? uc.buf.slice(uc.start, uc.end) : EMPTY;
+  uc.releaseBuffer(true);
   return out;
 }

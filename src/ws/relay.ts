@@ -20,7 +20,7 @@
 
 import type { Counters } from "../state.ts";
 import { closeFrame, OP_CLOSE } from "./frame.ts";
-import { giveSlot, SLOT, takeSlot } from "../net/slots.ts";
+import { freeNow, giveSlot, SLOT, takeSlot } from "../net/slots.ts";
 import { Watchdog } from "../net/watchdog.ts";
 
 const EMPTY = new Uint8Array(0);
@@ -306,15 +306,18 @@ class Pipe {
     this.read();
   }
 
+  /** Replaces buf (no read pending into it, no write of it pending). */
   private setBuf(b: Uint8Array): void {
-    giveSlot(this.buf);
+    const old = this.buf;
     this.buf = b;
+    // A slot goes back to the free list; a larger buffer is freed now (not at the next GC).
+    if (old.length === SLOT) giveSlot(old);
+    else freeNow(old);
   }
 
-  /** The loop is over (no read pending, nothing of buf being written): the slot goes back. */
+  /** The loop is over (no read pending, nothing of buf being written). */
   private stop(): void {
-    giveSlot(this.buf);
-    this.buf = EMPTY;
+    this.setBuf(EMPTY);
   }
 
   private sourceEnded(eof: boolean): void {

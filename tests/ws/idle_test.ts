@@ -7,8 +7,10 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { freeSlots } from "../../src/net/slots.ts";
 import { liveTunnels } from "../../src/ws/proxy.ts";
 import { OP_BINARY, OP_TEXT } from "../../src/ws/frame.ts";
+import { encodeFrame } from "./codec.ts";
 import {
   accept,
+  answer101,
   dec,
   enc,
   openClient,
@@ -156,6 +158,35 @@ Deno.test("ws idle: a 101 head longer than the handshake's first read buffer, a 
     assertEquals(dec.decode(got.payload), "right behind the head");
     client.conn.close();
     await within(proxy.nextLog(), 5000, "log");
+    peer.conn.close();
+  } finally {
+    await proxy.close();
+    backend.close();
+  }
+});
+
+Deno.test("ws idle: frames the client sent with its request head reach the backend (its read buffers are freed at the 101)", async () => {
+  const backend = startRawBackend();
+  const proxy = startProxy({ backendPort: backend.port });
+  try {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: proxy.port });
+    const head = enc.encode(wsHead(proxy.port, "/?eager") + "\r\n\r\n");
+    const [f1] = encodeFrame(OP_TEXT, enc.encode("sent with the head"));
+    const [f2] = encodeFrame(OP_BINARY, pattern(5, 3000));
+    const all = new Uint8Array(head.length + f1.length + f2.length);
+    all.set(head);
+    all.set(f1, head.length);
+    all.set(f2, head.length + f1.length);
+    await writeAll(conn, all);
+    const peer = await within(backend.accepted[0], 5000, "accept");
+    await answer101(peer);
+    peer.readFrames();
+    const t = await within(peer.waitFrame((x) => x.opcode === OP_TEXT), 5000, "text frame");
+    assertEquals(dec.decode(t.payload), "sent with the head");
+    const b = await within(peer.waitFrame((x) => x.opcode === OP_BINARY), 5000, "binary frame");
+    assertEquals(b.payload, pattern(5, 3000));
+    conn.close();
+    assertEquals((await within(proxy.nextLog(), 5000, "log")).termination, "CD--");
     peer.conn.close();
   } finally {
     await proxy.close();
