@@ -13,8 +13,8 @@
 //
 // Memory of an idle tunnel: the Tunnel (its own watchdog), two Pipes, and two pending reads
 // into 512-byte slots of shared slabs (net/slots.ts); no async function frame waits on them
-// (a read's outcome goes to two callbacks made once per pipe). A buffer grows (up to 64 KiB)
-// when reads fill it and goes back to a slot after a read that used less than a quarter of it.
+// (a read's outcome goes to a callback made once per pipe). A buffer grows (up to 64 KiB)
+// when reads fill it and goes back to a slot when a burst is over (see relay()).
 // No timer nor abort listener per tunnel: the idle timeout and the close grace ride on the
 // shared watchdog sweep, and one listener per stop signal stops all its tunnels.
 
@@ -71,6 +71,8 @@ export interface TunnelOptions {
 
 /** Largest read buffer. */
 const LARGE = 64 * 1024;
+/** A read that fills its buffer makes the next one this many times larger. */
+const GROW = 8;
 
 /** Live tunnels, for tests and stats (size = open tunnels). */
 export const liveTunnels = new Set<Tunnel>();
@@ -276,18 +278,17 @@ class Pipe {
     this.read();
   }
 
-  /** One read into buf; onRead / onReadError take it from there. */
+  /** One read into buf; onRead takes its outcome (one callback for both: one closure less). */
   private read(): void {
-    this.src.read(this.buf).then(this.onRead, this.onReadError);
+    this.src.read(this.buf).then(this.onRead, this.onRead);
   }
 
-  private readonly onRead = (n: number | null): void => {
-    if (n === null) return this.sourceEnded(true);
+  /** A byte count, null at EOF, or the read's error. */
+  private readonly onRead = (n: unknown): void => {
+    if (typeof n !== "number") return this.sourceEnded(n === null);
     this.t.activity();
     this.relay(n);
   };
-
-  private readonly onReadError = (): void => this.sourceEnded(false);
 
   /** Relays buf[0..n), then reads again (never rejects). */
   private async relay(n: number): Promise<void> {
@@ -297,10 +298,12 @@ class Pipe {
     } catch (err) {
       return this.crashed(err);
     }
-    // Full read: more is coming, read bigger. A trickle: back to a small slot.
+    // Full read: more is coming, read bigger. Back to a slot after a read that did not fill
+    // the first step (a message of a few KB is over: the tunnel may now idle for minutes) or
+    // used less than a quarter of a larger buffer (a bulk transfer slowed to a trickle).
     if (n === buf.length) {
-      if (buf.length < LARGE) this.setBuf(new Uint8Array(Math.min(buf.length * 8, LARGE)));
-    } else if (buf.length > SLOT && n < buf.length >>> 2) {
+      if (buf.length < LARGE) this.setBuf(new Uint8Array(Math.min(buf.length * GROW, LARGE)));
+    } else if (buf.length > SLOT && (buf.length <= SLOT * GROW || n < buf.length >>> 2)) {
       this.setBuf(takeSlot());
     }
     this.read();

@@ -91,6 +91,33 @@ Deno.test("ws idle: after an idle spell, 1 MB messages both ways arrive intact i
   }
 });
 
+Deno.test("ws idle: after messages of a few KB, both directions wait in 512-byte slots again", async () => {
+  const backend = startEchoBackend();
+  const proxy = startProxy({ backendPort: backend.port });
+  try {
+    const c = await within(openClient(proxy.port), 5000, "open");
+    c.ws.send("hi");
+    assertEquals(await within(c.next(), 5000, "echo"), "hi");
+    const held = freeSlots(); // both directions read into slots
+    for (const size of [2500, 3900, 1200]) {
+      const msg = pattern(size, size);
+      c.ws.send(msg);
+      const back = new Uint8Array((await within(c.next(), 5000, `${size} B`)) as ArrayBuffer);
+      assertEquals(back, msg);
+    }
+    await sleep(100);
+    // Each direction gave its slot back when its reads grew, and took one when the message
+    // was over: no larger buffer stays behind for the idle time.
+    assertEquals(freeSlots(), held);
+    c.ws.close();
+    await within(c.closed, 5000, "closed");
+    await within(proxy.nextLog(), 5000, "log");
+  } finally {
+    await proxy.close();
+    await backend.close();
+  }
+});
+
 Deno.test("ws idle: a backend speaking after a long silence, frames split over many writes, arrive whole", async () => {
   const backend = startRawBackend();
   const proxy = startProxy({ backendPort: backend.port });
