@@ -44,10 +44,9 @@ export function freeSlots(): number {
  */
 export function freeNow(b: Uint8Array): void {
   const ab = b.buffer;
-  if (
-    ab instanceof ArrayBuffer && b.byteOffset === 0 && b.length === ab.byteLength &&
-    ab.byteLength > 0
-  ) {
+  if (!(ab instanceof ArrayBuffer) || b.byteOffset !== 0 || b.length !== ab.byteLength) return;
+  if (ab.byteLength === 0) return;
+  try {
     ab.transfer(0);
-  }
+  } catch { /* not detachable: left to the GC */ }
 }
