@@ -241,7 +241,7 @@ class Pipe {
   /**
    * Starts the direction: `prefix` (written first), `first` (bytes read before the tunnel),
    * `pending` (a read started before it), then the read loop. This frame ends there: an idle
-   * tunnel keeps no async function waiting, only its reads and their two callbacks.
+   * tunnel keeps no async function waiting, only its reads and their callback.
    */
   async start(
     first: Uint8Array,
@@ -263,13 +263,13 @@ class Pipe {
         }
         this.writing = false;
       }
-      if (first.length > 0 && !(await this.pass(first, first.length))) return this.stop();
+      if (first.length > 0 && !(await this.pass(first, first.length))) return;
       if (pending !== null) {
         const more = await pending;
         if (more === null) return this.sourceEnded(true);
         if (more.length > 0) {
           t.activity();
-          if (!(await this.pass(more, more.length))) return this.stop();
+          if (!(await this.pass(more, more.length))) return;
         }
       }
     } catch (err) {
@@ -287,17 +287,11 @@ class Pipe {
   private readonly onRead = (n: unknown): void => {
     if (typeof n !== "number") return this.sourceEnded(n === null);
     this.t.activity();
-    this.relay(n);
+    this.pass(this.buf, n, true);
   };
 
-  /** Relays buf[0..n), then reads again (never rejects). */
-  private async relay(n: number): Promise<void> {
-    const buf = this.buf;
-    try {
-      if (!(await this.pass(buf, n))) return this.stop();
-    } catch (err) {
-      return this.crashed(err);
-    }
+  /** After buf[0..n) was relayed: the next read, into a buffer fit for what came. */
+  private next(buf: Uint8Array, n: number): void {
     // Full read: more is coming, read bigger. Back to a slot after a read that did not fill
     // the first step (a message of a few KB is over: the tunnel may now idle for minutes) or
     // used less than a quarter of a larger buffer (a bulk transfer slowed to a trickle).
@@ -336,36 +330,52 @@ class Pipe {
     this.t.internalError(err);
   }
 
-  /** Scans, counts and writes buf[0..n); false when this pipe must stop. */
-  private async pass(buf: Uint8Array, n: number): Promise<boolean> {
+  /**
+   * Scans, counts and writes buf[0..n). False when this pipe must stop (its loop is then over);
+   * `loop`: buf is the read buffer, and the next read follows. Never rejects.
+   */
+  private async pass(buf: Uint8Array, n: number, loop = false): Promise<boolean> {
     const t = this.t;
-    this.closeScanned = false;
-    this.scan(buf, n);
-    t.count(this);
-    if (t.state >= ENDING || this.dstShut) {
-      // Over: reads only watch for the peer's close frame (answering ours) or its EOF.
-      if (this.closeScanned) t.answered(this);
-      return t.state !== CLOSED;
-    }
-    this.writing = true;
     try {
-      let off = 0;
-      while (off < n) {
-        off += await this.dst.write(off === 0 && n === buf.length ? buf : buf.subarray(off, n));
+      this.closeScanned = false;
+      this.scan(buf, n);
+      t.count(this);
+      if (t.state >= ENDING || this.dstShut) {
+        // Over: reads only watch for the peer's close frame (answering ours) or its EOF.
+        if (this.closeScanned) t.answered(this);
+      } else {
+        this.writing = true;
+        try {
+          let off = 0;
+          while (off < n) {
+            off += await this.dst.write(
+              off === 0 && n === buf.length ? buf : buf.subarray(off, n),
+            );
+          }
+        } catch {
+          this.writing = false;
+          this.stop();
+          t.destinationFailed(this);
+          return false;
+        }
+        this.writing = false;
+        this.written += n;
+        if (this.closeScanned) {
+          this.closePassed = true;
+          t.closeWentThrough(this);
+        }
+        if (t.state >= ENDING) t.afterWrite(this);
       }
-    } catch {
-      this.writing = false;
-      t.destinationFailed(this);
+      if (t.state === CLOSED) {
+        this.stop();
+        return false;
+      }
+      if (loop) this.next(buf, n);
+      return true;
+    } catch (err) {
+      this.crashed(err);
       return false;
     }
-    this.writing = false;
-    this.written += n;
-    if (this.closeScanned) {
-      this.closePassed = true;
-      t.closeWentThrough(this);
-    }
-    if (t.state >= ENDING) t.afterWrite(this);
-    return t.state !== CLOSED;
   }
 }
 
