@@ -14,7 +14,7 @@
 // Memory of an idle tunnel: the Tunnel (its own watchdog), two Pipes, and two pending reads
 // into 512-byte slots of shared slabs (net/slots.ts); no async function frame waits on them
 // (a read's outcome goes to a callback made once per pipe). A buffer grows (up to 64 KiB)
-// when reads fill it and goes back to a slot when a burst is over (see relay()).
+// when reads fill it and goes back to a slot when a burst is over (see next()).
 // No timer nor abort listener per tunnel: the idle timeout and the close grace ride on the
 // shared watchdog sweep, and one listener per stop signal stops all its tunnels.
 
