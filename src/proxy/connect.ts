@@ -1,7 +1,7 @@
-// What the WebSocket room gets from the forwarding core: a connect() that routes the upgrade
-// request, runs the attempt loop (timeout connect, retries, redispatch, passive marking,
+// What the WebSocket room gets from the forwarding core: a connect() to the backend the upgrade
+// request was routed to (before its http-request rules ran), running the attempt loop (timeout connect, retries, redispatch, passive marking,
 // re-route) and hands back a connected socket to the chosen server, plus the forwarded header
-// lines, the timeouts, the partly filled RequestLog and the counters.
+// lines, the http-response rules, the timeouts, the partly filled RequestLog and the counters.
 
 import { firstUrlParam } from "../acl/fetches/url.ts";
 import type { RequestLog } from "../log/record.ts";
@@ -11,6 +11,7 @@ import { ClientGone, connectAttempts, ProxyFailure } from "./attempt.ts";
 import type { FrontendRt } from "./compile.ts";
 import { cookieEdited, forwardedLines, type ProxyCore } from "./forward.ts";
 import type { RequestInfo } from "./request.ts";
+import { responseRules } from "./rules.ts";
 
 function connectError(status: number, termination: string): WsConnectError {
   const e = new Error(`${status} ${termination}`) as WsConnectError;
@@ -64,6 +65,7 @@ export function wsDeps(
   info: RequestInfo,
   rec: RequestLog,
   release: () => void,
+  backendName: string | null,
 ): { deps: WsDeps; connected(): boolean } {
   let connected = false;
   const feC = fe.state.counters;
@@ -85,7 +87,7 @@ export function wsDeps(
     logger: core.logger,
     signal: core.shutdown,
     async connect(): Promise<WsUpstream> {
-      const backendName = fe.router.route(info);
+      // Routed once, before the backend's http-request rules ran (forwardRequest).
       if (backendName === null || !core.snapshot.backends.has(backendName)) {
         rec.tw = -1;
         rec.tc = -1;
@@ -105,6 +107,16 @@ export function wsDeps(
         rec.persistence = c.cookie.req.flag + "N";
         const ck = be.cookie!;
         if (ck.editsRequest) deps.rewriteLines = (lines) => cookieEdited(lines, ck);
+      }
+      const resRules = [be.rules.response, fe.rules.response].filter((r) => r !== null);
+      if (resRules.length > 0) {
+        deps.responseRules = (lines) => {
+          for (const rules of resRules) {
+            const denied = responseRules(rules, fe.ctx, info, lines);
+            if (denied) return denied;
+          }
+          return null;
+        };
       }
       timeouts.tunnel = be.tunnelTimeout;
       timeouts.server = be.serverTimeout;

@@ -141,7 +141,15 @@ export async function forwardRequest(
 
   // (The Connection tokens are parsed already: most requests never build the header map.)
   if (ex.head.connectionTokens.includes("upgrade") && isWebSocketUpgrade(info.headers)) {
-    return await proxyWs(core, fe, ex, info, rec, release);
+    // Routed here, so that the backend's http-request rules hold for upgrades too (a `deny`
+    // there must not be bypassed by adding Upgrade headers).
+    const name = fe.router.route(info);
+    const wsBe = name === null ? undefined : core.snapshot.backends.get(name);
+    if (wsBe !== undefined && wsBe.rules.request !== null) {
+      rec.backend = name!;
+      if (await requestRules(wsBe.rules.request, fe.ctx, info, ex, end)) return;
+    }
+    return await proxyWs(core, fe, ex, info, rec, release, name);
   }
 
   // The stats page of the frontend (a `listen stats`) after its rules, as in HAProxy.
@@ -387,6 +395,7 @@ async function proxyWs(
   info: RequestInfo,
   rec: RequestLog,
   release: () => void,
+  backendName: string | null,
 ): Promise<void> {
   let released = false;
   const once = () => {
@@ -394,7 +403,7 @@ async function proxyWs(
     released = true;
     release();
   };
-  const deps = wsDeps(core, fe, info, rec, once);
+  const deps = wsDeps(core, fe, info, rec, once, backendName);
   try {
     await proxyWebSocket(ex, info, deps.deps);
     if (!deps.connected()) once();

@@ -15,6 +15,8 @@ import type { Counters } from "../state.ts";
 import type { ClientExchange } from "../downstream/types.ts";
 import { diag } from "../log/diag.ts";
 import { relayResponse, TERMINATION } from "../proxy/respond.ts";
+import { sendReply } from "../proxy/rules.ts";
+import type { Reply } from "../rules/types.ts";
 import { UpstreamConn } from "../upstream/conn.ts";
 import { UpstreamError } from "../upstream/errors.ts";
 import { Exchange } from "../upstream/exchange.ts";
@@ -79,6 +81,14 @@ export interface WsDeps {
   errorPage?: (status: number) => ErrorPage | undefined;
   /** Set by connect() when the client's lines change on their way up (cookie persistence). */
   rewriteLines?: (lines: Iterable<[string, string]>) => Iterable<[string, string]>;
+  /**
+   * Set by connect() when the backend or the frontend has `http-response` rules: they run on
+   * the server's answer (a refusal or the 101; header edits apply to it), and a final one
+   * (`deny`, `return`) gives the answer to send instead, with its log termination.
+   */
+  responseRules?: (
+    lines: [string, string][],
+  ) => { reply: Reply; termination: string } | null;
   /**
    * ms or null (not set). After the 101 the tunnel's inactivity timeout is `tunnel`, else
    * the smaller of `client`/`server` (traffic either way resets it); `server` also bounds the
@@ -199,6 +209,15 @@ export async function proxyWebSocket(
     return await fail(502, "SH--");
   }
   log.tres = Date.now() - sentAt;
+
+  // http-response rules: the backend's, then the frontend's, as for any answer.
+  const denied = head.status <= 599 ? deps.responseRules?.(head.headers) ?? null : null;
+  if (denied !== null) {
+    x.abort();
+    release();
+    emit(denied.reply.status, denied.termination, denied.reply.body.length);
+    return await sendReply(ex, denied.reply);
+  }
 
   if (head.status !== 101) {
     // The backend said no (403, 404, 500...): its answer goes to the client as it is.

@@ -7,6 +7,7 @@ import { echoHead, RawBackend } from "../helpers/raw_backend.ts";
 import { RawClient, rawRequest, type RawResponse } from "../helpers/raw_client.ts";
 import { simpleConfig, startTestProxy, type TestProxy } from "../helpers/proxy.ts";
 import { loadConfigText } from "../../src/config/load.ts";
+import { openClient, rawClient, startEchoBackend, wsHead } from "../ws/harness.ts";
 import { ConfigError } from "../../src/config/model.ts";
 
 function hdr(res: RawResponse, name: string): string | undefined {
@@ -257,6 +258,75 @@ Deno.test("a WebSocket upgrade goes through the frontend's http-request rules", 
     assertEquals(hdr(res, "location"), "https://a/ws");
     assertEquals(be.received.length, 0);
   });
+});
+
+const UPGRADE = "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n" +
+  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+
+// A backend's deny must hold for a request that carries Upgrade headers too: the server (here
+// one that ignores them and answers 200) must never see it.
+Deno.test("a WebSocket upgrade goes through the backend's http-request rules", async () => {
+  await withProxy(["set-header X-Fe 1"], async (px, be) => {
+    const denied = await rawRequest(
+      px.port,
+      `GET /admin/users HTTP/1.1\r\nHost: a\r\n${UPGRADE}\r\n`,
+    );
+    assertEquals(denied.status, 403);
+    assertEquals(be.received.length, 0);
+    const passed = await rawRequest(px.port, `GET /ws HTTP/1.1\r\nHost: a\r\n${UPGRADE}\r\n`);
+    // echoHead answers 200 (no 101): the refusal goes back as it is, with the rule's header.
+    assertEquals(passed.status, 200);
+    assertEquals(be.received.length, 1);
+    assert(be.received[0].head.includes("\r\nx-forwarded-proto: http\r\n"), be.received[0].head);
+    const logs = await px.waitLogs(2);
+    assertEquals([logs[0].status, logs[0].termination, logs[0].backend], [403, "PR--", "b"]);
+    assertEquals([logs[1].status, logs[1].backend], [200, "b"]);
+  }, { be: ["deny if { path_beg /admin }", "set-header X-Forwarded-Proto http"] });
+});
+
+Deno.test("a refused WebSocket upgrade goes through the http-response rules", async () => {
+  await withProxy(["set-header X-Fe 1"], async (px, be) => {
+    const edited = await rawRequest(px.port, `GET /ws HTTP/1.1\r\nHost: a\r\n${UPGRADE}\r\n`);
+    assertEquals(edited.status, 200);
+    assertEquals(hdr(edited, "x-order"), "fe");
+    assertEquals(hdr(edited, "content-type"), undefined);
+    const denied = await rawRequest(
+      px.port,
+      `GET /deny-me HTTP/1.1\r\nHost: a\r\n${UPGRADE}\r\n`,
+    );
+    assertEquals(denied.status, 502);
+    assertEquals(be.received.length, 2);
+    const logs = await px.waitLogs(2);
+    assertEquals([logs[1].status, logs[1].termination], [502, "PH--"]);
+  }, {
+    feRes: ["set-header X-Order fe"],
+    beRes: ["del-header content-type", "set-header X-Order be", "deny if { path_beg /deny-me }"],
+  });
+});
+
+Deno.test("rules on an accepted upgrade: the 101 carries the response rules' edits, the tunnel works", async () => {
+  const backend = startEchoBackend();
+  const px = await startTestProxy(simpleConfig({ s1: `127.0.0.1:${backend.port}` }, {
+    frontend: `    http-response:\n${rules(["set-header X-Fe-Res 1"])}\n`,
+    backend: `    http-request:\n${rules(["set-header X-Be-Req 1"])}\n` +
+      `    http-response:\n${rules(["del-header set-cookie"])}\n`,
+  }));
+  try {
+    const raw = await rawClient(px.port, wsHead(px.port, "/ws"));
+    raw.conn.close();
+    assertEquals(raw.status, 101);
+    assert(raw.head.toLowerCase().split("\r\n").includes("x-fe-res: 1"), raw.head);
+    assert(!raw.head.toLowerCase().includes("set-cookie"), raw.head);
+    assertEquals(backend.handshakes[0].get("x-be-req"), "1");
+    const c = await openClient(px.port, "/ws");
+    c.ws.send("through the tunnel");
+    assertEquals(await c.next(), "through the tunnel");
+    c.ws.close(1000);
+    await c.closed;
+  } finally {
+    await px.stop();
+    await backend.close();
+  }
 });
 
 async function problems(yaml: string): Promise<string[]> {
