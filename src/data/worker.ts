@@ -77,7 +77,9 @@ function follow(init: SharedTable["init"]): void {
   if (!table || !store) return;
   if (init.generation === table.init.generation) table.adopt(init.slots);
   else {
+    const old = table;
     table = SharedTable.attach(init, index);
+    table.carryOver(old);
     store.rebind(table);
   }
 }

@@ -166,6 +166,30 @@ export class SharedTable {
     return next;
   }
 
+  /**
+   * A worker moving from `old` to this grown copy of it: what the worker wrote to `old` after
+   * the control plane copied it (requests kept counting until the worker got the new table)
+   * is carried over, so no connection count drifts and no counter increment is lost. Its
+   * counter block is its own (the old one is the truth); its gauge additions are the
+   * difference between its ledgers.
+   */
+  carryOver(old: SharedTable): void {
+    const b = this.block;
+    const from = old.counterBase(0, b);
+    this.counters.set(
+      old.counters.subarray(from, from + old.capacity * COUNTER_STRIDE),
+      this.counterBase(0, b),
+    );
+    const cells = old.capacity * GAUGE_STRIDE;
+    for (let i = 0; i < cells; i++) {
+      const d = old.ledger[old.lo + i] - this.ledger[this.lo + i];
+      if (d !== 0) {
+        this.ledger[this.lo + i] += d;
+        Atomics.add(this.gauges, i, d);
+      }
+    }
+  }
+
   /** Adds `delta` to gauge cell `i` for every thread, noted in this thread's ledger; returns
    * the value before. */
   add(i: number, delta: number): number {
