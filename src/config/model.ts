@@ -399,7 +399,10 @@ export interface ServerConfig {
   checkPort?: number | null;
   /** `addr A`: health checks go to this address (else the server's). */
   checkAddr?: string | null;
-  /** `on-marked-down shutdown-sessions`: the server's open TCP sessions are cut when it goes DOWN. */
+  /**
+   * `on-marked-down shutdown-sessions`: the server's streams (tcp sessions, WebSocket tunnels,
+   * HTTP exchanges in progress) are cut when it goes DOWN or into maintenance.
+   */
   onMarkedDown?: "shutdown-sessions" | null;
   /** DNS discovery (`resolvers`, `server-template`); absent or null for a fixed address. */
   dns?: ServerDns | null;

@@ -12,9 +12,9 @@ import type { AccessLogger } from "../log/record.ts";
 import type { SessionLookup, SessionObserver } from "../session/observer.ts";
 import { certSelector } from "../tls/select.ts";
 import { startTcpListener } from "../tcp/listener.ts";
-import { SessionTable } from "../tcp/sessions.ts";
 import type { AdminState, StateStore } from "../state.ts";
 import { compileSnapshot } from "../proxy/compile.ts";
+import { ServerSessions } from "../proxy/sessions.ts";
 import {
   bindAddresses,
   type ListenerHandle,
@@ -123,10 +123,10 @@ export function startDataPlane(
     shutdown: shutdown.signal,
     setAdminState: opts.setAdminState,
     active: 0,
-    tcpSessions: new SessionTable(),
+    serverSessions: new ServerSessions(),
   };
   // on-marked-down shutdown-sessions: the store's DOWN events (in a worker, relayed).
-  const unwatch = core.tcpSessions.watch(store);
+  const unwatch = core.serverSessions.watch(store);
   let handles: ListenerHandle[] = [];
   let current = config;
 

@@ -139,6 +139,10 @@ export function wsDeps(
         counters: [feC, beC, srvC],
         release: serverRelease(beC, srvC, release),
         observe: sessionObserve(core, c.server.state.key, info),
+        // on-marked-down shutdown-sessions: the handshake and the tunnel are cut with the server.
+        downSlot: c.server.config.onMarkedDown
+          ? core.serverSessions.slot(c.server.state.key)
+          : undefined,
       };
     },
   };

@@ -21,6 +21,7 @@ import { interimTo, relayResponse, TERMINATION } from "./respond.ts";
 import { requestRules, responseRules, sendReply } from "./rules.ts";
 import type { CookiePersistence } from "../persist/cookie.ts";
 import type { StatsHandler } from "../admin/listen.ts";
+import { exchangeCut, type ServerSessions } from "./sessions.ts";
 
 /** The request's lines with the Cookie lines as cookie persistence forwards them. */
 export function* cookieEdited(
@@ -46,6 +47,8 @@ export interface ProxyCore extends AttemptDeps {
   shutdown: AbortSignal;
   /** Admin state changes of the stats page's forms (a worker sends them to the control plane). */
   setAdminState?: (key: string, state: AdminState) => void;
+  /** Streams by server, cut by `on-marked-down shutdown-sessions` (only such servers'). */
+  serverSessions: ServerSessions;
 }
 
 function ipOf(ip: string): Network | null {
@@ -239,11 +242,14 @@ export async function forwardRequest(
         be.serverTimeout,
       );
       core.inflight.add(upx);
+      // on-marked-down shutdown-sessions: registered only for a server that has it.
+      const cut = c.server.config.onMarkedDown ? exchangeCut(core, c.server.state, upx) : null;
       sentAt = performance.now();
       try {
         rh = await upx.send(sentAt);
       } catch (err) {
         core.inflight.delete(upx);
+        cut?.done();
         c.uc.close();
         beC.close();
         srvC.close();
@@ -264,7 +270,7 @@ export async function forwardRequest(
         // server, so try once more on a fresh connection if the body can be replayed (once the
         // old upload has stopped reading it).
         const retryable = (e.kind === "stale-reused" || e.kind === "reset-before-send") &&
-          tries < 2;
+          tries < 2 && !cut?.killed;
         if (retryable && body) await upx.detachUpload();
         if (retryable && (body === null || body.rewind())) {
           fresh = true;
@@ -275,6 +281,7 @@ export async function forwardRequest(
         beC.responseErrors++;
         srvC.responseErrors++;
         body?.cancel(); // no retry: stop reading what is left of the client's body
+        if (cut?.killed) return await fail(502, "DH--"); // HAProxy's answer too
         if (e.kind === "server-timeout") return await fail(504, "sH--");
         if (e.kind === "invalid-response") return await fail(502, "PH--");
         return await fail(502, "SH--");
@@ -286,6 +293,7 @@ export async function forwardRequest(
       const keep = !plan.closeMode;
       const settle = (reusable: boolean) => {
         core.inflight.delete(exchange);
+        cut?.done();
         // Close mode (server-close, httpclose): the server connection ends with the response,
         // even when the server offered keep-alive (told of the close or not: pretend-keepalive).
         if (reusable && keep) core.pool.release(uc);
@@ -336,7 +344,7 @@ export async function forwardRequest(
       }
       await relayResponse(ex, exchange, h, (r) => {
         settle(r.reusable);
-        end(h.status, TERMINATION[r.end], r.bytes);
+        end(h.status, cut?.killed && r.end !== "done" ? "DD--" : TERMINATION[r.end], r.bytes);
       });
       return;
     }

@@ -9,14 +9,11 @@ import { emptyRequestLog } from "../log/record.ts";
 import type { Counters } from "../state.ts";
 import { forwardRequest, type ProxyCore } from "./forward.ts";
 import type { Gate } from "./gate.ts";
-import type { SessionTable } from "../tcp/sessions.ts";
 import { type RequestInfo, splitTarget } from "./request.ts";
 
 export interface RuntimeCore extends ProxyCore {
   /** Requests currently being handled (drain waits for 0). */
   active: number;
-  /** Open mode-tcp sessions by server (on-marked-down shutdown-sessions). */
-  tcpSessions: SessionTable;
 }
 
 export interface ListenerHandle {

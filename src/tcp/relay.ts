@@ -166,9 +166,14 @@ export class TcpTunnel {
     this.end(who + "D--");
   }
 
-  /** Ends the session from outside: `termination` such as "KD--" (stop) or "DD--" (server down). */
+  /** Ends the session from outside: `termination` such as "KD--" (stop). */
   kill(termination: string): void {
     this.end(termination);
+  }
+
+  /** on-marked-down shutdown-sessions: the server went DOWN. */
+  serverDown(): void {
+    this.end("DD--");
   }
 
   internalError(err: unknown): void {

@@ -152,6 +152,8 @@ function relay(
   const t = be.config.settings.timeouts;
   const f = fe.config.settings.timeouts;
   const key = srv.key;
+  // on-marked-down shutdown-sessions: only such servers' sessions are registered.
+  const slotted = srv.config.onMarkedDown === "shutdown-sessions";
   const stopper = { abort: () => tunnel.kill("KD--") };
   const tunnel: TcpTunnel = new TcpTunnel({
     client,
@@ -168,7 +170,7 @@ function relay(
     },
     counters,
     onEnd(termination, toClient, fromClient) {
-      core.tcpSessions.delete(key, tunnel);
+      if (slotted) core.serverSessions.delete(key, tunnel);
       core.inflight.delete(stopper);
       beC.close();
       srvC.close();
@@ -179,7 +181,7 @@ function relay(
     },
   });
   if (!tunnel.closed) {
-    core.tcpSessions.add(key, tunnel);
+    if (slotted) core.serverSessions.add(key, tunnel);
     core.inflight.add(stopper);
   }
 }

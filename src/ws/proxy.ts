@@ -29,6 +29,7 @@ import {
   upstreamHead,
 } from "./handshake.ts";
 import { DEFAULT_LIMITS, Tunnel, type WsLimits } from "./relay.ts";
+import { ExchangeCut, type StreamSlot } from "../proxy/sessions.ts";
 
 export { isWebSocketUpgrade } from "./handshake.ts";
 export { liveTunnels, type WsLimits } from "./relay.ts";
@@ -60,6 +61,11 @@ export interface WsUpstream {
    * not a refusal, "opened" when its 101 went to the client, "closed" when that tunnel ended.
    */
   observe?: (event: "answered" | "opened" | "closed") => void;
+  /**
+   * Set when the server has `on-marked-down shutdown-sessions`: the handshake (502 DH--) and
+   * the tunnel (close 1001 to the client, DD--) register there to be cut when it goes DOWN.
+   */
+  downSlot?: StreamSlot;
 }
 
 /**
@@ -198,16 +204,20 @@ export async function proxyWebSocket(
   let head: ResponseHead;
   const accept = acceptFor(hs.key);
   const sentAt = Date.now();
+  const cut = up.downSlot ? new ExchangeCut(up.downSlot, x) : null;
   try {
     head = await x.send();
   } catch (err) {
+    cut?.done();
     release();
     log.tres = -1;
+    if (cut?.killed) return await fail(502, "DH--");
     const kind = err instanceof UpstreamError ? err.kind : "closed-after-send";
     if (kind === "server-timeout") return await fail(504, "sH--");
     if (kind === "invalid-response") return await fail(502, "PH--");
     return await fail(502, "SH--");
   }
+  cut?.done();
   log.tres = Date.now() - sentAt;
 
   // http-response rules: the backend's, then the frontend's, as for any answer.
@@ -261,6 +271,7 @@ export async function proxyWebSocket(
     limits: deps.limits ? { ...DEFAULT_LIMITS, ...deps.limits } : DEFAULT_LIMITS, // read-only
     counters: up.counters,
     signal: deps.signal,
+    downSlot: up.downSlot,
     onEnd: tunnelEnd(log, deps.logger, head101.length, up.observe),
     onConnClosed: release, // the tunnel owns both sockets from here on
     onClientClosed: clientRelease,

@@ -22,6 +22,7 @@ import type { Counters } from "../state.ts";
 import { closeFrame } from "./frame.ts";
 import { Watchdog } from "../net/watchdog.ts";
 import { CLOSED, CLOSING, ENDING, OPEN, Pipe } from "./pipe.ts";
+import type { ServerStream, StreamSlot } from "../proxy/sessions.ts";
 
 export interface WsLimits {
   /**
@@ -54,6 +55,8 @@ export interface TunnelOptions {
   counters: Counters[];
   /** Aborting it ends the tunnel: close 1001 both ways, logged KD--. */
   signal?: AbortSignal;
+  /** Where the tunnel registers to be cut when its server goes DOWN (serverDown()). */
+  downSlot?: StreamSlot;
   /**
    * Called once when the tunnel is over (its end decided: the sockets may close up to
    * limits.closeGraceMs later); `bytesToClient` counts the bytes relayed to the client after
@@ -88,7 +91,7 @@ function watchSignal(signal: AbortSignal, t: Tunnel): void {
 function never(): void {}
 
 /** A tunnel is its own watchdog (idle timeout, close grace: see fire()). */
-export class Tunnel extends Watchdog {
+export class Tunnel extends Watchdog implements ServerStream {
   state = OPEN;
   /** client -> backend */
   private readonly up: Pipe;
@@ -101,6 +104,7 @@ export class Tunnel extends Watchdog {
   private readonly idleTermination: string | null;
   private readonly graceMs: number;
   private readonly signal: AbortSignal | undefined;
+  private readonly downSlot: StreamSlot | undefined;
   private readonly onEnd: TunnelOptions["onEnd"];
   private readonly onConnClosed: () => void;
   private readonly onClientClosed: (() => void) | undefined;
@@ -119,6 +123,7 @@ export class Tunnel extends Watchdog {
     this.idleTermination = opts.idle?.termination ?? null;
     this.graceMs = opts.limits.closeGraceMs;
     this.signal = opts.signal;
+    this.downSlot = opts.downSlot;
     this.onEnd = opts.onEnd;
     this.onConnClosed = opts.onConnClosed;
     this.onClientClosed = opts.onClientClosed;
@@ -134,6 +139,7 @@ export class Tunnel extends Watchdog {
       if (opts.signal.aborted) queueMicrotask(() => this.kill());
       else watchSignal(opts.signal, this);
     }
+    opts.downSlot?.add(this);
     this.up.start(opts.clientBuffered, opts.clientPending ?? null);
     this.down.start(opts.backendBuffered, null, opts.clientHead ?? null);
   }
@@ -238,19 +244,38 @@ export class Tunnel extends Watchdog {
 
   /** The backend disappeared without a close frame: 1011 to the client when possible. */
   private backendGone(): void {
+    this.cut("SD--", 1011, "backend connection lost");
+  }
+
+  /**
+   * on-marked-down shutdown-sessions: the server went DOWN. The backend socket is closed now
+   * and the client gets close 1001 ("going away", RFC 6455's own example: "a server going
+   * down") when a frame boundary allows: a browser then reconnects, and the push channel is
+   * routed to a live server. Logged DD--.
+   */
+  serverDown(): void {
+    if (this.state === OPEN) this.cut("DD--", 1001, "server down");
+    else if (this.state === CLOSING) this.end("----"); // both close frames went through
+  }
+
+  /**
+   * Closes the backend now; the client gets our close frame `code` if the backend->client
+   * direction is at a frame boundary (then its socket closes), else both close at once.
+   */
+  private cut(termination: string, code: number, reason: string): void {
     const d = this.down;
     if (!d.writing && d.atBoundary && !d.closePassed && !d.dstShut) {
-      this.finish("SD--");
+      this.finish(termination);
       this.state = ENDING;
-      this.closeCode = 1011;
-      this.closeReason = "backend connection lost";
+      this.closeCode = code;
+      this.closeReason = reason;
       this.up.dstShut = true;
       this.backendClose();
       this.arm(this.graceMs);
       this.inject(d).then(() => this.closeAll());
       return;
     }
-    this.end("SD--");
+    this.end(termination);
   }
 
   /** Logs and closes both sockets now. */
@@ -343,6 +368,7 @@ export class Tunnel extends Watchdog {
     if (this.logged) return;
     this.logged = true;
     if (this.signal) bySignal.get(this.signal)?.delete(this);
+    this.downSlot?.delete(this);
     liveTunnels.delete(this);
     for (const c of this.counters) c.wsOpen--;
     try {
