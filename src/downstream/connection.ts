@@ -23,6 +23,10 @@ export class Connection {
   /** The client socket went away while an exchange was running. */
   gone = false;
   private readonly headDog: Watchdog;
+  /** `timeout client` on the answer's writes (one per connection, re-armed by each write). */
+  readonly writeDog: Watchdog;
+  /** The write watchdog fired (the socket is closed: the write fails with ClientTimeout). */
+  writeTimedOut = false;
   /** performance.now() at accept (the first request head and a TLS handshake count from it). */
   private readonly acceptedAt = performance.now();
   private handshaking = false;
@@ -41,6 +45,10 @@ export class Connection {
       tls: null,
     };
     this.headDog = new Watchdog(null, () => this.headTimeout());
+    this.writeDog = new Watchdog(null, () => {
+      this.writeTimedOut = true;
+      this.closeSocket();
+    });
   }
 
   async run(): Promise<void> {
@@ -52,6 +60,7 @@ export class Connection {
       console.error(`wtproxy: client connection: ${err instanceof Error ? err.stack : err}`);
     } finally {
       this.headDog.disarm();
+      this.writeDog.disarm();
       this.server.conns.delete(this);
       if (!keep) {
         this.closeSocket();

@@ -2,7 +2,6 @@
 // pages, and handing the socket over to a tunnel.
 
 import { encodeHead } from "../upstream/request.ts";
-import { Watchdog } from "../net/watchdog.ts";
 import { RequestBodyReader } from "./body.ts";
 import type { RequestHead } from "./head.ts";
 import { errorPage, errorPageBytes, pageCloses } from "./pages.ts";
@@ -30,19 +29,13 @@ export class Exchange implements ClientExchange {
   private ac: AbortController | null = null;
   private goneFn: (() => void) | null = null;
   gone = false;
-  private readonly writeDog: Watchdog;
-  private writeTimedOut = false;
 
   constructor(
     private readonly conn: Connection,
     readonly head: RequestHead,
-    clientTimeout: number | null,
+    private readonly clientTimeout: number | null,
   ) {
     this.closeAfter = !head.keepAlive;
-    this.writeDog = new Watchdog(clientTimeout, () => {
-      this.writeTimedOut = true;
-      this.conn.closeSocket();
-    });
     if (head.bodyKind === "none") {
       this.body = null;
       this.bodyReader = null;
@@ -112,16 +105,17 @@ export class Exchange implements ClientExchange {
       await p;
     }
     if (this.gone) throw new Error("client gone");
-    const dog = this.writeDog;
-    dog.arm();
+    const conn = this.conn;
+    const dog = conn.writeDog;
+    dog.arm(this.clientTimeout);
     try {
       // Usually written whole by the first write: one async layer less than writeAll().
-      const sock = this.conn.sock;
+      const sock = conn.sock;
       const n = await sock.conn.write(bytes);
       if (n < bytes.length) await sock.writeAll(bytes.subarray(n));
     } catch (err) {
       this.lost();
-      throw this.writeTimedOut ? new ClientTimeout() : err;
+      throw conn.writeTimedOut ? new ClientTimeout() : err;
     } finally {
       dog.disarm();
     }
@@ -159,7 +153,7 @@ export class Exchange implements ClientExchange {
     this.mode = "none";
     const head = this.headText(status, reason, lines, `content-length: ${body.length}\r\n`);
     // Head and body in one buffer, the head written in place (byte per char, as encodeHead):
-    // no encoder call, no second buffer.
+    // no encoder call, no second buffer. Copied before the first await (see ClientExchange).
     const n = head.length;
     const all = new Uint8Array(n + body.length);
     for (let i = 0; i < n; i++) all[i] = head.charCodeAt(i);

@@ -8,7 +8,9 @@
 // recognized in the byte domain (no string made for them), one string is decoded for the whole
 // head and sliced, and the web-Headers-like lookup view is built only when something asks.
 
-import { findHeadEnd, latin1, parseContentLength } from "../upstream/response.ts";
+import { findHeadEnd, headerTokens, latin1, parseContentLength } from "../upstream/response.ts";
+
+const NO_TOKENS: readonly string[] = Object.freeze([]);
 
 /** Largest request head accepted by default (leading empty lines included): 400 beyond it. */
 export const MAX_HEAD = 65536;
@@ -44,8 +46,8 @@ export interface RequestHead {
    * Transfer-Encoding and Content-Length were both present.
    */
   keepAlive: boolean;
-  /** Lower-cased tokens of all Connection headers. */
-  connectionTokens: string[];
+  /** Lower-cased tokens of all Connection headers (shared lists: never modified). */
+  connectionTokens: readonly string[];
   /** Expect: 100-continue (case-insensitive) on an HTTP/1.1 request with a body. */
   expectContinue: boolean;
 }
@@ -334,7 +336,7 @@ function parseHead(buf: Uint8Array, from: number, limit: number): RequestHead | 
     lines.push([name, value]);
   }
 
-  const connectionTokens = connection === null ? [] : tokens(connection);
+  const connectionTokens = connection === null ? NO_TOKENS : headerTokens(connection);
   let keepAlive = version === "HTTP/1.1"
     ? !connectionTokens.includes("close")
     : connectionTokens.includes("keep-alive");
@@ -437,22 +439,6 @@ function checkTransferEncoding(lines: string[]): void {
       `Transfer-Encoding ${all}: a coding other than chunked (only chunked is accepted)`,
     );
   }
-}
-
-/**
- * Lower-cased non-empty elements of a comma-separated list, trimmed of SP and HTAB only (the
- * only whitespace in HTTP: a U+00A0 or a vertical tab is part of the element).
- */
-export function tokens(list: string): string[] {
-  const out: string[] = [];
-  for (const t of list.toLowerCase().split(",")) {
-    let a = 0;
-    let b = t.length;
-    while (a < b && (t.charCodeAt(a) === 32 || t.charCodeAt(a) === 9)) a++;
-    while (b > a && (t.charCodeAt(b - 1) === 32 || t.charCodeAt(b - 1) === 9)) b--;
-    if (a < b) out.push(a === 0 && b === t.length ? t : t.slice(a, b));
-  }
-  return out;
 }
 
 /**

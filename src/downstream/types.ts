@@ -52,7 +52,8 @@ export interface ClientExchange {
   /** An interim 1xx answer (e.g. 103 Early Hints) before the final one; ignored for an
    * HTTP/1.0 client, which must not get one. Written in order with what follows. */
   sendInterim(status: number, reason: string, lines: string): void;
-  /** Head and whole body in one write (`content-length` added). */
+  /** Head and whole body in one write (`content-length` added). `body` is copied before the
+   * call returns: the caller may reuse its buffer at once. */
   sendWhole(status: number, reason: string, lines: string, body: Uint8Array): Promise<void>;
   /** Body bytes, framed as the head said. Rejects when the client is gone or `timeout client`
    * passes with the client not reading. */

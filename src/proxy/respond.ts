@@ -51,9 +51,12 @@ export async function relayResponse(
   }
   const small = exchange.takeBufferedBody();
   if (small !== null) {
+    // sendWhole() copies the body (a view into the server connection's buffer) before it
+    // first waits: the connection can be released then, before the client has the answer.
+    const sent = ex.sendWhole(h.status, h.reason, responseLines(h, false), small);
     settled({ end: "done", bytes: h.headBytes + small.length, reusable: exchange.reusable() });
     try {
-      await ex.sendWhole(h.status, h.reason, responseLines(h, false), small);
+      await sent;
     } catch { /* client gone: logged already */ }
     return;
   }

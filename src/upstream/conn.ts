@@ -88,6 +88,10 @@ export class UpstreamConn extends BufferedConn {
   idle = false;
   /** The pool's idle watchdog for this connection (made once, re-armed on each park). */
   idleWatchdog: Watchdog | null = null;
+  /** `timeout server` of the exchange in progress (made once, armed by each exchange). */
+  serverDog: Watchdog | null = null;
+  /** The server timeout fired (the connection is closed). */
+  serverTimedOut = false;
 
   /** `firstSize`: the first read buffer's size (default: a pooled 64 KB one). */
   constructor(conn: Deno.TcpConn, readonly key: string, firstSize?: number) {

@@ -46,8 +46,8 @@ export interface BodyResult {
 }
 
 export class Exchange {
+  /** The connection's `timeout server` watchdog (one per connection, armed per exchange). */
   private readonly serverWd: Watchdog;
-  private serverTimedOut = false;
   /** The client failed (timeout or abort) while sending its body. */
   clientFailure: "timeout" | "abort" | "malformed" | null = null;
   private uploading: Promise<void> | null = null;
@@ -59,12 +59,16 @@ export class Exchange {
   constructor(
     readonly uc: UpstreamConn,
     readonly req: ExchangeRequest,
-    serverTimeoutMs: number | null,
+    private readonly serverTimeoutMs: number | null,
   ) {
-    this.serverWd = new Watchdog(serverTimeoutMs, () => {
-      this.serverTimedOut = true;
-      this.uc.close();
+    this.serverWd = uc.serverDog ??= new Watchdog(null, () => {
+      uc.serverTimedOut = true;
+      uc.close();
     });
+  }
+
+  private get serverTimedOut(): boolean {
+    return this.uc.serverTimedOut;
   }
 
   /**
@@ -73,7 +77,7 @@ export class Exchange {
    */
   async send(now = performance.now()): Promise<ResponseHead> {
     const { uc, req } = this;
-    this.serverWd.arm(undefined, now);
+    this.serverWd.arm(this.serverTimeoutMs, now);
     try {
       try {
         // Usually written whole by the first write: one async layer less than writeAll().
@@ -125,7 +129,7 @@ export class Exchange {
         this.abort();
         return;
       } finally {
-        if (armed && !this.head) this.serverWd.arm();
+        if (armed && !this.head) this.serverWd.arm(this.serverTimeoutMs);
       }
       try {
         if (chunk === null) {
@@ -190,7 +194,7 @@ export class Exchange {
     let end: BodyEnd = "done";
     if (head.bodyMode !== "none") {
       for (;;) {
-        this.serverWd.arm();
+        this.serverWd.arm(this.serverTimeoutMs);
         let chunk: Uint8Array | null;
         try {
           chunk = await reader.next();
@@ -218,16 +222,17 @@ export class Exchange {
 
   /**
    * Fast path for small answers: when the whole Content-Length body is already buffered, takes
-   * it (a copy: no stream needed), else null. `reusable()` then tells whether the connection
-   * may go back to the pool.
+   * it (no stream needed), else null. The body is a view into the connection's read buffer,
+   * valid until the connection is used again (pooled, read, closed): the caller copies it
+   * before it releases the connection. `reusable()` then tells whether the connection may go
+   * back to the pool.
    */
-  takeBufferedBody(): Uint8Array<ArrayBuffer> | null {
+  takeBufferedBody(): Uint8Array | null {
     const head = this.head!;
     const uc = this.uc;
     const n = head.length;
     if (head.bodyMode !== "length" || uc.buffered < n) return null;
-    const body = new Uint8Array(n);
-    body.set(uc.buf.subarray(uc.start, uc.start + n));
+    const body = uc.buf.subarray(uc.start, uc.start + n);
     uc.start += n;
     return body;
   }

@@ -20,8 +20,8 @@ export interface ResponseHead {
   keepAlive: boolean;
   /** Bytes of the head on the wire (status line to the empty line). */
   headBytes: number;
-  /** Lower-cased names the Connection header lists (hop-by-hop for this response). */
-  connectionTokens: string[];
+  /** Lower-cased names the Connection header lists (hop-by-hop for this response); shared. */
+  connectionTokens: readonly string[];
 }
 
 /** tchar (RFC 9110 §5.6.2) by char code, for header names. */
@@ -300,9 +300,7 @@ export function parseHead(
       connection = connection ? `${connection},${value}` : value;
     }
   }
-  const connectionTokens = connection
-    ? connection.toLowerCase().split(",").map((t) => t.trim()).filter((t) => t)
-    : NO_TOKENS;
+  const connectionTokens = connection ? headerTokens(connection) : NO_TOKENS;
   let keepAlive = minor === 49
     ? !connectionTokens.includes("close")
     : connectionTokens.includes("keep-alive");
@@ -326,4 +324,30 @@ export function parseHead(
   };
 }
 
-const NO_TOKENS: string[] = [];
+const NO_TOKENS: readonly string[] = Object.freeze([]);
+/** The token lists most Connection headers spell, shared (no array per message). */
+const COMMON_TOKENS = new Map<string, readonly string[]>();
+for (const t of ["keep-alive", "close", "upgrade"]) {
+  const list = Object.freeze([t]);
+  for (const v of [t, t.toUpperCase(), t[0].toUpperCase() + t.slice(1)]) COMMON_TOKENS.set(v, list);
+}
+COMMON_TOKENS.set("Keep-Alive", COMMON_TOKENS.get("keep-alive")!);
+
+/**
+ * Lower-cased non-empty elements of a comma-separated list (Connection), trimmed of SP and HTAB
+ * only (the only whitespace in HTTP: a U+00A0 or a vertical tab is part of the element). The
+ * common one-token lists are shared: the result is never to be modified.
+ */
+export function headerTokens(list: string): readonly string[] {
+  const common = COMMON_TOKENS.get(list);
+  if (common !== undefined) return common;
+  const out: string[] = [];
+  for (const t of list.toLowerCase().split(",")) {
+    let a = 0;
+    let b = t.length;
+    while (a < b && (t.charCodeAt(a) === 32 || t.charCodeAt(a) === 9)) a++;
+    while (b > a && (t.charCodeAt(b - 1) === 32 || t.charCodeAt(b - 1) === 9)) b--;
+    if (a < b) out.push(a === 0 && b === t.length ? t : t.slice(a, b));
+  }
+  return out;
+}

@@ -3,7 +3,7 @@
 // bytes from one use into the next.
 
 import { deepStrictEqual as assertEquals, ok as assert, throws } from "node:assert/strict";
-import { lowerName, parseHead } from "../../src/upstream/response.ts";
+import { headerTokens, lowerName, parseHead } from "../../src/upstream/response.ts";
 import { UpstreamError } from "../../src/upstream/errors.ts";
 import { BodySource } from "../../src/upstream/upload.ts";
 import type { RequestBody } from "../../src/downstream/types.ts";
@@ -55,6 +55,21 @@ Deno.test("parseHead: reason phrases, bare LF, HTTP/1.0 keep-alive rules", () =>
   assertEquals(ka.keepAlive, true);
   const close = head("HTTP/1.1 200 OK\r\nConnection: close, X-Hop\r\nContent-Length: 1\r\n\r\n");
   assertEquals([close.keepAlive, close.connectionTokens], [false, ["close", "x-hop"]]);
+});
+
+Deno.test("headerTokens: common one-token values and general lists read the same", () => {
+  for (const v of ["keep-alive", "Keep-Alive", "KEEP-ALIVE", " keep-alive\t", "keep-alive,"]) {
+    assertEquals(headerTokens(v), ["keep-alive"], JSON.stringify(v));
+  }
+  assertEquals(headerTokens("Close"), ["close"]);
+  assertEquals(headerTokens("Upgrade"), ["upgrade"]);
+  assertEquals(headerTokens("close, Upgrade ,,x-Hop"), ["close", "upgrade", "x-hop"]);
+  assertEquals(headerTokens(" , "), []);
+  // U+00A0 is not HTTP whitespace: part of the token.
+  assertEquals(headerTokens("\u00a0close"), ["\u00a0close"]);
+  // The shared lists cannot be changed by a caller.
+  throws(() => (headerTokens("close") as string[]).push("x"));
+  assertEquals(headerTokens("close"), ["close"]);
 });
 
 Deno.test("parseHead: framing (RFC 9112 §6.3)", () => {
