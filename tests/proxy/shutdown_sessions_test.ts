@@ -11,6 +11,15 @@ import { startTestProxy, type TestProxy } from "../helpers/proxy.ts";
 import { RawBackend } from "../helpers/raw_backend.ts";
 import { openClient, startEchoBackend, within, wsHead } from "../ws/harness.ts";
 import { waitFor } from "../health/helpers.ts";
+import { server } from "../helpers/config.ts";
+import {
+  connect,
+  greeter,
+  startTcpProxy,
+  tcpBackend,
+  tcpConfig,
+  tcpFrontend,
+} from "../tcp/helpers.ts";
 
 const DOWN = () => result("L4CON", performance.now(), undefined, "Connection refused");
 const dec = new TextDecoder();
@@ -250,5 +259,41 @@ Deno.test("shutdown-sessions: a WebSocket upgrade waiting for the server's 101 g
     await proxy.stop();
     hold.release();
     await hold.be.close();
+  }
+});
+
+Deno.test("shutdown-sessions: maintenance cuts mode-tcp sessions too (DD--), only with the option", async () => {
+  const g = greeter("g");
+  const proxy = await startTcpProxy(
+    tcpConfig(tcpFrontend("f", { rules: [["keep", "if", "{ src_port lt 0 }"]] }), [
+      tcpBackend("f", [server("g", g.port, { onMarkedDown: "shutdown-sessions" })]),
+      tcpBackend("keep", [server("k", g.port)]),
+    ]),
+  );
+  const keepProxy = await startTcpProxy(
+    tcpConfig(tcpFrontend("keep"), [tcpBackend("keep", [server("k", g.port)])]),
+  );
+  const c = await connect(proxy.port);
+  const k = await connect(keepProxy.port);
+  try {
+    assertEquals(await readUntil(c, "\n"), "g\n");
+    assertEquals(await readUntil(k, "\n"), "g\n");
+    setAdminState(proxy.runtime.state, "f/g", "MAINT");
+    setAdminState(keepProxy.runtime.state, "keep/k", "MAINT");
+    assertEquals(await readToEnd(c), { text: "", eof: true });
+    const [rec] = await proxy.waitLogs(1);
+    assertEquals([rec.server, rec.termination], ["g", "DD--"]);
+    await k.write(new TextEncoder().encode("ping\n"));
+    assertEquals(await readUntil(k, "ping\n"), "ping\n"); // still relayed
+    assertEquals(keepProxy.logs.length, 0);
+    closeQuietly(k);
+    await keepProxy.waitLogs(1);
+    assertEquals(await waitFor(() => proxy.runtime.state.activeConnections === 0, 2000), true);
+  } finally {
+    closeQuietly(c);
+    closeQuietly(k);
+    await proxy.stop();
+    await keepProxy.stop();
+    await g.close();
   }
 });
