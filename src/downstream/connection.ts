@@ -225,11 +225,14 @@ export class Connection {
   watch(): void {
     const sock = this.sock;
     if (sock.idleRead || this.closed) return;
-    const p = sock.startWaitRead();
-    p?.then((n) => {
-      if (n === null) this.clientGone();
-    }, () => this.clientGone());
+    sock.startWaitRead()?.then(this.watched, this.lostClient);
   }
+
+  // The watch read's handlers, made once per connection (not per request).
+  private readonly watched = (n: number | null): void => {
+    if (n === null) this.clientGone();
+  };
+  private readonly lostClient = (): void => this.clientGone();
 
   private clientGone(): void {
     this.gone = true;

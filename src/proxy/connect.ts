@@ -9,7 +9,8 @@ import type { Counters } from "../state.ts";
 import type { WsConnectError, WsDeps, WsUpstream } from "../ws/proxy.ts";
 import { ClientGone, connectAttempts, ProxyFailure } from "./attempt.ts";
 import type { FrontendRt } from "./compile.ts";
-import { cookieEdited, forwardedLines, type ProxyCore } from "./forward.ts";
+import type { ProxyCore } from "./forward.ts";
+import { cookieEdited, forwardedLines } from "./headers.ts";
 import type { RequestInfo } from "./request.ts";
 import { responseRules } from "./rules.ts";
 

@@ -182,7 +182,8 @@ export function requestInfo(ex: ClientExchange, conn: ConnInfo): RequestInfo {
   };
 }
 
-async function handle(
+/** (Not async: the request's promise is forwardRequest's, one suspended frame less.) */
+function handle(
   core: RuntimeCore,
   feName: string,
   ex: ClientExchange,
@@ -190,7 +191,7 @@ async function handle(
 ): Promise<void> {
   const snap = core.snapshot;
   const fe = snap.frontends.get(feName);
-  if (!fe) return await ex.sendError(503);
+  if (!fe) return ex.sendError(503);
   const info = requestInfo(ex, conn);
   core.active++;
   return forwardRequest(core, fe, ex, info, requestDone(core));

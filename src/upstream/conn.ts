@@ -12,7 +12,11 @@ export interface ServerAddress {
   port: number;
 }
 
-/** How a connection is opened; tests may replace it (e.g. to simulate a black-holed server). */
+/**
+ * How a connection is opened; tests may replace it (e.g. to simulate a black-holed server).
+ * `signal` aborts the connect; once the connect has settled without an abort the same signal
+ * may be handed to a later connect: a connector keeps no listener on it.
+ */
 export type Connector = (addr: ServerAddress, signal: AbortSignal) => Promise<Deno.TcpConn>;
 
 export const defaultConnector: Connector = (addr, signal) =>
@@ -26,8 +30,31 @@ export const defaultConnector: Connector = (addr, signal) =>
 export type ConnectAbort = AbortSignal | ((cancel: (() => void) | null) => void);
 
 /**
- * Connects with `timeout connect`; throws UpstreamError("connect-*"). The timeout rides on the
- * shared watchdog sweep (no timer per connect); `abort` (the client going away) cancels too.
+ * What cancels one connect (its timeout, the client going away). Reused by the next connect
+ * while never aborted (almost always): server-close mode connects once per request, and an
+ * AbortController, a watchdog and their callbacks each time were a good part of its garbage.
+ */
+class ConnectGuard {
+  readonly ac = new AbortController();
+  timedOut = false;
+  cancelled = false;
+  /** `timeout connect`, on the shared watchdog sweep (no timer per connect). */
+  readonly wd = new Watchdog(null, () => {
+    this.timedOut = true;
+    this.ac.abort();
+  });
+  /** The client went away. */
+  readonly cancel = (): void => {
+    this.cancelled = true;
+    this.ac.abort();
+  };
+}
+const freeGuards: ConnectGuard[] = [];
+const FREE_GUARDS = 64;
+
+/**
+ * Connects with `timeout connect`; throws UpstreamError("connect-*"). `abort` (the client
+ * going away) cancels too.
  */
 export async function connectWithTimeout(
   addr: ServerAddress,
@@ -35,30 +62,17 @@ export async function connectWithTimeout(
   connector: Connector = defaultConnector,
   abort?: ConnectAbort,
 ): Promise<Deno.TcpConn> {
-  const ac = new AbortController();
-  let timedOut = false;
-  let wd: Watchdog | null = null;
-  if (timeoutMs && timeoutMs > 0) {
-    wd = new Watchdog(timeoutMs, () => {
-      timedOut = true;
-      ac.abort();
-    });
-    wd.arm();
-  }
-  let onAbort: (() => void) | null = null;
-  let cancelled = false;
+  const g = freeGuards.pop() ?? new ConnectGuard();
+  const signal = g.ac.signal;
+  if (timeoutMs && timeoutMs > 0) g.wd.arm(timeoutMs);
   if (abort) {
-    onAbort = () => {
-      cancelled = true;
-      ac.abort();
-    };
-    if (typeof abort === "function") abort(onAbort);
-    else if (abort.aborted) cancelled = true; // (its event has fired: not heard, as before)
-    else abort.addEventListener("abort", onAbort, { once: true });
+    if (typeof abort === "function") abort(g.cancel);
+    else if (abort.aborted) g.cancelled = true; // (its event has fired: not heard, as before)
+    else abort.addEventListener("abort", g.cancel, { once: true });
   }
   try {
-    const conn = await connector(addr, ac.signal);
-    if (ac.signal.aborted) {
+    const conn = await connector(addr, signal);
+    if (signal.aborted) {
       try {
         conn.close();
       } catch { /* already closed */ }
@@ -69,15 +83,16 @@ export async function connectWithTimeout(
     } catch { /* not fatal */ }
     return conn;
   } catch (err) {
-    if (timedOut) {
+    if (g.timedOut) {
       throw new UpstreamError("connect-timeout", `connect timeout after ${timeoutMs} ms`);
     }
-    if (cancelled) throw new UpstreamError("connect-error", "aborted by client");
+    if (g.cancelled) throw new UpstreamError("connect-error", "aborted by client");
     throw new UpstreamError(classifyConnectError(err), errorText(err), { cause: err });
   } finally {
-    wd?.disarm();
+    g.wd.disarm();
     if (typeof abort === "function") abort(null);
-    else if (onAbort) abort!.removeEventListener("abort", onAbort);
+    else if (abort) abort.removeEventListener("abort", g.cancel);
+    if (!signal.aborted && !g.cancelled && freeGuards.length < FREE_GUARDS) freeGuards.push(g);
   }
 }
 

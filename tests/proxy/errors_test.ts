@@ -142,6 +142,51 @@ Deno.test("connect timeout: no pause between attempts, 503 sC--", async () => {
   }
 });
 
+Deno.test("connects that succeeded leave nothing armed: a later hanging connect still times out (sC--), a later client leaving still cancels (CC--)", async () => {
+  const be = new RawBackend(named("up"));
+  let attempts = 0;
+  let hang = false;
+  const signals = new Set<AbortSignal>();
+  const connector: Connector = (addr, signal) => {
+    attempts++;
+    signals.add(signal);
+    if (!hang) return Deno.connect({ hostname: addr.hostname, port: addr.port, signal });
+    return new Promise((_resolve, reject) => {
+      signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+    });
+  };
+  const px = await startTestProxy(
+    simpleConfig({ s1: be.address }, {
+      defaults: "  retries: 0\n  options: { http-server-close: true }",
+      timeouts: "{ connect: 150ms, client: 5s, server: 5s }",
+    }),
+    { connector },
+  );
+  try {
+    // Server-close: one connect per request, each settles without an abort.
+    for (let i = 0; i < 5; i++) assertEquals((await rawRequest(px.port, GET)).status, 200);
+    assertEquals(attempts, 5);
+    // (The cancel state of a settled connect is handed to the next one.)
+    assert(signals.size < 5, `${signals.size} signals for 5 connects`);
+    hang = true;
+    const t = performance.now();
+    const res = await rawRequest(px.port, GET);
+    assertEquals(res.status, 503);
+    assert(performance.now() - t < 2000);
+    const c = await RawClient.connect(px.port);
+    await c.send(GET);
+    for (let i = 0; i < 200 && attempts < 7; i++) await new Promise((r) => setTimeout(r, 10));
+    assertEquals(attempts, 7);
+    c.close();
+    const logs = await px.waitLogs(7, 2000); // well before the connect timeout could answer
+    assertEquals(logs.slice(5).map((l) => l.termination), ["sC--", "CC--"]);
+    assertEquals(logs.slice(0, 5).map((l) => l.termination), Array(5).fill("----"));
+  } finally {
+    await px.stop();
+    await be.close();
+  }
+});
+
 Deno.test("redispatch: a refused server is retried at once on the other one (+1)", async () => {
   const be = new RawBackend(named("alive"));
   const px = await startTestProxy(
