@@ -103,6 +103,7 @@ export function wsDeps(
         throw err;
       }
       connected = true;
+      c.uc.setNoDelay(); // a tunnel relays small frames both ways
       const be = c.backend;
       if (c.cookie) {
         rec.persistence = c.cookie.req.flag + "N";

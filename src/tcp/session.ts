@@ -124,6 +124,7 @@ async function run(
     if (err instanceof ClientGone) return fail("KC--");
     throw err;
   }
+  c.uc.setNoDelay(); // interactive protocols: no Nagle delay
   relay(core, fe, conn, c.uc.conn, c.backend.config.name, c.server.state, rec, got, log, finish);
 }
 

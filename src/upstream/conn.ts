@@ -78,9 +78,6 @@ export async function connectWithTimeout(
       } catch { /* already closed */ }
       throw new DOMException("aborted", "AbortError");
     }
-    try {
-      conn.setNoDelay(true);
-    } catch { /* not fatal */ }
     return conn;
   } catch (err) {
     if (g.timedOut) {
@@ -103,10 +100,27 @@ export class UpstreamConn extends BufferedConn {
   idle = false;
   /** The pool's idle watchdog for this connection (made once, re-armed on each park). */
   idleWatchdog: Watchdog | null = null;
+  /** The pool's handler of the read a parked connection keeps pending (made once). */
+  dropIfIdle: (() => void) | null = null;
   /** `timeout server` of the exchange in progress (made once, armed by each exchange). */
   serverDog: Watchdog | null = null;
   /** The server timeout fired (the connection is closed). */
   serverTimedOut = false;
+  private noDelay = false;
+
+  /**
+   * TCP_NODELAY, set by what writes more than once per exchange (a request body after its
+   * head, a tunnel): a request written in one write is never held back by Nagle's algorithm
+   * (Linux holds a small segment only while an earlier small one is unacknowledged), so a
+   * bodiless request in close mode saves the call.
+   */
+  setNoDelay(): void {
+    if (this.noDelay) return;
+    this.noDelay = true;
+    try {
+      this.conn.setNoDelay(true);
+    } catch { /* closed, or not fatal */ }
+  }
 
   /** `firstSize`: the first read buffer's size (default: a pooled 64 KB one). */
   constructor(conn: Deno.TcpConn, readonly key: string, firstSize?: number) {

@@ -112,6 +112,7 @@ export class Exchange {
 
   private async upload(body: BodySource): Promise<void> {
     const { uc, req } = this;
+    uc.setNoDelay(); // the body's writes follow the head's
     for (;;) {
       // Waiting for the client is not the server's fault: pause the server timeout meanwhile.
       const armed = this.serverWd.armed;

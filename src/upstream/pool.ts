@@ -50,8 +50,9 @@ export class Pool {
     list.push(uc);
     // One watchdog per connection, made on its first park and re-armed on the next ones.
     (uc.idleWatchdog ??= new Watchdog(this.idleTimeoutMs, () => this.drop(uc))).arm();
-    // Anything that settles this read while parked means the connection is unusable.
-    const dropIfIdle = () => {
+    // Anything that settles this read while parked means the connection is unusable (the
+    // handler too is made on the first park).
+    const dropIfIdle = uc.dropIfIdle ??= () => {
       if (uc.idle) this.drop(uc);
     };
     uc.startIdleRead().then(dropIfIdle, dropIfIdle);
