@@ -190,32 +190,44 @@ export class Connection {
           return false;
         }
       }
-      // 2. Answer it.
+      // 2. Answer it (in a frame of its own: once it is over nothing of the request stays
+      // referenced from this loop's registers while the next one is awaited).
       sock.start += parsed.consumed;
-      this.requests++;
-      const head = parsed.head;
-      const ex = new Exchange(this, head, s.clientTimeout);
-      this.ex = ex;
-      // Keep a read pending to notice the client leaving (not for an upgrade: the tunnel
-      // takes the socket over and does its own reads).
-      if (head.bodyKind === "none" && !head.connectionTokens.includes("upgrade")) this.watch();
-      try {
-        await server.opts.handler(ex, this.info);
-      } catch (err) {
-        console.error(`wtproxy: request handler: ${err instanceof Error ? err.stack : err}`);
-        if (!ex.headSent && !ex.finished) {
-          await ex.sendError(502).catch(() => {});
-        } else ex.abort();
-      }
-      this.ex = null;
-      if (ex.takenOver) return true;
-      if (!ex.finished) ex.abort();
-      if (ex.aborted || ex.closeAfter || this.gone || server.draining) return false;
-      if (ex.bodyReader && !ex.bodyReader.complete) return false;
-      // Waiting for the next request: the read buffer goes back (to the free list when no body
-      // chunk, a view into it, may still be in someone's hands).
-      sock.park(ex.bodyReader === null);
+      const next = await this.answer(parsed.head, s.clientTimeout);
+      if (next !== "next") return next === "taken";
     }
+  }
+
+  /** Answers one request: "next" when the connection waits for another one. */
+  private async answer(
+    head: RequestHead,
+    clientTimeout: number | null,
+  ): Promise<"next" | "taken" | "close"> {
+    const sock = this.sock;
+    const server = this.server;
+    this.requests++;
+    const ex = new Exchange(this, head, clientTimeout);
+    this.ex = ex;
+    // Keep a read pending to notice the client leaving (not for an upgrade: the tunnel
+    // takes the socket over and does its own reads).
+    if (head.bodyKind === "none" && !head.connectionTokens.includes("upgrade")) this.watch();
+    try {
+      await server.opts.handler(ex, this.info);
+    } catch (err) {
+      console.error(`wtproxy: request handler: ${err instanceof Error ? err.stack : err}`);
+      if (!ex.headSent && !ex.finished) {
+        await ex.sendError(502).catch(() => {});
+      } else ex.abort();
+    }
+    this.ex = null;
+    if (ex.takenOver) return "taken";
+    if (!ex.finished) ex.abort();
+    if (ex.aborted || ex.closeAfter || this.gone || server.draining) return "close";
+    if (ex.bodyReader && !ex.bodyReader.complete) return "close";
+    // Waiting for the next request: the read buffer goes back (to the free list when no body
+    // chunk, a view into it, may still be in someone's hands).
+    sock.park(ex.bodyReader === null);
+    return "next";
   }
 
   /**
