@@ -51,7 +51,17 @@ Deno.test("e2e: admin maint moves wt1 traffic to srv2, ready brings it back; met
     await post("/api/servers/bck1/srv1/state", { state: "ready" });
     assertEquals(await get("/?wtd=wt1abcdef"), "200 srv1");
 
-    const m = parsePrometheus(await (await fetch(a + "/metrics")).text());
+    // A request is counted as it ends (logged, its time and bytes known), which can be a moment
+    // after its client has the answer (the count and the client's read race across threads at
+    // nbthread 2): read the metrics until the last request shows, a bounded number of times.
+    const scrape = async () => parsePrometheus(await (await fetch(a + "/metrics")).text());
+    let m = await scrape();
+    const answered = () =>
+      metric(m, "haproxy_frontend_http_responses_total", { proxy: "proxied", code: "2xx" });
+    for (let i = 0; i < 40 && answered() < 12; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      m = await scrape();
+    }
     assertEquals(metric(m, "haproxy_frontend_http_requests_total", { proxy: "proxied" }), 12);
     assertEquals(
       metric(m, "haproxy_frontend_http_responses_total", { proxy: "proxied", code: "2xx" }),
