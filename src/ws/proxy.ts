@@ -217,12 +217,12 @@ export async function proxyWebSocket(
     if (kind === "invalid-response") return await fail(502, "PH--");
     return await fail(502, "SH--");
   }
-  cut?.done();
   log.tres = Date.now() - sentAt;
 
   // http-response rules: the backend's, then the frontend's, as for any answer.
   const denied = head.status <= 599 ? deps.responseRules?.(head.headers) ?? null : null;
   if (denied !== null) {
+    cut?.done();
     x.abort();
     release();
     emit(denied.reply.status, denied.termination, denied.reply.body.length);
@@ -230,17 +230,21 @@ export async function proxyWebSocket(
   }
 
   if (head.status !== 101) {
-    // The backend said no (403, 404, 500...): its answer goes to the client as it is.
+    // The backend said no (403, 404, 500...): its answer goes to the client as it is, cut
+    // (DD--) if the server goes down while its body is relayed.
     if (head.status > 599) {
+      cut?.done();
       release();
       return await fail(502, "PH--");
     }
     if (head.status < 400) up.observe?.("answered");
     return await relayResponse(ex, x, head, (r) => {
+      cut?.done();
       release();
-      emit(head.status, TERMINATION[r.end], r.bytes);
+      emit(head.status, cut?.killed && r.end !== "done" ? "DD--" : TERMINATION[r.end], r.bytes);
     });
   }
+  cut?.done();
 
   const bad = check101(head, await accept, hs.protocols);
   if (bad !== null) {

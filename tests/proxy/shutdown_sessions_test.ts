@@ -262,6 +262,31 @@ Deno.test("shutdown-sessions: a WebSocket upgrade waiting for the server's 101 g
   }
 });
 
+Deno.test("shutdown-sessions: a refused WebSocket upgrade whose answer is being relayed is cut (DD--)", async () => {
+  const hold = holdBackend();
+  const proxy = await startTestProxy(config(1, 1, hold.be.port));
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: proxy.port });
+  try {
+    // The server answers the upgrade with a 200 (no 101) and sends 3 of its 100 body bytes.
+    await conn.write(
+      new TextEncoder().encode(wsHead(proxy.port, "/hold/part?wtd=a&request=ws") + "\r\n\r\n"),
+    );
+    const got = await readUntil(conn, "abc");
+    assert(got.startsWith("HTTP/1.1 200 "), got);
+    markDown(proxy, "hold", "h");
+    assertEquals(await readToEnd(conn), { text: "", eof: true }); // closed before the 100 bytes
+    const [rec] = await proxy.waitLogs(1);
+    assertEquals([rec.server, rec.status, rec.termination], ["h", 200, "DD--"]);
+    const st = proxy.runtime.state;
+    assertEquals(await waitFor(() => st.server("hold", "h")!.counters.current === 0, 2000), true);
+  } finally {
+    closeQuietly(conn);
+    await proxy.stop();
+    hold.release();
+    await hold.be.close();
+  }
+});
+
 Deno.test("shutdown-sessions: maintenance cuts mode-tcp sessions too (DD--), only with the option", async () => {
   const g = greeter("g");
   const proxy = await startTcpProxy(
