@@ -236,6 +236,7 @@ export interface StateEvent {
   kind:
     | "up"
     | "down"
+    | "nolb"
     | "admin"
     | "weight"
     | "no-server"
@@ -309,6 +310,7 @@ export class ServerState {
     this.healthCounter = config.rise;
     if (home.owner) {
       this.rmaint = false;
+      this.nolb = false;
       this.health = "UP";
       this.weight = config.weight;
       this.admin = config.disabled ? "MAINT" : "READY";
@@ -366,6 +368,23 @@ export class ServerState {
     Atomics.store(this.g, this.gi + G.rmaint, on ? 1 : 0);
   }
 
+  /**
+   * HAProxy's NOLB (a "stopping" server): UP, but its HTTP check answered 404 under `http-check
+   * disable-on-404`, so it takes no new traffic while persistent requests still reach it. One
+   * copy for every thread (the control plane's checks set it).
+   */
+  get nolb(): boolean {
+    return Atomics.load(this.g, this.gi + G.nolb) === 1;
+  }
+  set nolb(on: boolean) {
+    Atomics.store(this.g, this.gi + G.nolb, on ? 1 : 0);
+  }
+
+  /** NOLB as routing sees it: a tracker takes the tracked server's. */
+  get effectiveNolb(): boolean {
+    return this.tracks ? this.tracks.effectiveNolb : this.nolb;
+  }
+
   /** Effective weight (the admin API may change it). */
   get weight(): number {
     return Atomics.load(this.g, this.gi + G.weight);
@@ -392,12 +411,12 @@ export class ServerState {
     return own === "DRAIN" || inherited === "DRAIN" ? "DRAIN" : "READY";
   }
 
-  /** Usable for new traffic: UP, READY and weight > 0 (Pingora's `healthy && enabled`); a
-   * DNS-discovered server also needs its address in this thread (a worker that has not got it
-   * yet must not connect to the name in the configuration). */
+  /** Usable for new traffic: UP (not NOLB), READY and weight > 0 (Pingora's `healthy &&
+   * enabled`); a DNS-discovered server also needs its address in this thread (a worker that has
+   * not got it yet must not connect to the name in the configuration). */
   get usable(): boolean {
     return this.effectiveHealth === "UP" && this.effectiveAdmin === "READY" && this.weight > 0 &&
-      (this.dns !== null || !this.config.dns);
+      !this.effectiveNolb && (this.dns !== null || !this.config.dns);
   }
 }
 
@@ -527,6 +546,12 @@ export class StateStore {
         if (existing) {
           existing.config = s;
           clampHealthCounter(existing);
+          // NOLB only lasts while the checks that set it (`http-check disable-on-404`) remain.
+          if (
+            this.owner && existing.nolb && !(s.check && b.settings.options.httpchk?.disableOn404)
+          ) {
+            existing.nolb = false;
+          }
           existing.tracks = null;
           existing.trackers.length = 0;
         } else this.servers.set(key, new ServerState(b.name, s.name, s, this.home(`s:${key}`)));

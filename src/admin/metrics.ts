@@ -76,7 +76,7 @@ class Exposition {
 }
 
 const CODES = ["other", "1xx", "2xx", "3xx", "4xx", "5xx"];
-export const SERVER_STATES = ["UP", "DOWN", "MAINT", "DRAIN"] as const;
+export const SERVER_STATES = ["UP", "DOWN", "MAINT", "DRAIN", "NOLB"] as const;
 
 /** The shared counters of a frontend, backend or server, under `haproxy_<scope>_...`. */
 function counters(e: Exposition, scope: string, labels: Labels, c: Counters): void {
@@ -436,5 +436,6 @@ export function currentState(s: ServerState): (typeof SERVER_STATES)[number] {
   if (s.effectiveAdmin === "MAINT") return "MAINT";
   if (s.effectiveHealth === "DOWN") return "DOWN";
   if (s.effectiveAdmin === "DRAIN") return "DRAIN";
+  if (s.effectiveNolb) return "NOLB";
   return "UP";
 }

@@ -52,7 +52,7 @@ export const STATS_PAGE = `<!DOCTYPE html>
   </table>
   <table class="legend">
     <tr><td class="up">UP</td><td class="going-down">UP, going down</td><td class="going-up">DOWN, going up</td></tr>
-    <tr><td class="down">DOWN</td><td class="drain">DRAIN</td><td class="maint">MAINT</td></tr>
+    <tr><td class="down">DOWN</td><td class="drain">DRAIN, NOLB</td><td class="maint">MAINT</td></tr>
   </table>
 </div>
 <div id="proxies"><p class="muted">loading…</p></div>

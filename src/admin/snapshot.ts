@@ -161,9 +161,10 @@ export function serverStatus(s: ServerState): { text: string; cls: ServerView["s
   const text = healthStatus(s);
   const word = text.split(" ")[0];
   const partial = /^(UP|DOWN) \d+\/\d+$/.test(text);
+  // NOLB is coloured as DRAIN: no new traffic, persistent requests still go there.
   const cls = word === "MAINT"
     ? "maint"
-    : word === "DRAIN"
+    : word === "DRAIN" || word === "NOLB"
     ? "drain"
     : word === "DOWN"
     ? (partial ? "going-up" : "down")

@@ -193,6 +193,9 @@ export interface HttpCheck {
   headers?: [string, string][];
   /** `http-check send body STRING`. */
   body?: string;
+  /** `http-check disable-on-404`: a 404 answer puts an UP server in NOLB (no new traffic,
+   * persistent requests still go there) instead of failing the check. */
+  disableOn404?: boolean;
 }
 
 /** One `tcp-check` rule. Bytes are already decoded (`send` text, `send-binary` hex). */

@@ -7,7 +7,8 @@ import type { BackendConfig, ServerConfig } from "../config/model.ts";
  * HAProxy's check statuses (src/check.c get_check_status_description) that wtproxy produces.
  * L4OK "Layer4 check passed", L4TOUT "Layer4 timeout", L4CON "Layer4 connection problem",
  * L7TOUT "Layer7 timeout", L7RSP "Layer7 invalid response", L7OK "Layer7 check passed",
- * L7STS "Layer7 wrong status", SOCKERR "Socket error".
+ * L7STS "Layer7 wrong status", SOCKERR "Socket error"; L7OKCD "Layer7 check conditionally
+ * passed": a 404 under `http-check disable-on-404` (the server goes NOLB, see health/machine.ts).
  */
 export type CheckStatus =
   | "L4OK"
@@ -19,6 +20,7 @@ export type CheckStatus =
   | "L7TOUT"
   | "L7RSP"
   | "L7OK"
+  | "L7OKCD"
   | "L7STS"
   | "SOCKERR";
 
@@ -32,6 +34,7 @@ const STATUS_TEXT: Record<CheckStatus, string> = {
   L7TOUT: "Layer7 timeout",
   L7RSP: "Layer7 invalid response",
   L7OK: "Layer7 check passed",
+  L7OKCD: "Layer7 check conditionally passed",
   L7STS: "Layer7 wrong status",
   SOCKERR: "Socket error",
 };
@@ -68,8 +71,10 @@ export interface Checker {
 /** Builds HAProxy's reason text: `DESC[, code: N][, info: "TEXT"]`. */
 export function describeCheck(status: CheckStatus, code?: number, info?: string): string {
   let s = STATUS_TEXT[status];
-  // HAProxy prints the code for statuses at or above HCHK_STATUS_L57DATA (L7OK, L7STS).
-  if (code !== undefined && (status === "L7OK" || status === "L7STS")) s += `, code: ${code}`;
+  // HAProxy prints the code for statuses at or above HCHK_STATUS_L57DATA (L7OK, L7OKCD, L7STS).
+  if (code !== undefined && (status === "L7OK" || status === "L7OKCD" || status === "L7STS")) {
+    s += `, code: ${code}`;
+  }
   if (info) s += `, info: "${info.replaceAll('"', "#22")}"`;
   return s;
 }
@@ -81,7 +86,7 @@ export function result(
   info?: string,
 ): CheckResult {
   return {
-    ok: status === "L4OK" || status === "L6OK" || status === "L7OK",
+    ok: status === "L4OK" || status === "L6OK" || status === "L7OK" || status === "L7OKCD",
     durationMs: Math.max(0, Math.round(performance.now() - startedAt)),
     reason: describeCheck(status, code, info),
     status,

@@ -10,6 +10,7 @@
 //   closed/garbage answer    -> "Layer7 invalid response"
 //   string/rstring mismatch  -> `Layer7 invalid response, info: "HTTP content check did not match"`
 //   no answer in time        -> "Layer7 timeout"
+//   404 with disable-on-404  -> "Layer7 check conditionally passed, code: 404" (even with expect)
 
 import type { HttpCheck, ServerConfig } from "../config/model.ts";
 import {
@@ -139,6 +140,10 @@ export function judge(
   const e = hc.expect;
   const wrong = { status: "L7STS" as const, code: r.code, info: r.reasonPhrase };
   const pass = { status: "L7OK" as const, code: r.code };
+  // disable-on-404 has precedence over `expect` (HAProxy): a 404 is a conditional pass.
+  if (hc.disableOn404 && r.code === 404) {
+    return { status: "L7OKCD", code: 404 };
+  }
   if (!e) return r.code >= 200 && r.code < 400 ? pass : wrong;
   const neg = e.negate === true;
   switch (e.kind) {

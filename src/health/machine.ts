@@ -1,6 +1,9 @@
 // HAProxy's server state machine, without sockets or timers: check results move the health
 // counter, `track` mirrors state down the tracker tree, admin states (READY / DRAIN / MAINT)
 // stay separate from health, and every change is published with HAProxy's words and level.
+// `http-check disable-on-404`: a 404 (L7OKCD) puts an UP server in NOLB, HAProxy's "stopping"
+// state (no new traffic, persistent requests still go there); a 2xx/3xx takes it back, failed
+// checks take it DOWN (a notice, not an alert), and a 404 never brings a DOWN server UP.
 //
 // Health counter h in [0, rise+fall-1], UP when h >= rise (src/check.c set_server_check_status):
 // a failure decrements it (falling under rise resets it to 0), a success increments it (reaching
@@ -28,8 +31,9 @@ export function checkedRoot(st: ServerState): ServerState {
   return s;
 }
 
-/** Stats-page status in HAProxy's words: "UP", "UP 1/3", "DOWN", "DOWN 1/2", "MAINT",
- * "MAINT (via b/s)", "DRAIN", "DRAIN (via b/s)", "no check" (unchecked, untracked, UP). */
+/** Stats-page status in HAProxy's words: "UP", "UP 1/3", "NOLB", "NOLB 1/3", "DOWN",
+ * "DOWN 1/2", "MAINT", "MAINT (via b/s)", "DRAIN", "DRAIN (via b/s)", "no check" (unchecked,
+ * untracked, UP). */
 export function serverStatus(st: ServerState): string {
   const eff = st.effectiveAdmin;
   if (eff === "MAINT") {
@@ -45,7 +49,8 @@ export function serverStatus(st: ServerState): string {
   const { rise, fall } = root.config;
   const h = root.healthCounter;
   if (root.health === "UP") {
-    return h >= rise + fall - 1 ? "UP" : `UP ${h - rise + 1}/${fall}`;
+    const word = root.nolb ? "NOLB" : "UP";
+    return h >= rise + fall - 1 ? word : `${word} ${h - rise + 1}/${fall}`;
   }
   return h > 0 ? `DOWN ${h}/${rise}` : "DOWN";
 }
@@ -78,10 +83,13 @@ export function applyCheckResult(store: StateStore, st: ServerState, res: CheckR
     if (h >= rise) h = max;
   }
   st.healthCounter = h;
-  const next: Health = h >= rise ? "UP" : "DOWN";
-  if (next !== st.health) {
-    setHealth(store, st, next, `, reason: ${res.reason}, check duration: ${res.durationMs}ms`);
-  }
+  // disable-on-404: a 404 counts as a pass, but never brings a DOWN server UP.
+  const soft = res.status === "L7OKCD";
+  const next: Health = h >= rise && !(soft && st.health === "DOWN") ? "UP" : "DOWN";
+  const why = `, reason: ${res.reason}, check duration: ${res.durationMs}ms`;
+  if (next !== st.health) setHealth(store, st, next, why);
+  // A pass decides NOLB (404: on, 2xx/3xx: off); a failure leaves it until the server is DOWN.
+  if (next === "UP" && res.ok) setNolb(store, st, soft, why);
 }
 
 /**
@@ -226,6 +234,7 @@ interface Was {
   health: Health;
   admin: AdminState;
   usable: boolean;
+  nolb: boolean;
 }
 
 type Describe = (
@@ -244,7 +253,12 @@ function snapshot(store: StateStore, root: ServerState): Snapshot {
   const servers = new Map<ServerState, Was>();
   const walk = (s: ServerState) => {
     if (servers.has(s)) return;
-    servers.set(s, { health: s.effectiveHealth, admin: s.effectiveAdmin, usable: s.usable });
+    servers.set(s, {
+      health: s.effectiveHealth,
+      admin: s.effectiveAdmin,
+      usable: s.usable,
+      nolb: s.effectiveNolb,
+    });
     for (const t of s.trackers) walk(t);
   };
   walk(root);
@@ -284,6 +298,7 @@ function setHealthQuiet(st: ServerState, health: Health): void {
 
 function setHealth(store: StateStore, st: ServerState, health: Health, reason: string): void {
   const before = snapshot(store, st);
+  if (health === "DOWN") st.nolb = false; // NOLB is a way of being UP
   setHealthQuiet(st, health);
   publish(store, st, before, (s, was) => {
     if (s.effectiveHealth === was.health) return null;
@@ -292,9 +307,33 @@ function setHealth(store: StateStore, st: ServerState, health: Health, reason: s
     const why = s === st ? reason : ` via ${s.tracks!.key}`;
     return {
       kind: down ? "down" : "up",
-      level: down ? "alert" : "notice",
+      // A server failing while NOLB (stopping) gives a notice, not an alert (HAProxy).
+      level: down && !was.nolb ? "alert" : "notice",
       message: `${prefix(s)}Server ${s.key} is ${down ? "DOWN" : "UP"}${why}` +
         (down ? leftText(store, s) : onlineText(store, s)) + ".",
+    };
+  });
+}
+
+/**
+ * NOLB on or off for an UP server (`http-check disable-on-404`), mirrored by its trackers, in
+ * HAProxy 2.6's words (captured): "Server b/s is stopping, reason: Layer7 check conditionally
+ * passed, code: 404, check duration: 0ms. 0 active and 0 backup servers online. ...", "Server
+ * t/s is stopping via b/s. ...", and back: "Server b/s is UP, reason: Layer7 check passed, ...".
+ */
+function setNolb(store: StateStore, st: ServerState, on: boolean, reason: string): void {
+  if (st.nolb === on) return;
+  const before = snapshot(store, st);
+  st.nolb = on;
+  publish(store, st, before, (s, was) => {
+    if (s.effectiveNolb === was.nolb || s.effectiveHealth === "DOWN") return null;
+    if (s.effectiveAdmin === "MAINT") return null; // no operational news while in maintenance
+    const why = s === st ? reason : ` via ${s.tracks!.key}`;
+    return {
+      kind: on ? "nolb" : "up",
+      level: "notice",
+      message: `${prefix(s)}Server ${s.key} is ${on ? "stopping" : "UP"}${why}` +
+        onlineText(store, s) + ".",
     };
   });
 }

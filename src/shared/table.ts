@@ -26,8 +26,11 @@ export const G = {
   sessions: 6,
   /** 1: a DNS-discovered server without an address (HAProxy's RMAINT). */
   rmaint: 7,
+  /** 1: UP but answering its HTTP check with 404 under `http-check disable-on-404` (NOLB). */
+  nolb: 8,
 } as const;
-export const GAUGE_STRIDE = 8;
+/** Even, so that the Float64 counters after the gauges stay 8-byte aligned (one field spare). */
+export const GAUGE_STRIDE = 10;
 
 /** Float64 fields of a counter row. */
 export const C = {

@@ -42,7 +42,7 @@ Deno.test("real corpus: every file is checked without a crash, messages name FIL
   for (const name of names) await check(name, pem);
 });
 
-/** Files wtproxy accepts (scripts/corpus.ts, 2 Dec 2026, 17:15): they must stay accepted. */
+/** Files wtproxy accepts (scripts/corpus.ts, 3 Dec 2026): they must stay accepted. */
 const ACCEPTED = [
   "0ne-zero__warpoxy.cfg",
   "0xnikhilsaini__socke.io-with-loadbalancer.cfg",
@@ -53,6 +53,7 @@ const ACCEPTED = [
   "2c9__swarm-pgsql-tests.cfg",
   "2vcps__crdb-demo-pure.cfg",
   "2winpowersoftware__realtime-gateway-reference.cfg",
+  "404akhan__haproxy-docker.cfg",
   "4teamwork__supervisor-haproxy.cfg",
   "5-reborn-devs__oreno-turn-BE.cfg",
   "6qat__myshell.cfg",

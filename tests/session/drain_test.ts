@@ -1,4 +1,4 @@
-// Affinity with the session table: a server in DRAIN (or at weight 0) keeps the requests of its
+// Affinity with the session table: a server in DRAIN (or at weight 0, or NOLB) keeps the requests of its
 // own live sessions; new sessions, expired ones and every session of a DOWN or MAINT server are
 // balanced. Without the table, drain keeps HAProxy's meaning (no traffic at all).
 
@@ -33,6 +33,13 @@ Deno.test("affinity: a draining server keeps its live sessions, and only those",
     assertEquals(pick(lb, "/?wtd=wt1Live000000000000"), "srv1");
     assertEquals(pick(lb, "/"), "srv2");
     setWeight(store, "app/srv1", 1);
+    // NOLB (its check answered 404 under http-check disable-on-404): likewise.
+    store.servers.get("app/srv1")!.nolb = true;
+    assertEquals(pick(lb, "/?wtd=wt1Live000000000000"), "srv1");
+    assertEquals(pick(lb, "/?wtd=wt1Gone000000000000"), "srv2");
+    assertEquals(pick(lb, "/"), "srv2");
+    assertEquals(pick(plain, "/?wtd=wt1Live000000000000"), "srv2");
+    store.servers.get("app/srv1")!.nolb = false;
     // MAINT: out of service, sessions included (and the table forgets them).
     setAdminState(store, "app/srv1", "MAINT");
     assertEquals(pick(lb, "/?wtd=wt1Live000000000000"), "srv2");

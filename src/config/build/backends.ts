@@ -33,16 +33,18 @@ export function readBackends(
     const settings = resolveSettings(defaults, own);
     const expect = own.expect ?? defaults.expect;
     const send = own.send ?? defaults.send;
+    const d404 = own.disableOn404 ?? defaults.disableOn404;
     if (settings.options.httpchk) {
       settings.options.httpchk = {
         ...settings.options.httpchk,
         ...send?.value,
         expect: expect?.value ?? null,
+        ...(d404?.value ? { disableOn404: true } : {}),
       };
-    } else if (expect || send) {
-      const what = expect ? "expect" : "send";
+    } else if (expect || send || d404?.value) {
+      const what = expect ? "expect" : send ? "send" : "disable-on-404";
       r.warn(
-        (expect ?? send)!.loc,
+        (expect ?? send ?? d404)!.loc,
         `${path}: http-check ${what} has no effect without options.httpchk`,
       );
     }

@@ -150,6 +150,16 @@ export function checkTrack(
       return;
     }
     const key = `${backend}/${server}`;
+    // NOLB is mirrored down a track chain: both ends must agree on it (HAProxy refuses too).
+    if (cur === s && d404(b) !== d404(tb)) {
+      r.error(
+        loc,
+        `${where}: unable to use ${key} for tracking: disable-on-404 option inconsistency ` +
+          `(http-check.disable-on-404 is ${d404(b)} in backend '${b.name}' and ${d404(tb)} in ` +
+          `backend '${backend}')`,
+      );
+      return;
+    }
     if (chain.includes(key)) {
       r.error(loc, `${where}: track cycle ${[...chain, key].join(" -> ")}`);
       return;
@@ -164,6 +174,11 @@ export function checkTrack(
     }
     cur = ts;
   }
+}
+
+/** `http-check disable-on-404` in effect for a backend's checks. */
+function d404(b: BackendConfig): boolean {
+  return b.settings.options.httpchk?.disableOn404 === true;
 }
 
 function sameListener(a: Bind, b: Bind): boolean {

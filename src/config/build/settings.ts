@@ -32,6 +32,8 @@ export interface SettingsPatch {
   expect?: { value: Expect; loc: Loc };
   /** `http-check send`: what it changes in the check request. */
   send?: { value: Partial<HttpCheck>; loc: Loc };
+  /** `http-check disable-on-404`. */
+  disableOn404?: { value: boolean; loc: Loc };
   monitorUri?: string;
 }
 
@@ -114,7 +116,15 @@ export function settingsPatch(
   const hc = f.get("http-check");
   const hm = hc ? r.map(hc.value, `${path}.http-check`) : null;
   if (hm) {
-    const hf = r.fields(hm, ["expect", "send"], `${path}.http-check`, `${path}.http-check.`);
+    const hf = r.fields(
+      hm,
+      ["expect", "send", "disable-on-404"],
+      `${path}.http-check`,
+      `${path}.http-check.`,
+    );
+    const d4 = hf.get("disable-on-404");
+    const on = r.bool(d4, `${path}.http-check.disable-on-404`);
+    if (d4 && on !== undefined) p.disableOn404 = { value: on, loc: d4.value.loc };
     const se = hf.get("send");
     if (se) {
       const value = httpCheckSend(r, se, `${path}.http-check.send`);

@@ -441,6 +441,7 @@ export function unsetValue(c: Cfg, key: string, loc: Loc): SrcNode {
   if (key.startsWith("timeouts.")) return c.scalar(0, loc);
   // HAProxy's default expectation: a 2xx or 3xx status
   if (key === "http-check.expect") return c.scalar("rstatus ^[23]", loc);
+  if (key === "http-check.disable-on-404") return c.scalar(false, loc);
   if (key === "maxconn") return c.scalar(BUILTIN_MAXCONN, loc);
   if (key.startsWith("default-server.")) {
     const k = key.slice(15);

@@ -1,4 +1,5 @@
-// `http-check expect` (one rule); the other http-check forms are refused or ignored.
+// `http-check expect` (one rule), `send` and `disable-on-404`; the other http-check forms are
+// refused or ignored.
 import type { SrcEntry } from "../../model.ts";
 import type { Cfg } from "../context.ts";
 import type { Family, ProxyLine, Unsupported } from "./types.ts";
@@ -62,9 +63,16 @@ function httpCheck(c: Cfg, x: ProxyLine) {
     return;
   }
   if (sub === "send") return httpCheckSend(c, x);
+  if (sub === "disable-on-404") {
+    if (args.length > 1) {
+      c.error(c.at(l, args[1]), `'http-check disable-on-404' takes no argument.`);
+      return;
+    }
+    set("http-check.disable-on-404", c.scalar(true, c.at(l, args[0])), c.at(l, args[0]), "be");
+    return;
+  }
   const table: Record<string, Unsupported> = {
     connect: { level: "error", why: "checks connect to the server's own address" },
-    "disable-on-404": { level: "error", why: "a 404 answer fails the check" },
     "set-var": { level: "error", why: "check variables are not supported" },
     "unset-var": { level: "error", why: "check variables are not supported" },
     "send-state": { level: "warn", why: "the check request carries no state header" },
