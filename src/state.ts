@@ -385,6 +385,14 @@ export class ServerState {
     return this.tracks ? this.tracks.effectiveNolb : this.nolb;
   }
 
+  /** Takes only the requests that persist to it (DRAIN, or NOLB while UP): "drained" once its
+   * last Wt session ended. */
+  get draining(): boolean {
+    const admin = this.effectiveAdmin;
+    return admin === "DRAIN" ||
+      (admin === "READY" && this.effectiveNolb && this.effectiveHealth === "UP");
+  }
+
   /** Effective weight (the admin API may change it). */
   get weight(): number {
     return Atomics.load(this.g, this.gi + G.weight);

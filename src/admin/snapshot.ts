@@ -63,7 +63,8 @@ export interface ServerView {
   sessions: number | null;
   /** Wt sessions its process lost (DOWN, MAINT, moved by DNS); null when `wt-sessions` is off. */
   sessionsLost: number | null;
-  /** In DRAIN (own or via track) with no live Wt session left (false when sessions are off). */
+  /** In DRAIN or NOLB (own or via track) with no live Wt session left (false when sessions are
+   * off). */
   drained: boolean;
   history?: RatePoint[];
 }
@@ -209,7 +210,7 @@ export function serverView(
     counters: countersView(s.counters, rates, id),
     sessions: wt ? s.wtSessions : null,
     sessionsLost: wt ? s.wtSessionsLost : null,
-    drained: wt && s.effectiveAdmin === "DRAIN" && s.wtSessions === 0,
+    drained: wt && s.draining && s.wtSessions === 0,
   };
   if (withHistory && rates) v.history = rates.history(id);
   return v;

@@ -225,9 +225,9 @@ export class WtSessionTable implements SessionObserver, SessionLookup {
     return out.sort((a, b) => a.firstSeen - b.firstSeen);
   }
 
-  /** A server in DRAIN whose process has no live session left. */
+  /** A server in DRAIN (or NOLB) whose process has no live session left. */
   drained(server: ServerState): boolean {
-    return server.effectiveAdmin === "DRAIN" && this.count(server.key) === 0;
+    return server.draining && this.count(server.key) === 0;
   }
 
   mask(id: string, p: Proc | undefined): string {
@@ -320,7 +320,11 @@ export class WtSessionTable implements SessionObserver, SessionLookup {
   }
 
   private checkDrained(s: ServerState): void {
-    if (s.admin !== "DRAIN") {
+    // Its own DRAIN, or its own checks' NOLB (http-check disable-on-404): a tracker is not
+    // reported apart.
+    const own = s.admin === "DRAIN" ||
+      (s.nolb && s.health === "UP" && s.effectiveAdmin === "READY");
+    if (!own) {
       this.drainedSent.delete(s.key);
       return;
     }
@@ -345,6 +349,8 @@ export class WtSessionTable implements SessionObserver, SessionLookup {
     if (!st) return;
     const why = sessionsEndedBy(e, p.servers);
     if (why !== null && (e.kind !== "admin" || p.live > 0)) return this.clear(p, st, why);
-    if (e.kind === "admin") { for (const s of p.servers) this.checkDrained(s); }
+    if (e.kind === "admin" || e.kind === "nolb" || e.kind === "up") {
+      for (const s of p.servers) this.checkDrained(s);
+    }
   }
 }

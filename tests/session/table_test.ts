@@ -3,7 +3,8 @@
 // sessions, the cap drops the least recently seen, ids are never shown whole.
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { setAdminState } from "../../src/health/machine.ts";
+import { applyCheckResult, setAdminState } from "../../src/health/machine.ts";
+import { result } from "../../src/health/checker.ts";
 import { maskId } from "../../src/session/observer.ts";
 import { DEFAULT_WT_SESSIONS, WtSessionTable } from "../../src/session/table.ts";
 import { type StateEvent, StateStore } from "../../src/state.ts";
@@ -176,6 +177,32 @@ Deno.test("a draining server is reported drained once its last session ends", ()
     setAdminState(store, "bck1/srv1", "READY");
     setAdminState(store, "bck1/srv1", "DRAIN");
     assertEquals(drained().length, 3);
+  } finally {
+    table.stop();
+  }
+});
+
+Deno.test("a server whose check answers 404 (disable-on-404: NOLB) is reported drained like DRAIN", () => {
+  const { table, s, store, events, advance } = setup({ timeoutMs: 1000 });
+  const check = (status: "L7OKCD" | "L7OK", code: number) =>
+    applyCheckResult(store, s("bck1/srv1"), result(status, performance.now(), code));
+  try {
+    table.answered("bck1/srv1", ID1);
+    check("L7OKCD", 404);
+    assertEquals(s("bck1/srv1").nolb, true);
+    assert(!table.drained(s("bck1/srv1")));
+    const drained = () => events.filter((e) => e.kind === "drained").map((e) => e.message);
+    assertEquals(drained(), []);
+    advance(1000);
+    assertEquals(drained(), ["Server bck1/srv1 is drained: no Wt session left"]);
+    assert(table.drained(s("bck1/srv1")));
+    // Its tracker is drained too for the views, but not reported apart.
+    assert(table.drained(s("bck_lb/srv1")));
+    // Back in service (a 200), then 404 again with no session: drained at once, once more.
+    check("L7OK", 200);
+    assert(!table.drained(s("bck1/srv1")));
+    check("L7OKCD", 404);
+    assertEquals(drained().length, 2);
   } finally {
     table.stop();
   }
