@@ -7,7 +7,7 @@ import { applyCheckResult, setAdminState } from "../../src/health/machine.ts";
 import { result } from "../../src/health/checker.ts";
 import { maskId } from "../../src/session/observer.ts";
 import { DEFAULT_WT_SESSIONS, WtSessionTable } from "../../src/session/table.ts";
-import { type StateEvent, StateStore } from "../../src/state.ts";
+import { type ServerState, type StateEvent, StateStore } from "../../src/state.ts";
 import { recipeConfig } from "../helpers/config.ts";
 
 function setup(settings: Partial<typeof DEFAULT_WT_SESSIONS> = {}) {
@@ -159,54 +159,48 @@ Deno.test("at the cap the least recently seen session is dropped first", () => {
   }
 });
 
-Deno.test("a draining server is reported drained once its last session ends", () => {
-  const { table, s, store, events, advance } = setup({ timeoutMs: 1000 });
-  try {
-    table.answered("bck1/srv1", ID1);
-    setAdminState(store, "bck1/srv1", "DRAIN");
-    assert(!table.drained(s("bck1/srv1")));
-    const drained = () => events.filter((e) => e.kind === "drained").map((e) => e.message);
-    assertEquals(drained(), []);
-    advance(1000);
-    assertEquals(drained(), ["Server bck1/srv1 is drained: no Wt session left"]);
-    assert(table.drained(s("bck1/srv1")));
-    assertEquals(events.at(-1)!.level, "notice");
-    // Draining a server with no session: drained at once; back to READY and again: once more.
-    setAdminState(store, "bck2/srv2", "DRAIN");
-    assertEquals(drained().length, 2);
-    setAdminState(store, "bck1/srv1", "READY");
-    setAdminState(store, "bck1/srv1", "DRAIN");
-    assertEquals(drained().length, 3);
-  } finally {
-    table.stop();
-  }
-});
+/** How a server stops taking new traffic, and starts again: the admin API's DRAIN, or its HTTP
+ * check answering 404 under disable-on-404 (NOLB), then 200. */
+const STOPS = {
+  DRAIN: {
+    enter: (store: StateStore, st: ServerState) => setAdminState(store, st.key, "DRAIN"),
+    leave: (store: StateStore, st: ServerState) => setAdminState(store, st.key, "READY"),
+  },
+  NOLB: {
+    enter: (store: StateStore, st: ServerState) =>
+      applyCheckResult(store, st, result("L7OKCD", performance.now(), 404)),
+    leave: (store: StateStore, st: ServerState) =>
+      applyCheckResult(store, st, result("L7OK", performance.now(), 200)),
+  },
+};
 
-Deno.test("a server whose check answers 404 (disable-on-404: NOLB) is reported drained like DRAIN", () => {
-  const { table, s, store, events, advance } = setup({ timeoutMs: 1000 });
-  const check = (status: "L7OKCD" | "L7OK", code: number) =>
-    applyCheckResult(store, s("bck1/srv1"), result(status, performance.now(), code));
-  try {
-    table.answered("bck1/srv1", ID1);
-    check("L7OKCD", 404);
-    assertEquals(s("bck1/srv1").nolb, true);
-    assert(!table.drained(s("bck1/srv1")));
-    const drained = () => events.filter((e) => e.kind === "drained").map((e) => e.message);
-    assertEquals(drained(), []);
-    advance(1000);
-    assertEquals(drained(), ["Server bck1/srv1 is drained: no Wt session left"]);
-    assert(table.drained(s("bck1/srv1")));
-    // Its tracker is drained too for the views, but not reported apart.
-    assert(table.drained(s("bck_lb/srv1")));
-    // Back in service (a 200), then 404 again with no session: drained at once, once more.
-    check("L7OK", 200);
-    assert(!table.drained(s("bck1/srv1")));
-    check("L7OKCD", 404);
-    assertEquals(drained().length, 2);
-  } finally {
-    table.stop();
-  }
-});
+for (const [how, { enter, leave }] of Object.entries(STOPS)) {
+  Deno.test(`a server in ${how} is reported drained once its last session ends`, () => {
+    const { table, s, store, events, advance } = setup({ timeoutMs: 1000 });
+    try {
+      table.answered("bck1/srv1", ID1);
+      enter(store, s("bck1/srv1"));
+      assert(!table.drained(s("bck1/srv1")));
+      const drained = () => events.filter((e) => e.kind === "drained").map((e) => e.message);
+      assertEquals(drained(), []);
+      advance(1000);
+      assertEquals(drained(), ["Server bck1/srv1 is drained: no Wt session left"]);
+      assert(table.drained(s("bck1/srv1")));
+      assertEquals(events.at(-1)!.level, "notice");
+      // Its tracker is drained too for the views, but not reported apart.
+      assert(table.drained(s("bck_lb/srv1")));
+      // Stopping a server with no session: drained at once; back in service and again: once more.
+      enter(store, s("bck2/srv2"));
+      assertEquals(drained().length, 2);
+      leave(store, s("bck1/srv1"));
+      assert(!table.drained(s("bck1/srv1")));
+      enter(store, s("bck1/srv1"));
+      assertEquals(drained().length, 3);
+    } finally {
+      table.stop();
+    }
+  });
+}
 
 Deno.test("ids are masked: at most the prefix plus 4 characters", () => {
   assertEquals(maskId("wt1Ab3xQ9zLm2Kp7Rt4V", "wt1"), "wt1Ab3x…");
