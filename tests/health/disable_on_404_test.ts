@@ -2,7 +2,8 @@
 // 404, 200 or 500: a 404 puts an UP server in NOLB (HAProxy's "stopping"): no new traffic, but a
 // request whose cookie names it still goes there; its tracker follows; a 2xx takes it back, failed
 // checks take it DOWN with a notice (not an alert), and 404s never bring a DOWN server UP. The
-// words are HAProxy 2.6's (captured with the same configuration). Runs at nbthread 2 too
+// words are HAProxy 2.6's (captured with the same configuration). With Wt affinity and the
+// session table, a NOLB server keeps its live sessions until they end and is reported drained. Runs at nbthread 2 too
 // (deno task test:threads): the state is in the table every worker reads.
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
@@ -140,5 +141,62 @@ Deno.test("disable-on-404: a 404 puts the server in NOLB (no new traffic, cookie
     await proxy.stop();
     await s1.close();
     await s2.close();
+  }
+});
+
+Deno.test("disable-on-404 with Wt affinity and wt-sessions: a NOLB server keeps its live sessions, gets no new ones, and is reported drained", async () => {
+  const wt1 = server("wt1");
+  const wt2 = server("wt2");
+  const proxy = await startTestProxy(
+    `
+global:
+  wt-sessions: { param: wtd, timeout: 1s, max: 1000 }
+defaults:
+  mode: http
+  timeouts: { connect: 1s, client: 5s, server: 5s }
+frontends:
+  f:
+    bind: ["127.0.0.1:0"]
+    default_backend: app
+backends:
+  app:
+    affinity: { url_param: wtd }
+    options: { httpchk: { method: GET, uri: /health } }
+    http-check: { disable-on-404: true }
+    servers:
+      srv1: { address: 127.0.0.1:${wt1.port}, check: true, inter: 50, prefix: wt1 }
+      srv2: { address: 127.0.0.1:${wt2.port}, check: true, inter: 50, prefix: wt2 }
+`,
+    { health: true },
+  );
+  const st = proxy.runtime.state;
+  const events: StateEvent[] = [];
+  const off = st.on((e) => events.push(e));
+  const get = async (path: string) =>
+    await (await fetch(`http://127.0.0.1:${proxy.port}${path}`)).text();
+  const srv1 = st.server("app", "srv1")!;
+  const live = "/?wtd=wt1LiveSession0001";
+  try {
+    assertEquals(await get(live), "wt1"); // answered: a live session of srv1
+    wt1.set(404);
+    assert(await waitFor(() => srv1.nolb, 3000), "srv1 never went NOLB");
+    for (let i = 0; i < 3; i++) {
+      assertEquals(await get(live), "wt1"); // its live session stays
+      assertEquals(await get("/"), "wt2"); // a new session goes elsewhere
+      assertEquals(await get("/?wtd=wt1NotLive000000001"), "wt2"); // unknown id: balanced
+    }
+    assertEquals(srv1.draining, true);
+    assert(!events.some((e) => e.kind === "drained"), "drained while a session lives");
+    // No request for longer than the session timeout: the session ends, srv1 is drained.
+    assert(
+      await waitFor(() => events.some((e) => e.kind === "drained" && e.key === "app/srv1"), 4000),
+      "no drained event",
+    );
+    assertEquals(srv1.wtSessions, 0);
+  } finally {
+    off();
+    await proxy.stop();
+    await wt1.close();
+    await wt2.close();
   }
 });
