@@ -3,8 +3,8 @@
 // request whose cookie names it still goes there; its tracker follows; a 2xx takes it back, failed
 // checks take it DOWN with a notice (not an alert), and 404s never bring a DOWN server UP. The
 // words are HAProxy 2.6's (captured with the same configuration). With Wt affinity and the
-// session table, a NOLB server keeps its live sessions until they end and is reported drained. Runs at nbthread 2 too
-// (deno task test:threads): the state is in the table every worker reads.
+// session table, a NOLB server keeps its live sessions until they end and is reported drained.
+// Runs at nbthread 2 too (deno task test:threads): the state is in the table every worker reads.
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import type { StateEvent } from "../../src/state.ts";
