@@ -495,6 +495,8 @@ export interface BackendConfig {
   /** `http-request` / `http-response` rules in order (absent: none). */
   httpRequest?: RuleLine[];
   httpResponse?: RuleLine[];
+  /** ACL lines its rules may name, in file order (absent: none; the same name ORs). */
+  acls?: AclLine[];
   loc: Loc;
 }
 

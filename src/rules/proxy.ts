@@ -1,5 +1,5 @@
 // A proxy's rules as the request path holds them: both phases compiled at load against the
-// proxy's ACLs (a backend has no named ACLs: anonymous ones and the predefined ones only).
+// proxy's own ACLs (and the anonymous and predefined ones).
 import { compileNamedAcls } from "../acl/compile.ts";
 import type { CompileEnv } from "../acl/types.ts";
 import type { AclLine, Diagnostic, RuleLine } from "../config/model.ts";

@@ -7,12 +7,14 @@ import { toYaml } from "../../src/config/to_yaml.ts";
 import { loadConfigText } from "../../src/config/load.ts";
 import { ConfigError } from "../../src/config/model.ts";
 
-const CFG = `defaults
+const DEFAULTS = `defaults
   mode http
   timeout client 5s
   timeout server 5s
   timeout connect 5s
-frontend www
+`;
+
+const CFG = `${DEFAULTS}frontend www
   bind 127.0.0.1:8080
   acl is_api path_beg /api
   http-request redirect scheme https code 301 unless { ssl_fc }
@@ -71,4 +73,35 @@ Deno.test(".cfg rule errors point at the word on its line; rules are refused in 
   assertEquals(await errorsOf(CFG.replace("  mode http\n", "  mode http\n  http-request deny\n")), [
     "3:3",
   ]);
+});
+
+Deno.test(".cfg: a backend's acl lines are its rules' (also in a listen without bind); --to-yaml keeps them", async () => {
+  const cfg = `${DEFAULTS}frontend www
+  bind 127.0.0.1:8080
+  default_backend app
+backend app
+  acl is_admin path_beg /admin
+  acl is_admin path_beg /manage
+  http-request deny if is_admin
+  server s1 127.0.0.1:9000
+listen checked
+  acl slow path_beg /slow
+  http-request deny deny_status 429 if slow
+  server s2 127.0.0.1:9001
+`;
+  const { config } = await loadConfigText(cfg, "t.cfg");
+  const acls = (name: string) =>
+    config.backends.find((b) => b.name === name)!.acls?.map((a) => [a.name, a.text]);
+  assertEquals(acls("app"), [["is_admin", "path_beg /admin"], ["is_admin", "path_beg /manage"]]);
+  assertEquals(acls("checked"), [["slow", "path_beg /slow"]]);
+  const yaml = toYaml(parseHaproxy(cfg, "t.cfg").tree);
+  const again = (await loadConfigText(yaml, "t.yaml")).config;
+  for (const name of ["app", "checked"]) {
+    const b = again.backends.find((x) => x.name === name)!;
+    assertEquals(b.acls?.map((a) => [a.name, a.text]), acls(name));
+  }
+  assertEquals(
+    await errorsOf(cfg.replace("path_beg /manage", "nosuchfetch /manage")),
+    ["11:16"], // the fetch's word on line 11
+  );
 });

@@ -370,3 +370,33 @@ Deno.test("bad rules: errors at LINE:COL naming the word at fault", async () => 
     "11:16 http-request return: 'return' with a body needs a 'content-type'",
   ]);
 });
+
+Deno.test("a backend's rules name the backend's own ACLs (several lines of one name OR); a frontend's ACL is not theirs", async () => {
+  const be = new RawBackend(echoHead);
+  const backend = `    acls:
+      is_admin: [path_beg /admin, path_beg /manage]
+    http-request:
+${rules(["deny if is_admin", "set-header X-Seen 1 unless is_admin"])}
+`;
+  const px = await startTestProxy(simpleConfig({ s1: be.address }, { backend }));
+  try {
+    assertEquals((await get(px.port, "/admin/x")).status, 403);
+    assertEquals((await get(px.port, "/manage")).status, 403);
+    assertEquals((await get(px.port, "/app")).status, 200);
+    assert(be.received.at(-1)!.head.includes("x-seen: 1\r\n"), be.received.at(-1)!.head);
+    assertEquals(be.received.length, 1); // the denied requests never reached the server
+  } finally {
+    await px.stop();
+    await be.close();
+  }
+  // The frontend's ACLs are the frontend's: a backend rule naming one is refused, and a bad
+  // backend ACL is an error at its word.
+  const yaml = simpleConfig({ s1: "127.0.0.1:1" }, {
+    frontend: "    acls:\n      fe_only: path_beg /x\n",
+    backend: "    acls:\n      bad: nosuchfetch 1\n    http-request:\n      - deny if fe_only\n",
+  });
+  assertEquals(await problems(yaml), [
+    "16:12 acl 'bad': unknown fetch 'nosuchfetch'",
+    "18:17 http-request deny: unknown ACL 'fe_only'",
+  ]);
+});

@@ -6,6 +6,7 @@ import { BACKEND_KEYS } from "./schema.ts";
 import type { ServerPatch } from "./servers.ts";
 import { defaultServer, readServer } from "./servers.ts";
 import { expandTemplate } from "./dns.ts";
+import { readAcls } from "./frontends.ts";
 import type { SettingsPatch } from "./settings.ts";
 import { resolveSettings, settingsPatch } from "./settings.ts";
 
@@ -81,8 +82,10 @@ export function readBackends(
     if (servers.length === 0 && (!se || se.value.kind === "map") && !f.has("stats")) {
       r.warn(be.keyLoc, `backend '${be.key}' has no server: requests routed to it get 503`);
     }
+    const acls = readAcls(r, f.get("acls"), path);
     out.push(applyRules(r, BACKEND_RULES, f, path, {
       name: be.key,
+      ...(acls.length > 0 ? { acls } : {}),
       balance: balance(r, f.get("balance"), `${path}.balance`, be.keyLoc),
       servers,
       // Prefix checks (same or overlapping prefixes) are validateBalance's.

@@ -3,6 +3,7 @@
 // word at fault) by compiling them as the runtime will.
 import type { BackendConfig, FrontendConfig, RuleLine, SrcEntry } from "../model.ts";
 import { compileProxyRules } from "../../rules/proxy.ts";
+import { compileNamedAcls } from "../../acl/compile.ts";
 import type { Reader } from "./reader.ts";
 import { describe } from "./reader.ts";
 import type { CrossRule, SectionRule } from "./rules.ts";
@@ -43,8 +44,10 @@ function rule<T extends FrontendConfig | BackendConfig>(): SectionRule<T> {
 export const FRONTEND_HTTP_RULES: SectionRule<FrontendConfig> = rule<FrontendConfig>();
 export const BACKEND_HTTP_RULES: SectionRule<BackendConfig> = rule<BackendConfig>();
 
-/** Every rule compiled once, so `-c` reports what the runtime would refuse. */
+/** Every rule compiled once, so `-c` reports what the runtime would refuse; a backend's own
+ * ACLs too (a frontend's are checked with its routing). */
 export const CHECK_HTTP_RULES: CrossRule = (r, frontends, backends) => {
   const env = { backendNames: new Set(backends.map((b) => b.name)) };
+  for (const b of backends) compileNamedAcls(b.acls ?? [], env, r.diagnostics);
   for (const p of [...frontends, ...backends]) compileProxyRules(p, env, r.diagnostics);
 };

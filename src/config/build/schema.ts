@@ -21,6 +21,7 @@ export const FRONTEND_KEYS = [
   ...SETTINGS_KEYS,
 ];
 export const BACKEND_KEYS = [
+  "acls",
   "balance",
   "affinity",
   "default-server",

@@ -215,28 +215,8 @@ export function proxyEntry(
       keyLoc: p.bindKeyLoc!,
       value: binds.length === 1 ? binds[0] : { kind: "seq", items: binds, loc: binds[0].loc },
     });
-    if (p.acls.length) {
-      const acls: SrcEntry[] = [];
-      for (const a of p.acls) {
-        const existing = acls.find((x) => x.key === a.name);
-        const node = c.scalar(a.text, a.textLoc);
-        node.comment = a.comment;
-        if (!existing) acls.push({ key: a.name, keyLoc: a.nameLoc, value: node });
-        else if (existing.value.kind === "seq") existing.value.items.push(node);
-        else {
-          existing.value = {
-            kind: "seq",
-            items: [existing.value, node],
-            loc: existing.value.loc,
-          };
-        }
-      }
-      entries.push({
-        key: "acls",
-        keyLoc: p.acls[0].nameLoc,
-        value: { kind: "map", entries: acls, loc: p.acls[0].nameLoc },
-      });
-    }
+    const acls = aclsEntry(c, p);
+    if (acls) entries.push(acls);
     if (p.useBackend.length) {
       entries.push({
         key: "use_backend",
@@ -380,6 +360,9 @@ export function proxyEntry(
     ? "be"
     : "fe";
   if (part === rulesPart) {
+    // A backend's rules use its own ACLs (a listen's frontend part has them already).
+    const acls = part === "be" ? aclsEntry(c, p) : null;
+    if (acls) entries.push(acls);
     for (
       const [key, list] of [["http-request", p.httpRequest], [
         "http-response",
@@ -415,6 +398,25 @@ export function proxyEntry(
   }
   if (inheritNote) comment = [comment, inheritNote].filter(Boolean).join("\n");
   return { key: p.name, keyLoc: p.nameLoc, value: { kind: "map", entries, loc }, comment };
+}
+
+/** A proxy's `acl` lines as one `acls` map (the same name on several lines: a list). */
+function aclsEntry(c: Cfg, p: ProxyRec): SrcEntry | null {
+  if (p.acls.length === 0) return null;
+  const acls: SrcEntry[] = [];
+  for (const a of p.acls) {
+    const existing = acls.find((x) => x.key === a.name);
+    const node = c.scalar(a.text, a.textLoc);
+    node.comment = a.comment;
+    if (!existing) acls.push({ key: a.name, keyLoc: a.nameLoc, value: node });
+    else if (existing.value.kind === "seq") existing.value.items.push(node);
+    else existing.value = { kind: "seq", items: [existing.value, node], loc: existing.value.loc };
+  }
+  return {
+    key: "acls",
+    keyLoc: p.acls[0].nameLoc,
+    value: { kind: "map", entries: acls, loc: p.acls[0].nameLoc },
+  };
 }
 
 /** HAProxy's value for a server key nobody set, or null when "the default" is fine. */
