@@ -385,6 +385,12 @@ export class ServerState {
     return this.tracks ? this.tracks.effectiveNolb : this.nolb;
   }
 
+  /** HAProxy's stopped server (DOWN, or MAINT): persistence (a cookie, `use-server`, a live Wt
+   * session) reaches any server that is not, DRAIN and NOLB included. */
+  get stopped(): boolean {
+    return this.effectiveHealth === "DOWN" || this.effectiveAdmin === "MAINT";
+  }
+
   /** Takes only the requests that persist to it (DRAIN, or NOLB while UP): "drained" once its
    * last Wt session ended. */
   get draining(): boolean {

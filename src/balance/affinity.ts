@@ -67,8 +67,7 @@ export function compileAffinity(
       if (exclude?.has(s.state.key)) return undefined;
       const st = s.state;
       if (st.usable) return s;
-      const draining = st.effectiveHealth === "UP" && st.effectiveAdmin !== "MAINT";
-      return draining && sessions?.isLive(st.key, value) ? s : undefined;
+      return !st.stopped && sessions?.isLive(st.key, value) ? s : undefined;
     }
     return undefined;
   };

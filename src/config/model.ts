@@ -308,6 +308,18 @@ export interface UseBackendRule {
   backendLoc?: Loc;
 }
 
+/** `use-server NAME if|unless COND`: the server named, when the condition holds and the server
+ * is not stopped (DOWN or MAINT). */
+export interface UseServerRule {
+  server: string;
+  polarity: "if" | "unless";
+  /** Condition text as written; `loc` is where it starts. */
+  condition: string;
+  loc: Loc;
+  /** Where the server name is written. */
+  serverLoc: Loc;
+}
+
 /** `tcp-request content accept|reject [if|unless COND]`. */
 export interface TcpContentRule {
   action: "accept" | "reject";
@@ -497,6 +509,8 @@ export interface BackendConfig {
   httpResponse?: RuleLine[];
   /** ACL lines its rules may name, in file order (absent: none; the same name ORs). */
   acls?: AclLine[];
+  /** `use-server NAME if|unless COND`, in order: before cookies and balancing (absent: none). */
+  useServer?: UseServerRule[];
   loc: Loc;
 }
 

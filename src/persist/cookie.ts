@@ -56,7 +56,7 @@ export function b64tos30(s: string): number {
 
 /** A server's usability for persistence: anything but stopped (DOWN or MAINT). */
 function notStopped(s: ServerRef): boolean {
-  return s.state.effectiveHealth === "UP" && s.state.effectiveAdmin !== "MAINT";
+  return !s.state.stopped;
 }
 
 const NONE: CookieRequest = { flag: "N", server: null, firstDate: 0, lastDate: 0 };

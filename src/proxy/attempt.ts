@@ -58,6 +58,16 @@ export interface Connected {
   cookie: { req: CookieRequest; direct: boolean } | null;
 }
 
+/** The server named before any balancing: by a `use-server` rule, else by a valid cookie. */
+function directOf(
+  be: BackendRt,
+  fe: FrontendRt,
+  info: RequestInfo,
+  ck: CookieRequest | null,
+): ServerRef | undefined {
+  return be.useServer?.(info, fe.ctx) ?? ck?.server ?? undefined;
+}
+
 /** The request's persistence cookie for `be` (null when the backend has none). */
 function readCookie(be: BackendRt, info: RequestInfo): CookieRequest | null {
   return be.cookie
@@ -131,9 +141,9 @@ export function connectAttempts(
   const be = deps.snapshot.backends.get(backendName);
   if (!be) return Promise.reject(new ProxyFailure(503, "SC--", `no backend ${backendName}`));
   rec.backend = be.config.name;
-  // A valid persistence cookie names the server before any balancing.
+  // A use-server rule, else a valid persistence cookie, names the server before any balancing.
   const ck = readCookie(be, info);
-  const first = ck?.server ?? be.balancer.pick(info, undefined);
+  const first = directOf(be, fe, info, ck) ?? be.balancer.pick(info, undefined);
   if (first && !gone(opts) && opts.usePool(be)) {
     const uc = deps.pool.take(serverAddr(first).key);
     if (uc) {
@@ -177,9 +187,10 @@ async function connectLoop(
       firstPick = false;
       srv = first;
     } else if (last && !be.redispatch) srv = last; // without redispatch a retry sticks to it
-    else if (ck?.server && last === null) srv = ck.server; // re-routed: the new backend's cookie
     else {
-      srv = be.balancer.pick(info, exclude ?? undefined);
+      // Re-routed to another backend: its use-server rules and cookie come first.
+      if (last === null) srv = directOf(be, fe, info, ck);
+      srv ??= be.balancer.pick(info, exclude ?? undefined);
       // Only already-failed servers remain, but they are still usable: try one again.
       if (!srv && exclude) srv = be.balancer.pick(info);
     }

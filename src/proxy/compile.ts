@@ -18,6 +18,7 @@ import { ConfigError, type Diagnostic } from "../config/model.ts";
 import { compileProxyRules, type ProxyRules } from "../rules/proxy.ts";
 import { createBalancer } from "../balance/create.ts";
 import type { Balancer } from "../balance/balancer.ts";
+import { compileUseServerTests, type UseServer, useServerOf } from "../balance/use_server.ts";
 import type { SessionLookup } from "../session/observer.ts";
 import { type Network, parseNetwork } from "../acl/ip.ts";
 import type { BackendState, FrontendState, StateStore } from "../state.ts";
@@ -48,6 +49,8 @@ export interface BackendRt {
   tunnelTimeout: Millis | null;
   /** Cookie persistence (`cookie NAME ...`), null when the backend has none. */
   cookie: CookiePersistence | null;
+  /** `use-server` rules (before the cookie and the balancer), null when none. */
+  useServer: UseServer | null;
   rules: ProxyRules;
   /** `stats ...`: the stats page for requests routed here, null when off. */
   stats: StatsHandler | null;
@@ -121,6 +124,14 @@ export function headerPlan(fe: FrontendConfig, be: BackendConfig): HeaderPlan {
   };
 }
 
+/** A backend's use-server rules; throws ConfigError when one is wrong (`-c` reports them first). */
+function useServerRt(b: BackendConfig, balancer: Balancer): UseServer | null {
+  const out: Diagnostic[] = [];
+  const tests = compileUseServerTests(b, {}, out);
+  if (tests === null) throw new ConfigError(out.filter((d) => d.severity === "error"));
+  return useServerOf(tests, balancer.servers);
+}
+
 /** A proxy's compiled rules; throws ConfigError when one is wrong (`-c` reports them first). */
 function rulesOf(p: FrontendConfig | BackendConfig): ProxyRules {
   const out: Diagnostic[] = [];
@@ -153,6 +164,7 @@ export function compileSnapshot(
       serverTimeout: t.server,
       tunnelTimeout: t.tunnel,
       cookie: b.cookie ? new CookiePersistence(b.cookie, balancer.servers) : null,
+      useServer: useServerRt(b, balancer),
       rules: rulesOf(b),
       stats: b.stats ? compileStats(b.stats) : null,
     });

@@ -138,6 +138,38 @@ Deno.test("tcp: leastconn sends a second concurrent session to the idle server",
   }
 });
 
+Deno.test("tcp: use-server names the server in mode tcp too (a layer-4 condition), unless it is stopped", async () => {
+  const a = greeter("a");
+  const b = greeter("b");
+  const loc = { file: "t", line: 1, col: 1 };
+  const proxy = await startTcpProxy(
+    tcpConfig(tcpFrontend("b"), [
+      tcpBackend("b", [server("a", a.port), server("b", b.port)], {
+        acls: [{ name: "local", text: "src 127.0.0.0/8", loc }],
+        useServer: [{ server: "b", polarity: "if", condition: "local", loc, serverLoc: loc }],
+      }),
+    ]),
+  );
+  try {
+    const got: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const c = await connect(proxy.port);
+      got.push((await readUntil(c, "\n")).trim());
+      c.close();
+    }
+    assertEquals(got, ["b", "b", "b"]); // without the rule: a, b, a
+    proxy.runtime.state.server("b", "b")!.admin = "MAINT";
+    const c = await connect(proxy.port);
+    assertEquals((await readUntil(c, "\n")).trim(), "a");
+    c.close();
+    await proxy.waitLogs(4);
+  } finally {
+    await proxy.stop();
+    await a.close();
+    await b.close();
+  }
+});
+
 Deno.test("tcp: a refused server is retried on another with redispatch (+1), SC-- when none answers", async () => {
   const g = greeter("alive");
   const dead = closedPort();

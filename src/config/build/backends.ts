@@ -7,6 +7,7 @@ import type { ServerPatch } from "./servers.ts";
 import { defaultServer, readServer } from "./servers.ts";
 import { expandTemplate } from "./dns.ts";
 import { readAcls } from "./frontends.ts";
+import { readUseServer } from "./use_server.ts";
 import type { SettingsPatch } from "./settings.ts";
 import { resolveSettings, settingsPatch } from "./settings.ts";
 
@@ -83,9 +84,11 @@ export function readBackends(
       r.warn(be.keyLoc, `backend '${be.key}' has no server: requests routed to it get 503`);
     }
     const acls = readAcls(r, f.get("acls"), path);
+    const useServer = readUseServer(r, f.get("use-server"), path, be.key, names);
     out.push(applyRules(r, BACKEND_RULES, f, path, {
       name: be.key,
       ...(acls.length > 0 ? { acls } : {}),
+      ...(useServer.length > 0 ? { useServer } : {}),
       balance: balance(r, f.get("balance"), `${path}.balance`, be.keyLoc),
       servers,
       // Prefix checks (same or overlapping prefixes) are validateBalance's.

@@ -11,6 +11,7 @@ import type {
 import type { Reader } from "./reader.ts";
 import { readBindSsl } from "./ssl.ts";
 import { describe } from "./reader.ts";
+import { ruleCondition } from "./condition.ts";
 import { applyRules, FRONTEND_RULES, withRules } from "./rules.ts";
 import { FRONTEND_KEYS } from "./schema.ts";
 import type { SettingsPatch } from "./settings.ts";
@@ -145,30 +146,16 @@ export function readUseBackend(r: Reader, e: SrcEntry | undefined, path: string)
     const f = r.fields(m, ["backend", "if", "unless"], `${where}[${i}]`, "");
     const backend = r.str(f.get("backend"), `${where}[${i}].backend`);
     if (!f.has("backend")) r.error(m.loc, `${where}[${i}]: missing "backend"`);
-    const ifE = f.get("if");
-    const unlessE = f.get("unless");
-    if (ifE && unlessE) {
-      r.error(unlessE.keyLoc, `${where}[${i}]: give either "if" or "unless", not both`);
-      continue;
-    }
-    if (!ifE && !unlessE) {
+    const cond = ruleCondition(r, f, `${where}[${i}]`);
+    if (cond === undefined) {
       r.error(
         m.loc,
         `${where}[${i}]: missing condition ("if: ACL..." or "unless: ACL..."); use default_backend for a backend without condition`,
       );
       continue;
     }
-    const polarity = ifE ? "if" : "unless";
-    const condition = r.str(ifE ?? unlessE, `${where}[${i}].${polarity}`);
-    if (backend === undefined || condition === undefined) continue;
-    // The condition's own place, so ACL errors point at the offending word.
-    out.push({
-      backend,
-      polarity,
-      condition,
-      loc: (ifE ?? unlessE)!.value.loc,
-      backendLoc: f.get("backend")!.value.loc,
-    });
+    if (backend === undefined || cond === null) continue;
+    out.push({ backend, ...cond, backendLoc: f.get("backend")!.value.loc });
   }
   return out;
 }

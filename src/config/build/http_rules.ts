@@ -4,6 +4,7 @@
 import type { BackendConfig, FrontendConfig, RuleLine, SrcEntry } from "../model.ts";
 import { compileProxyRules } from "../../rules/proxy.ts";
 import { compileNamedAcls } from "../../acl/compile.ts";
+import { compileUseServerTests } from "../../balance/use_server.ts";
 import type { Reader } from "./reader.ts";
 import { describe } from "./reader.ts";
 import type { CrossRule, SectionRule } from "./rules.ts";
@@ -45,9 +46,12 @@ export const FRONTEND_HTTP_RULES: SectionRule<FrontendConfig> = rule<FrontendCon
 export const BACKEND_HTTP_RULES: SectionRule<BackendConfig> = rule<BackendConfig>();
 
 /** Every rule compiled once, so `-c` reports what the runtime would refuse; a backend's own
- * ACLs too (a frontend's are checked with its routing). */
+ * ACLs and use-server rules too (a frontend's ACLs are checked with its routing). */
 export const CHECK_HTTP_RULES: CrossRule = (r, frontends, backends) => {
   const env = { backendNames: new Set(backends.map((b) => b.name)) };
-  for (const b of backends) compileNamedAcls(b.acls ?? [], env, r.diagnostics);
+  for (const b of backends) {
+    compileNamedAcls(b.acls ?? [], env, r.diagnostics);
+    compileUseServerTests(b, env, r.diagnostics);
+  }
   for (const p of [...frontends, ...backends]) compileProxyRules(p, env, r.diagnostics);
 };

@@ -26,6 +26,7 @@ export const BACKEND_KEYS = [
   "affinity",
   "default-server",
   "servers",
+  "use-server",
   "mode",
   "log",
   "options",

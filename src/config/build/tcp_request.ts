@@ -2,6 +2,7 @@
 // (HAProxy's `tcp-request inspect-delay` and `tcp-request content accept|reject`).
 import type { FrontendConfig, TcpContentRule } from "../model.ts";
 import type { SectionRule } from "./rules.ts";
+import { ruleCondition } from "./condition.ts";
 
 export const TCP_REQUEST: SectionRule<FrontendConfig> = {
   keys: ["tcp-request"],
@@ -23,20 +24,13 @@ export const TCP_REQUEST: SectionRule<FrontendConfig> = {
       const cf = r.fields(im, ["action", "if", "unless"], p, "");
       const action = r.oneOf(cf.get("action"), `${p}.action`, ["accept", "reject"]);
       if (!cf.has("action")) r.error(im.loc, `${p}: missing "action" (accept or reject)`);
-      const ifE = cf.get("if");
-      const unlessE = cf.get("unless");
-      if (ifE && unlessE) {
-        r.error(unlessE.keyLoc, `${p}: give either "if" or "unless", not both`);
-        continue;
-      }
-      const ce2 = ifE ?? unlessE;
-      const cond = ce2 ? r.str(ce2, `${p}.${ifE ? "if" : "unless"}`) : "";
-      if (action === undefined || cond === undefined) continue;
+      const cond = ruleCondition(r, cf, p);
+      if (action === undefined || cond === null) continue;
       content.push({
         action: action as "accept" | "reject",
-        polarity: ce2 ? (ifE ? "if" : "unless") : null,
-        condition: cond,
-        loc: ce2 ? ce2.value.loc : im.loc,
+        polarity: cond?.polarity ?? null,
+        condition: cond?.condition ?? "",
+        loc: cond?.loc ?? im.loc,
       });
     }
     if (out.settings.mode !== "tcp") {

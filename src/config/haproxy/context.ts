@@ -74,6 +74,8 @@ export interface ProxyRec {
   bindKeyLoc: Loc | null;
   acls: { name: string; nameLoc: Loc; text: string; textLoc: Loc; comment?: string }[];
   useBackend: { keyLoc: Loc; node: SrcMap }[];
+  /** `use-server NAME if|unless COND` rules, as YAML rule maps. */
+  useServer: { keyLoc: Loc; node: SrcMap }[];
   /** `http-request` / `http-response` rule texts (after the keyword), in order. */
   httpRequest: { text: string; loc: Loc; keyLoc: Loc; comment?: string }[];
   httpResponse: { text: string; loc: Loc; keyLoc: Loc; comment?: string }[];

@@ -354,15 +354,25 @@ export function proxyEntry(
         value: { kind: "map", entries: servers, loc: servers[0].keyLoc },
       });
     }
+    if (p.useServer.length) {
+      entries.push({
+        key: "use-server",
+        keyLoc: p.useServer[0].keyLoc,
+        value: { kind: "seq", items: p.useServer.map((u) => u.node), loc: p.useServer[0].keyLoc },
+      });
+    }
   }
   // http-request / http-response rules: once per proxy (a listen's go with its frontend)
   const rulesPart = p.type === "backend" || (p.type === "listen" && p.binds.length === 0)
     ? "be"
     : "fe";
-  if (part === rulesPart) {
-    // A backend's rules use its own ACLs (a listen's frontend part has them already).
-    const acls = part === "be" ? aclsEntry(c, p) : null;
+  // A backend's rules and use-server rules name its own ACLs (a listen's frontend part has
+  // them already; its backend part gets them too when it has use-server rules).
+  if (part === "be" && (rulesPart === "be" || p.useServer.length > 0)) {
+    const acls = aclsEntry(c, p);
     if (acls) entries.push(acls);
+  }
+  if (part === rulesPart) {
     for (
       const [key, list] of [["http-request", p.httpRequest], [
         "http-response",

@@ -120,6 +120,7 @@ export function startSection(c: Cfg, l: Line, prev: Section): Section {
     bindKeyLoc: null,
     acls: [],
     useBackend: [],
+    useServer: [],
     httpRequest: [],
     httpResponse: [],
     servers: [],

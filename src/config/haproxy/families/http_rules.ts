@@ -32,7 +32,6 @@ export const HTTP_RULES: Family = {
   proxyOnly: ["http-request", "http-response", "redirect"],
   proxy: {
     "http-after-response": { level: "error", why: "HTTP response rules are not supported" },
-    "use-server": { level: "error", why: "'use-server' rules are not supported" },
     "monitor-net": { level: "error", why: "monitor rules are not supported" },
     "unique-id-format": { level: "error", why: "unique request ids are not supported" },
     "unique-id-header": { level: "error", why: "unique request ids are not supported" },

@@ -1,11 +1,11 @@
-// Routing: acl, use_backend (default_backend is a plain setting, in proxy.ts).
+// Routing: acl, use_backend, use-server (default_backend is a plain setting, in proxy.ts).
 import type { SrcEntry, SrcMap } from "../../model.ts";
 import type { Cfg } from "../context.ts";
 import type { Family, ProxyLine } from "./types.ts";
 
 export const ROUTING: Family = {
-  proxyDirectives: { acl, use_backend: useBackend },
-  proxyOnly: ["acl", "use_backend"],
+  proxyDirectives: { acl, use_backend: useBackend, "use-server": useServer },
+  proxyOnly: ["acl", "use_backend", "use-server"],
 };
 
 function acl(c: Cfg, x: ProxyLine) {
@@ -71,4 +71,36 @@ function useBackend(c: Cfg, x: ProxyLine) {
   }
   const node: SrcMap = { kind: "map", entries, loc: kwLoc, comment: c.takeComment(l) };
   p!.useBackend.push({ keyLoc: kwLoc, node });
+}
+
+/** `use-server NAME if|unless COND` (a condition is required, as in HAProxy). */
+function useServer(c: Cfg, x: ProxyLine) {
+  const { l, p, kwLoc, args, capable } = x;
+  if (!capable("be", "use-server")) return;
+  if (!args[0]) {
+    c.error(kwLoc, `'use-server' expects a server name.`);
+    return;
+  }
+  const pol = args[1]?.text;
+  if ((pol !== "if" && pol !== "unless") || !args[2]) {
+    c.error(
+      args[1] ? c.at(l, args[1]) : kwLoc,
+      `'use-server' requires either 'if' or 'unless' followed by a condition.`,
+    );
+    return;
+  }
+  const node: SrcMap = {
+    kind: "map",
+    entries: [
+      { key: "server", keyLoc: c.at(l, args[0]), value: c.strNode(l, args[0]) },
+      {
+        key: pol,
+        keyLoc: c.at(l, args[1]),
+        value: c.scalar(c.restText(l, args.slice(2)), c.at(l, args[2])),
+      },
+    ],
+    loc: kwLoc,
+    comment: c.takeComment(l),
+  };
+  p!.useServer.push({ keyLoc: kwLoc, node });
 }
