@@ -5,7 +5,9 @@
 
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { loadConfigText } from "../../src/config/load.ts";
-import { ConfigError } from "../../src/config/model.ts";
+import { type Config, ConfigError } from "../../src/config/model.ts";
+import { parseHaproxy } from "../../src/config/haproxy.ts";
+import { toYaml } from "../../src/config/to_yaml.ts";
 import { setAdminState } from "../../src/health/machine.ts";
 import { haproxyAvailable, startHaproxy } from "../helpers/haproxy.ts";
 import { testRuntime } from "../helpers/threads.ts";
@@ -156,4 +158,38 @@ backends:
   assertEquals(await errors(yaml('{ if: "TRUE" }'), "g.yaml"), [
     '10:9 backends.b.use-server[0]: missing "server"',
   ]);
+});
+
+Deno.test("use-server in a listen: its ACLs serve both parts; --to-yaml keeps rules and ACLs", async () => {
+  const listen = `defaults
+  mode http
+  timeout connect 1s
+  timeout client 5s
+  timeout server 5s
+listen app
+  bind 127.0.0.1:0
+  acl wt1 url_sub wtd=wt1
+  use-server s1 if wt1
+  http-request deny if { path_beg /x } wt1
+  server s1 127.0.0.1:1
+  server s2 127.0.0.1:2
+`;
+  const shape = (c: Config) => {
+    const b = c.backends.find((x) => x.name === "app")!;
+    const f = c.frontends.find((x) => x.name === "app")!;
+    return {
+      be: [
+        b.acls?.map((a) => a.text),
+        b.useServer?.map((u) => [u.server, u.polarity, u.condition]),
+      ],
+      fe: [f.acls.map((a) => a.text), f.httpRequest?.map((r) => r.text)],
+    };
+  };
+  const { config } = await loadConfigText(listen, "l.cfg");
+  assertEquals(shape(config), {
+    be: [["url_sub wtd=wt1"], [["s1", "if", "wt1"]]],
+    fe: [["url_sub wtd=wt1"], ["deny if { path_beg /x } wt1"]],
+  });
+  const yaml = toYaml(parseHaproxy(listen, "l.cfg").tree);
+  assertEquals(shape((await loadConfigText(yaml, "l.yaml")).config), shape(config));
 });
