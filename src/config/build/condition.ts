@@ -1,7 +1,19 @@
-// The `if:` / `unless:` of a rule map (use_backend, use-server, tcp-request content): one of
-// them, never both; its text and where it starts (ACL errors point at the word at fault).
-import type { Loc, SrcEntry } from "../model.ts";
+// Lists of conditional rules (use_backend, use-server, tcp-request content): the list itself,
+// and each rule's `if:` / `unless:`, one of them, never both, with its text and where it starts
+// (ACL errors point at the word at fault).
+import type { Loc, SrcEntry, SrcNode } from "../model.ts";
 import type { Reader } from "./reader.ts";
+import { describe } from "./reader.ts";
+
+/** The rules of a list key (`example` shows one in the error when it is not a list). */
+export function ruleList(r: Reader, e: SrcEntry, where: string, example: string): SrcNode[] {
+  if (e.value.kind === "seq") return e.value.items;
+  r.error(
+    e.value.loc,
+    `${where}: expected a list of rules such as - ${example}, got ${describe(e.value)}`,
+  );
+  return [];
+}
 
 export interface RuleCondition {
   polarity: "if" | "unless";

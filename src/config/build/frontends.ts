@@ -11,7 +11,7 @@ import type {
 import type { Reader } from "./reader.ts";
 import { readBindSsl } from "./ssl.ts";
 import { describe } from "./reader.ts";
-import { ruleCondition } from "./condition.ts";
+import { ruleCondition, ruleList } from "./condition.ts";
 import { applyRules, FRONTEND_RULES, withRules } from "./rules.ts";
 import { FRONTEND_KEYS } from "./schema.ts";
 import type { SettingsPatch } from "./settings.ts";
@@ -130,17 +130,9 @@ export function readAcls(r: Reader, e: SrcEntry | undefined, path: string): AclL
 export function readUseBackend(r: Reader, e: SrcEntry | undefined, path: string): UseBackendRule[] {
   if (!e) return [];
   const where = `${path}.use_backend`;
-  if (e.value.kind !== "seq") {
-    r.error(
-      e.value.loc,
-      `${where}: expected a list of rules such as - { backend: bck1, if: srv1 }, got ${
-        describe(e.value)
-      }`,
-    );
-    return [];
-  }
   const out: UseBackendRule[] = [];
-  for (const [i, item] of e.value.items.entries()) {
+  const items = ruleList(r, e, where, "{ backend: bck1, if: srv1 }");
+  for (const [i, item] of items.entries()) {
     const m = r.map(item, `${where}[${i}]`);
     if (!m) continue;
     const f = r.fields(m, ["backend", "if", "unless"], `${where}[${i}]`, "");

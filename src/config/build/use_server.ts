@@ -3,8 +3,8 @@
 // required (HAProxy's words for both); dynamic names (`%[...]`) are refused.
 import type { SrcEntry, UseServerRule } from "../model.ts";
 import type { Reader } from "./reader.ts";
-import { describe, suggest } from "./reader.ts";
-import { ruleCondition } from "./condition.ts";
+import { suggest } from "./reader.ts";
+import { ruleCondition, ruleList } from "./condition.ts";
 
 export function readUseServer(
   r: Reader,
@@ -15,17 +15,9 @@ export function readUseServer(
 ): UseServerRule[] {
   if (!e) return [];
   const where = `${path}.use-server`;
-  if (e.value.kind !== "seq") {
-    r.error(
-      e.value.loc,
-      `${where}: expected a list of rules such as - { server: srv1, if: is_srv1 }, got ${
-        describe(e.value)
-      }`,
-    );
-    return [];
-  }
   const out: UseServerRule[] = [];
-  for (const [i, item] of e.value.items.entries()) {
+  const items = ruleList(r, e, where, "{ server: srv1, if: is_srv1 }");
+  for (const [i, item] of items.entries()) {
     const at = `${where}[${i}]`;
     const m = r.map(item, at);
     if (!m) continue;
