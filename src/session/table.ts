@@ -322,8 +322,7 @@ export class WtSessionTable implements SessionObserver, SessionLookup {
   private checkDrained(s: ServerState): void {
     // Its own DRAIN, or its own checks' NOLB (http-check disable-on-404): a tracker is not
     // reported apart.
-    const own = s.admin === "DRAIN" ||
-      (s.nolb && s.health === "UP" && s.effectiveAdmin === "READY");
+    const own = s.admin === "DRAIN" || (s.nolb && s.draining);
     if (!own) {
       this.drainedSent.delete(s.key);
       return;
